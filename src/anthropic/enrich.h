@@ -1,0 +1,22 @@
+// Record enrichment: derives the Messages API fields of a Record from its raw bytes, once, on
+// the record writer's thread (never on the hot path). Pure function over the record.
+#pragma once
+
+#include "record/record.h"
+
+namespace cn::anthropic {
+
+// Fills model, request_type, message_count, usage, usage_json, response_json, tool_call_count,
+// task_tool_invocation_json and stop_reason, and sets `enriched`. Never throws; input that does
+// not parse, or fields of the wrong type, leave the corresponding fields empty/zero.
+//  - Request: model and message_count (raw length of `messages`) from the body;
+//    request_type from ClassifyRequest.
+//  - Non-streaming response whose body is a JSON object: response_json is the body text as
+//    received, the rest comes from its usage / content / stop_reason.
+//  - Streaming response: the message is rebuilt from r.chunks (each one raw SSE event) by a
+//    StreamAccumulator (see there for what is kept). A stream `error` event sets r.error to
+//    "stream error: <type>: <message>" unless r.error already says what went wrong. A streaming
+//    record without chunks falls back to parsing response_body as an event stream.
+void EnrichRecord(Record& r);
+
+}  // namespace cn::anthropic
