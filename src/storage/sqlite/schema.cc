@@ -1,0 +1,110 @@
+#include "storage/sqlite/schema.h"
+
+namespace cn::storage {
+namespace {
+
+// Version 1: the original's api_requests and streaming_chunks (SPEC §5.1) in SQLite types, plus
+// the columns that keep a Record lossless (marked "ours").
+//
+// Type mapping: UUID/VARCHAR/CHAR/JSONB -> TEXT (JSON as text; SQLite's json_* functions read it),
+// TIMESTAMPTZ -> TEXT 'YYYY-MM-DDTHH:MM:SS.mmmZ' (UTC; sorts chronologically and SQLite's date
+// functions accept it), BOOLEAN -> INTEGER 0/1.
+//
+// The *_us columns (ours) hold the exact microsecond values the millisecond columns round.
+// parent_request_id and parent_task_request_id are soft references (indexed, no FOREIGN KEY): a
+// batch must never fail because a parent was not stored (aborted, spilled, pruned).
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE api_requests (
+  request_id TEXT PRIMARY KEY NOT NULL CHECK (length(request_id) > 0),
+  domain TEXT NOT NULL,
+  timestamp TEXT NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  headers TEXT,
+  body TEXT,
+  api_key_hash TEXT,
+  model TEXT,
+  request_type TEXT,
+  response_status INTEGER,
+  response_headers TEXT,
+  response_body TEXT,
+  response_streaming INTEGER NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  total_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_read_input_tokens INTEGER NOT NULL DEFAULT 0,
+  usage_data TEXT,
+  first_token_ms INTEGER,
+  duration_ms INTEGER,
+  error TEXT,
+  tool_call_count INTEGER NOT NULL DEFAULT 0,
+  current_message_hash TEXT,
+  parent_message_hash TEXT,
+  conversation_id TEXT,
+  branch_id TEXT DEFAULT 'main',
+  message_count INTEGER NOT NULL DEFAULT 0,
+  parent_task_request_id TEXT,
+  is_subtask INTEGER NOT NULL DEFAULT 0,
+  task_tool_invocation TEXT,
+  account_id TEXT,
+  parent_request_id TEXT CHECK (parent_request_id <> request_id),
+  system_hash TEXT,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  -- ours --
+  query_string TEXT,                  -- raw query without '?'
+  outcome TEXT NOT NULL DEFAULT 'completed'
+    CHECK (outcome IN ('completed', 'client_aborted', 'upstream_failed', 'rejected')),
+  upstream_attempts INTEGER NOT NULL DEFAULT 0,
+  stop_reason TEXT,
+  response_body_raw TEXT,             -- see SqliteStore: NULL when derivable from response_body
+  response_body_truncated INTEGER NOT NULL DEFAULT 0,
+  header_list TEXT,                   -- JSON [[name,value],...] when `headers` cannot hold the list
+  response_header_list TEXT,          -- same for response_headers
+  timestamp_us INTEGER NOT NULL,
+  first_byte_us INTEGER,
+  duration_us INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE streaming_chunks (
+  id INTEGER PRIMARY KEY,
+  request_id TEXT NOT NULL REFERENCES api_requests (request_id) ON DELETE CASCADE,
+  chunk_index INTEGER NOT NULL,
+  timestamp TEXT NOT NULL,
+  data TEXT NOT NULL,
+  token_count INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  timestamp_us INTEGER NOT NULL,      -- ours
+  UNIQUE (request_id, chunk_index)
+);
+
+-- SPEC §5.2 minus what SQLite cannot use (GIN) or what a composite below already covers as a
+-- prefix (domain, conversation_id, account_id; request_id is the primary key; streaming_chunks
+-- .request_id is the UNIQUE index's prefix).
+CREATE INDEX idx_requests_timestamp ON api_requests (timestamp);
+CREATE INDEX idx_requests_domain_timestamp ON api_requests (domain, timestamp);
+CREATE INDEX idx_requests_model ON api_requests (model);
+CREATE INDEX idx_requests_request_type ON api_requests (request_type);
+CREATE INDEX idx_requests_branch_id ON api_requests (branch_id);
+CREATE INDEX idx_requests_conversation_branch ON api_requests (conversation_id, branch_id);
+CREATE INDEX idx_requests_conversation_timestamp ON api_requests
+  (conversation_id, timestamp DESC, request_id DESC) WHERE conversation_id IS NOT NULL;
+CREATE INDEX idx_requests_conversation_subtask ON api_requests
+  (conversation_id, is_subtask, timestamp, request_id) WHERE conversation_id IS NOT NULL;
+CREATE INDEX idx_requests_current_message_hash ON api_requests (current_message_hash);
+CREATE INDEX idx_requests_parent_message_hash ON api_requests (parent_message_hash);
+CREATE INDEX idx_requests_system_hash ON api_requests (system_hash);
+CREATE INDEX idx_requests_account_timestamp ON api_requests (account_id, timestamp);
+CREATE INDEX idx_requests_parent_request_id ON api_requests (parent_request_id);
+CREATE INDEX idx_requests_parent_task_request_id ON api_requests (parent_task_request_id);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "initial schema: api_requests, streaming_chunks", kV1},
+};
+
+}  // namespace
+
+std::span<const Migration> SqliteMigrations() { return kMigrations; }
+
+}  // namespace cn::storage

@@ -1,0 +1,572 @@
+#include "storage/sqlite/sqlite_store.h"
+
+#include <array>
+#include <cassert>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "common/time.h"
+#include "storage/sqlite/connection.h"
+#include "storage/sqlite/schema.h"
+
+namespace cn::storage {
+namespace {
+
+// ---- Status helpers --------------------------------------------------------------------------
+
+// `s` with `context` in front of its message, same code.
+Status WithContext(const Status& s, std::string_view context) {
+  std::string m(context);
+  m += ": ";
+  m += s.message();
+  switch (s.code()) {
+    case StatusCode::kOk: return s;
+    case StatusCode::kInvalidArgument: return Status::InvalidArgument(std::move(m));
+    case StatusCode::kNotFound: return Status::NotFound(std::move(m));
+    case StatusCode::kUnavailable: return Status::Unavailable(std::move(m));
+    case StatusCode::kIoError: return Status::IoError(std::move(m));
+    case StatusCode::kCorruption: return Status::Corruption(std::move(m));
+    case StatusCode::kInternal: return Status::Internal(std::move(m));
+  }
+  return Status::Internal(std::move(m));
+}
+
+// Ends the open transaction, if any, keeping `cause` as the result. SQLite may already have
+// rolled back by itself (e.g. after SQLITE_FULL), hence the check.
+Status RollBack(Connection& db, Status cause) {
+  if (db.InTransaction()) (void)db.Exec("ROLLBACK");
+  return cause;
+}
+
+// ---- api_requests columns --------------------------------------------------------------------
+// One list drives the INSERT (parameter ?N is column N-1) and the SELECT (result column N), so
+// the two cannot drift apart.
+
+enum Column : int {
+  kRequestId, kDomain, kTimestamp, kMethod, kPath, kHeaders, kBody, kModel, kRequestType,
+  kResponseStatus, kResponseHeaders, kResponseBody, kResponseStreaming, kInputTokens,
+  kOutputTokens, kTotalTokens, kCacheCreationInputTokens, kCacheReadInputTokens, kUsageData,
+  kFirstTokenMs, kDurationMs, kError, kToolCallCount, kCurrentMessageHash, kParentMessageHash,
+  kConversationId, kBranchId, kMessageCount, kParentTaskRequestId, kIsSubtask,
+  kTaskToolInvocation, kAccountId, kParentRequestId, kSystemHash, kQueryString, kOutcome,
+  kUpstreamAttempts, kStopReason, kResponseBodyRaw, kResponseBodyTruncated, kHeaderList,
+  kResponseHeaderList, kTimestampUs, kFirstByteUs, kDurationUs,
+  kColumnCount
+};
+
+constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
+    "request_id", "domain", "timestamp", "method", "path", "headers", "body", "model",
+    "request_type", "response_status", "response_headers", "response_body", "response_streaming",
+    "input_tokens", "output_tokens", "total_tokens", "cache_creation_input_tokens",
+    "cache_read_input_tokens", "usage_data", "first_token_ms", "duration_ms", "error",
+    "tool_call_count", "current_message_hash", "parent_message_hash", "conversation_id",
+    "branch_id", "message_count", "parent_task_request_id", "is_subtask", "task_tool_invocation",
+    "account_id", "parent_request_id", "system_hash", "query_string", "outcome",
+    "upstream_attempts", "stop_reason", "response_body_raw", "response_body_truncated",
+    "header_list", "response_header_list", "timestamp_us", "first_byte_us", "duration_us",
+};
+
+std::string ColumnList() {
+  std::string s;
+  for (std::string_view name : kColumnNames) {
+    if (!s.empty()) s += ", ";
+    s += name;
+  }
+  return s;
+}
+
+const std::string& InsertRequestSql() {
+  static const std::string sql = [] {
+    // Not INSERT OR IGNORE: that would also skip rows violating CHECK/NOT NULL, silently.
+    std::string s = "INSERT INTO api_requests (" + ColumnList() + ") VALUES (";
+    for (int i = 1; i <= kColumnCount; ++i) s += (i > 1 ? ", ?" : "?") + std::to_string(i);
+    return s + ") ON CONFLICT (request_id) DO NOTHING";
+  }();
+  return sql;
+}
+
+const std::string& SelectRequestSql() {
+  static const std::string sql =
+      "SELECT " + ColumnList() + " FROM api_requests WHERE request_id = ?1";
+  return sql;
+}
+
+// token_count is usage.output_tokens of the event's JSON data (message_delta carries it); ?5 is
+// NULL for events that cannot carry usage, so most chunks skip the JSON parse.
+constexpr std::string_view kInsertChunkSql =
+    "INSERT INTO streaming_chunks (request_id, chunk_index, timestamp, data, token_count, "
+    "timestamp_us) VALUES (?1, ?2, ?3, ?4, CASE WHEN json_valid(?5) THEN "
+    "coalesce(CAST(json_extract(?5, '$.usage.output_tokens') AS INTEGER), 0) ELSE 0 END, ?6) "
+    "ON CONFLICT (request_id, chunk_index) DO NOTHING";
+
+constexpr std::string_view kSelectChunksSql =
+    "SELECT timestamp_us, data FROM streaming_chunks WHERE request_id = ?1 ORDER BY chunk_index";
+
+// ---- Value encodings -------------------------------------------------------------------------
+
+// Appends `s` as a JSON string literal. Bytes >= 0x80 pass through unchanged: header bytes are
+// stored as received, and SQLite's JSON functions do not validate UTF-8.
+void AppendJsonString(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      default:
+        if (u < 0x20) {
+          *out += "\\u00";
+          out->push_back(kHex[u >> 4]);
+          out->push_back(kHex[u & 0xf]);
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+struct EncodedHeaders {
+  std::string object;  // {"name": "value", ...}; empty when there are no headers
+  std::string list;    // [["name", "value"], ...]; empty unless a name repeats
+};
+
+EncodedHeaders EncodeHeaders(const Headers& headers) {
+  EncodedHeaders out;
+  if (headers.empty()) return out;
+  std::vector<std::pair<std::string_view, std::string>> merged;
+  bool repeated = false;
+  for (const Header& h : headers) {
+    auto it = merged.begin();
+    while (it != merged.end() && !EqualsIgnoreCase(it->first, h.name)) ++it;
+    if (it == merged.end()) {
+      merged.emplace_back(h.name, h.value);
+    } else {
+      repeated = true;
+      it->second += ", ";
+      it->second += h.value;
+    }
+  }
+  out.object = "{";
+  for (const auto& [name, value] : merged) {
+    if (out.object.size() > 1) out.object += ',';
+    AppendJsonString(&out.object, name);
+    out.object += ':';
+    AppendJsonString(&out.object, value);
+  }
+  out.object += '}';
+  if (repeated) {
+    out.list = "[";
+    for (const Header& h : headers) {
+      if (out.list.size() > 1) out.list += ',';
+      out.list += '[';
+      AppendJsonString(&out.list, h.name);
+      out.list += ',';
+      AppendJsonString(&out.list, h.value);
+      out.list += ']';
+    }
+    out.list += ']';
+  }
+  return out;
+}
+
+// Inverse of EncodeHeaders, with SQLite's JSON parser on `db`.
+StatusOr<Headers> DecodeHeaders(Connection& db, const std::string& object,
+                                const std::string& list) {
+  Headers headers;
+  if (object.empty() && list.empty()) return headers;
+  auto stmt = db.Prepare(list.empty()
+                             ? "SELECT key, value FROM json_each(?1) ORDER BY id"
+                             : "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+                               "FROM json_each(?1) ORDER BY id");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, list.empty() ? object : list);
+  int rc;
+  while ((rc = stmt->Step()) == SQLITE_ROW) headers.push_back({stmt->Text(0), stmt->Text(1)});
+  if (rc != SQLITE_DONE) return db.Error(rc, "decoding stored headers");
+  return headers;
+}
+
+// What GetRecord assumes Record::response_body was when response_body_raw is NULL.
+std::string_view ImpliedResponseBody(bool streaming, std::string_view response_json) {
+  return streaming ? std::string_view() : response_json;
+}
+
+// The JSON payload of one raw SSE event ("data:" lines joined by '\n'), if it might carry usage;
+// empty otherwise.
+std::string UsagePayload(std::string_view event) {
+  if (event.find("\"usage\"") == std::string_view::npos) return {};
+  std::string payload;
+  bool first = true;
+  while (!event.empty()) {
+    std::size_t eol = event.find('\n');
+    std::string_view line = event.substr(0, eol);
+    event = eol == std::string_view::npos ? std::string_view() : event.substr(eol + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.starts_with("data:")) continue;
+    line.remove_prefix(5);
+    if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (!first) payload += '\n';
+    payload += line;
+    first = false;
+  }
+  return payload;
+}
+
+Outcome ParseOutcome(std::string_view name) {
+  for (Outcome o : {Outcome::kCompleted, Outcome::kClientAborted, Outcome::kUpstreamFailed,
+                    Outcome::kRejected}) {
+    if (name == OutcomeName(o)) return o;
+  }
+  return Outcome::kCompleted;  // the CHECK constraint admits nothing else
+}
+
+std::int64_t MicrosToMillis(std::int64_t us) { return us / 1000; }
+
+}  // namespace
+
+// ---- Open / Migrate ----------------------------------------------------------------------------
+
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& options) {
+  if (options.path.empty()) return Status::InvalidArgument("SQLite database path is empty");
+  std::filesystem::path parent = std::filesystem::path(options.path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      return Status::IoError("cannot create directory '" + parent.string() +
+                             "' for the SQLite database '" + options.path + "': " + ec.message());
+    }
+  }
+  const int busy_ms = static_cast<int>(options.busy_timeout.count());
+  auto writer = Connection::Open({options.path, busy_ms, /*create=*/true});
+  if (!writer.ok()) return writer.status();
+
+  // The first statement reads the file header: a file that is not a database fails here.
+  const std::string unusable = "'" + options.path + "' is not a usable SQLite database";
+  {
+    auto mode = (*writer)->Prepare("PRAGMA journal_mode = WAL");
+    if (!mode.ok()) return WithContext(mode.status(), unusable);
+    int rc = mode->Step();
+    if (rc != SQLITE_ROW) return WithContext((*writer)->Error(rc, "enabling WAL"), unusable);
+    if (std::string got = mode->Text(0); got != "wal") {
+      return Status::IoError("SQLite database '" + options.path +
+                             "' cannot use WAL mode (journal_mode is '" + got +
+                             "'); put DATA_DIR on a local file system");
+    }
+  }
+  if (Status s = (*writer)->Exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON"); !s.ok()) {
+    return s;
+  }
+
+  auto reader = Connection::Open({options.path, busy_ms, /*create=*/false});
+  if (!reader.ok()) return reader.status();
+  if (Status s = (*reader)->Exec("PRAGMA query_only = ON; PRAGMA foreign_keys = ON"); !s.ok()) {
+    return s;
+  }
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(options.path, std::move(*writer), std::move(*reader)));
+}
+
+SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer,
+                         std::unique_ptr<Connection> reader)
+    : path_(std::move(path)), writer_(std::move(writer)), reader_(std::move(reader)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+int SqliteStore::LatestSchemaVersion() { return SqliteMigrations().back().version; }
+
+Status SqliteStore::Migrate() {
+  std::lock_guard lock(write_mu_);
+  Connection& db = *writer_;
+  Status s = db.Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+      "name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+  if (!s.ok()) return WithContext(s, "creating schema_migrations");
+
+  // The version is read inside each migration's write transaction, so two processes migrating
+  // the same file at once apply each migration exactly once.
+  for (const Migration& m : SqliteMigrations()) {
+    std::string what = "migration " + std::to_string(m.version) + " (" + std::string(m.name) +
+                       ") of '" + path_ + "'";
+    if (s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return WithContext(s, what);
+    auto current = db.Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations");
+    if (!current.ok()) return RollBack(db, WithContext(current.status(), what));
+    int rc = current->Step();
+    if (rc != SQLITE_ROW) return RollBack(db, WithContext(db.Error(rc, "reading version"), what));
+    const std::int64_t version = current->Int(0);
+    if (version > LatestSchemaVersion()) {
+      return RollBack(
+          db, Status::InvalidArgument(
+                  "SQLite database '" + path_ + "' has schema version " +
+                  std::to_string(version) + " but this claude-nexus knows versions up to " +
+                  std::to_string(LatestSchemaVersion()) +
+                  "; run a newer claude-nexus or point DATA_DIR elsewhere"));
+    }
+    if (version >= m.version) {
+      (void)db.Exec("COMMIT");
+      continue;
+    }
+    if (s = db.Exec(m.sql); !s.ok()) return RollBack(db, WithContext(s, what));
+    auto record = db.Prepare(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)");
+    if (!record.ok()) return RollBack(db, WithContext(record.status(), what));
+    std::string applied_at = FormatIso8601(NowUnixMicros());
+    record->BindInt(1, m.version);
+    record->BindText(2, m.name);
+    record->BindText(3, applied_at);
+    if (rc = record->Step(); rc != SQLITE_DONE) {
+      return RollBack(db, WithContext(db.Error(rc, "recording version"), what));
+    }
+    if (s = db.Exec("COMMIT"); !s.ok()) return RollBack(db, WithContext(s, what));
+  }
+  return Status::Ok();
+}
+
+// ---- Writes ----------------------------------------------------------------------------------
+
+Status SqliteStore::WriteBatch(std::span<const Record> records) {
+  if (records.empty()) return Status::Ok();
+  std::lock_guard lock(write_mu_);
+  Connection& db = *writer_;
+  const std::string context = "writing a batch of " + std::to_string(records.size()) + " records";
+  if (Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return RollBack(db, WithContext(s, context));
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (Status s = InsertRecord(records[i]); !s.ok()) {
+      return RollBack(db, WithContext(s, context + ", record " + std::to_string(i) + " (" +
+                                             records[i].request_id + ")"));
+    }
+  }
+  if (Status s = db.Exec("COMMIT"); !s.ok()) return RollBack(db, WithContext(s, context));
+  return Status::Ok();
+}
+
+Status SqliteStore::InsertRecord(const Record& r) {
+  Connection& db = *writer_;
+  assert(db.InTransaction());
+  auto stmt = db.Prepare(InsertRequestSql());
+  if (!stmt.ok()) return stmt.status();
+  Statement& q = *stmt;
+
+  // Everything bound as text must outlive Step() (SQLITE_STATIC).
+  const std::string timestamp = FormatIso8601(r.timestamp_unix_micros);
+  const EncodedHeaders request_headers = EncodeHeaders(r.request_headers);
+  const EncodedHeaders response_headers = EncodeHeaders(r.response_headers);
+  const bool raw_implied =
+      r.response_body == ImpliedResponseBody(r.response_streaming, r.response_json);
+
+  auto p = [](Column c) { return static_cast<int>(c) + 1; };
+  q.BindText(p(kRequestId), r.request_id);
+  q.BindText(p(kDomain), r.domain);
+  q.BindText(p(kTimestamp), timestamp);
+  q.BindText(p(kMethod), r.method);
+  q.BindText(p(kPath), r.path);
+  q.BindTextOrNull(p(kHeaders), request_headers.object);
+  q.BindTextOrNull(p(kBody), r.request_body);
+  q.BindTextOrNull(p(kModel), r.model);
+  q.BindTextOrNull(p(kRequestType), r.request_type);
+  q.BindOptionalInt(p(kResponseStatus), r.response_status == 0
+                                            ? std::nullopt
+                                            : std::optional<std::int64_t>(r.response_status));
+  q.BindTextOrNull(p(kResponseHeaders), response_headers.object);
+  q.BindTextOrNull(p(kResponseBody), r.response_json);
+  q.BindInt(p(kResponseStreaming), r.response_streaming);
+  q.BindInt(p(kInputTokens), r.usage.input_tokens);
+  q.BindInt(p(kOutputTokens), r.usage.output_tokens);
+  q.BindInt(p(kTotalTokens), r.usage.input_tokens + r.usage.output_tokens);
+  q.BindInt(p(kCacheCreationInputTokens), r.usage.cache_creation_input_tokens);
+  q.BindInt(p(kCacheReadInputTokens), r.usage.cache_read_input_tokens);
+  q.BindTextOrNull(p(kUsageData), r.usage_json);
+  q.BindOptionalInt(p(kFirstTokenMs), r.first_byte_micros
+                                          ? std::optional(MicrosToMillis(*r.first_byte_micros))
+                                          : std::nullopt);
+  q.BindInt(p(kDurationMs), MicrosToMillis(r.duration_micros));
+  q.BindTextOrNull(p(kError), r.error);
+  q.BindInt(p(kToolCallCount), r.tool_call_count);
+  q.BindTextOrNull(p(kCurrentMessageHash), r.current_message_hash);
+  q.BindTextOrNull(p(kParentMessageHash), r.parent_message_hash);
+  q.BindTextOrNull(p(kConversationId), r.conversation_id);
+  q.BindTextOrNull(p(kBranchId), r.branch_id);
+  q.BindInt(p(kMessageCount), r.message_count);
+  q.BindTextOrNull(p(kParentTaskRequestId), r.parent_task_request_id);
+  q.BindInt(p(kIsSubtask), r.is_subtask);
+  q.BindTextOrNull(p(kTaskToolInvocation), r.task_tool_invocation_json);
+  q.BindOptionalText(p(kAccountId), r.account_id);
+  q.BindTextOrNull(p(kParentRequestId), r.parent_request_id);
+  q.BindTextOrNull(p(kSystemHash), r.system_hash);
+  q.BindTextOrNull(p(kQueryString), r.query);
+  q.BindText(p(kOutcome), OutcomeName(r.outcome));
+  q.BindInt(p(kUpstreamAttempts), r.upstream_attempts);
+  q.BindTextOrNull(p(kStopReason), r.stop_reason);
+  if (raw_implied) {
+    q.BindNull(p(kResponseBodyRaw));
+  } else {
+    q.BindText(p(kResponseBodyRaw), r.response_body);  // may be '' on purpose
+  }
+  q.BindInt(p(kResponseBodyTruncated), r.response_body_truncated);
+  q.BindTextOrNull(p(kHeaderList), request_headers.list);
+  q.BindTextOrNull(p(kResponseHeaderList), response_headers.list);
+  q.BindInt(p(kTimestampUs), r.timestamp_unix_micros);
+  q.BindOptionalInt(p(kFirstByteUs), r.first_byte_micros);
+  q.BindInt(p(kDurationUs), r.duration_micros);
+
+  if (int rc = q.Step(); rc != SQLITE_DONE) return db.Error(rc, "inserting into api_requests");
+  // Already stored (a replayed batch): leave the row and its chunks exactly as they are.
+  if (db.Changes() == 0) return Status::Ok();
+
+  auto chunk_stmt = db.Prepare(kInsertChunkSql);
+  if (!chunk_stmt.ok()) return chunk_stmt.status();
+  Statement& c = *chunk_stmt;
+  for (std::size_t i = 0; i < r.chunks.size(); ++i) {
+    const StreamChunk& chunk = r.chunks[i];
+    const std::string at = FormatIso8601(chunk.at_unix_micros);
+    const std::string payload = UsagePayload(chunk.data);
+    c.BindText(1, r.request_id);
+    c.BindInt(2, static_cast<std::int64_t>(i));
+    c.BindText(3, at);
+    c.BindText(4, chunk.data);
+    c.BindTextOrNull(5, payload);
+    c.BindInt(6, chunk.at_unix_micros);
+    int rc = c.Step();
+    if (rc != SQLITE_DONE) return db.Error(rc, "inserting into streaming_chunks");
+    c.Reset();
+  }
+  return Status::Ok();
+}
+
+// ---- Reads -----------------------------------------------------------------------------------
+
+Status SqliteStore::Ping() {
+  std::lock_guard lock(read_mu_);
+  auto stmt = reader_->Prepare("SELECT 1");
+  if (!stmt.ok()) return stmt.status();
+  if (int rc = stmt->Step(); rc != SQLITE_ROW) return reader_->Error(rc, "ping");
+  return Status::Ok();
+}
+
+StatusOr<std::int64_t> SqliteStore::CountRecords() {
+  std::lock_guard lock(read_mu_);
+  auto stmt = reader_->Prepare("SELECT count(*) FROM api_requests");
+  if (!stmt.ok()) return stmt.status();
+  if (int rc = stmt->Step(); rc != SQLITE_ROW) return reader_->Error(rc, "counting records");
+  return stmt->Int(0);
+}
+
+StatusOr<std::vector<DomainStats>> SqliteStore::LoadDomainStats() {
+  std::lock_guard lock(read_mu_);
+  auto stmt = reader_->Prepare(
+      "SELECT domain, sum(input_tokens), sum(output_tokens), count(*), "
+      "coalesce(sum(request_type = 'query_evaluation'), 0), "
+      "coalesce(sum(request_type = 'inference'), 0), sum(tool_call_count), max(timestamp_us) "
+      "FROM api_requests GROUP BY domain ORDER BY domain");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<DomainStats> out;
+  int rc;
+  while ((rc = stmt->Step()) == SQLITE_ROW) {
+    DomainStats& d = out.emplace_back();
+    d.domain = stmt->Text(0);
+    d.input_tokens = stmt->Int(1);
+    d.output_tokens = stmt->Int(2);
+    d.request_count = stmt->Int(3);
+    d.query_evaluation_count = stmt->Int(4);
+    d.inference_count = stmt->Int(5);
+    d.tool_call_count = stmt->Int(6);
+    d.last_updated_unix_micros = stmt->Int(7);
+  }
+  if (rc != SQLITE_DONE) return reader_->Error(rc, "loading domain stats");
+  return out;
+}
+
+StatusOr<std::optional<Record>> SqliteStore::GetRecord(std::string_view request_id) {
+  std::lock_guard lock(read_mu_);
+  Connection& db = *reader_;
+  // One read transaction, so the row and its chunks come from the same snapshot.
+  if (Status s = db.Exec("BEGIN"); !s.ok()) return s;
+  auto result = [&]() -> StatusOr<std::optional<Record>> {
+    auto stmt = db.Prepare(SelectRequestSql());
+    if (!stmt.ok()) return stmt.status();
+    Statement& q = *stmt;
+    q.BindText(1, request_id);
+    int rc = q.Step();
+    if (rc == SQLITE_DONE) return std::optional<Record>();
+    if (rc != SQLITE_ROW) return db.Error(rc, "reading api_requests");
+
+    Record r;
+    r.enriched = true;
+    r.request_id = q.Text(kRequestId);
+    r.domain = q.Text(kDomain);
+    r.timestamp_unix_micros = q.Int(kTimestampUs);
+    r.method = q.Text(kMethod);
+    r.path = q.Text(kPath);
+    r.query = q.Text(kQueryString);
+    r.request_body = q.Text(kBody);
+    r.response_status = static_cast<int>(q.Int(kResponseStatus));
+    r.response_json = q.Text(kResponseBody);
+    r.response_streaming = q.Int(kResponseStreaming) != 0;
+    r.response_body = q.IsNull(kResponseBodyRaw)
+                          ? std::string(ImpliedResponseBody(r.response_streaming, r.response_json))
+                          : q.Text(kResponseBodyRaw);
+    r.response_body_truncated = q.Int(kResponseBodyTruncated) != 0;
+    r.first_byte_micros = q.OptionalInt(kFirstByteUs);
+    r.duration_micros = q.Int(kDurationUs);
+    r.upstream_attempts = static_cast<int>(q.Int(kUpstreamAttempts));
+    r.outcome = ParseOutcome(q.Text(kOutcome));
+    r.error = q.Text(kError);
+    r.account_id = q.OptionalText(kAccountId);
+    r.model = q.Text(kModel);
+    r.request_type = q.Text(kRequestType);
+    r.message_count = static_cast<int>(q.Int(kMessageCount));
+    r.usage.input_tokens = q.Int(kInputTokens);
+    r.usage.output_tokens = q.Int(kOutputTokens);
+    r.usage.cache_creation_input_tokens = q.Int(kCacheCreationInputTokens);
+    r.usage.cache_read_input_tokens = q.Int(kCacheReadInputTokens);
+    r.usage_json = q.Text(kUsageData);
+    r.tool_call_count = static_cast<int>(q.Int(kToolCallCount));
+    r.task_tool_invocation_json = q.Text(kTaskToolInvocation);
+    r.stop_reason = q.Text(kStopReason);
+    r.current_message_hash = q.Text(kCurrentMessageHash);
+    r.parent_message_hash = q.Text(kParentMessageHash);
+    r.system_hash = q.Text(kSystemHash);
+    r.conversation_id = q.Text(kConversationId);
+    r.branch_id = q.Text(kBranchId);
+    r.parent_request_id = q.Text(kParentRequestId);
+    r.parent_task_request_id = q.Text(kParentTaskRequestId);
+    r.is_subtask = q.Int(kIsSubtask) != 0;
+
+    auto request_headers = DecodeHeaders(db, q.Text(kHeaders), q.Text(kHeaderList));
+    if (!request_headers.ok()) return request_headers.status();
+    r.request_headers = std::move(*request_headers);
+    auto response_headers =
+        DecodeHeaders(db, q.Text(kResponseHeaders), q.Text(kResponseHeaderList));
+    if (!response_headers.ok()) return response_headers.status();
+    r.response_headers = std::move(*response_headers);
+
+    auto chunks = db.Prepare(kSelectChunksSql);
+    if (!chunks.ok()) return chunks.status();
+    chunks->BindText(1, request_id);
+    while ((rc = chunks->Step()) == SQLITE_ROW) {
+      r.chunks.push_back({chunks->Int(0), chunks->Text(1)});
+    }
+    if (rc != SQLITE_DONE) return db.Error(rc, "reading streaming_chunks");
+    return std::optional<Record>(std::move(r));
+  }();
+  (void)db.Exec("COMMIT");
+  return result;
+}
+
+}  // namespace cn::storage

@@ -1,0 +1,285 @@
+// SqliteStore: the shared conformance suite, plus what only SQLite has (files, pragmas, locks,
+// the exact stored columns).
+#include "storage/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store_conformance_test.h"
+#include "store_test_target.h"
+
+namespace cn::storage::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class SqliteTarget final : public StoreTestTarget {
+ public:
+  // A migrated store in a fresh temporary directory, or null (after a test failure).
+  static std::unique_ptr<SqliteTarget> Make(std::chrono::milliseconds busy_timeout = 2000ms) {
+    auto t = std::unique_ptr<SqliteTarget>(new SqliteTarget());
+    t->db_path_ = t->dir_.path() + "/data/claude-nexus.db";
+    auto store = SqliteStore::Open({t->db_path_, busy_timeout});
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    if (!store.ok()) return nullptr;
+    t->store_ = std::move(*store);
+    Status s = t->store_->Migrate();
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    if (!s.ok()) return nullptr;
+    return t;
+  }
+
+  Store& store() override { return *store_; }
+  SqliteStore& sqlite() { return *store_; }
+  StatusOr<std::optional<Record>> GetRecord(std::string_view id) override {
+    return store_->GetRecord(id);
+  }
+  StatusOr<std::int64_t> CountRecords() override { return store_->CountRecords(); }
+  const std::string& db_path() const { return db_path_; }
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  SqliteTarget() = default;
+
+  TempDir dir_;  // declared first: the database files go only after the store has closed them
+  std::string db_path_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+StoreFactory SqliteFactory() {
+  return {"Sqlite", [] { return std::unique_ptr<StoreTestTarget>(SqliteTarget::Make()); }};
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(SqliteFactory()),
+                         [](const auto& param_info) { return param_info.param.name; });
+
+// A second, independent connection to the same file: what another process would see.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+  }
+  ~RawDb() { sqlite3_close(db_); }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+
+  int Exec(const std::string& sql) { return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr); }
+
+  // Every row of `sql` with columns joined by '|' (NULL as "NULL").
+  std::vector<std::string> Rows(const std::string& sql) {
+    std::vector<std::string> rows;
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db_);
+    while (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW) {
+      std::string row;
+      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+        if (i > 0) row += '|';
+        const unsigned char* v = sqlite3_column_text(stmt, i);
+        row += v == nullptr ? "NULL" : reinterpret_cast<const char*>(v);
+      }
+      rows.push_back(row);
+    }
+    sqlite3_finalize(stmt);
+    return rows;
+  }
+  std::string One(const std::string& sql) {
+    auto rows = Rows(sql);
+    return rows.size() == 1 ? rows[0] : "<" + std::to_string(rows.size()) + " rows>";
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+TEST(SqliteStoreTest, MigrateOnFreshFileRecordsVersionsAndUsesWal) {
+  auto t = SqliteTarget::Make();
+  ASSERT_NE(t, nullptr);
+  EXPECT_TRUE(std::filesystem::exists(t->db_path()));  // parent directory "data/" was created
+  RawDb raw(t->db_path());
+  EXPECT_EQ(raw.One("SELECT count(*), max(version) FROM schema_migrations"),
+            "1|" + std::to_string(SqliteStore::LatestSchemaVersion()));
+  EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.One("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                    "('api_requests', 'streaming_chunks', 'schema_migrations')"),
+            "3");
+  std::string applied_at = raw.One("SELECT applied_at FROM schema_migrations");
+  EXPECT_EQ(applied_at.size(), 24u) << applied_at;  // YYYY-MM-DDTHH:MM:SS.mmmZ
+}
+
+TEST(SqliteStoreTest, MigrateTwiceAndReopenAreNoOps) {
+  auto t = SqliteTarget::Make();
+  ASSERT_NE(t, nullptr);
+  RawDb raw(t->db_path());
+  std::string before = raw.One("SELECT group_concat(version || name || applied_at) FROM schema_migrations");
+  ASSERT_TRUE(t->sqlite().Migrate().ok());
+  auto again = SqliteStore::Open({t->db_path()});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  Status s = (*again)->Migrate();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(raw.One("SELECT group_concat(version || name || applied_at) FROM schema_migrations"),
+            before);
+}
+
+TEST(SqliteStoreTest, NewerSchemaVersionIsAClearError) {
+  auto t = SqliteTarget::Make();
+  ASSERT_NE(t, nullptr);
+  RawDb raw(t->db_path());
+  ASSERT_EQ(raw.Exec("INSERT INTO schema_migrations VALUES (999, 'from the future', 'x')"),
+            SQLITE_OK);
+  Status s = t->sqlite().Migrate();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("999"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find(t->db_path()), std::string::npos) << s.ToString();
+}
+
+TEST(SqliteStoreTest, StoredColumnsFollowTheOriginalSchema) {
+  auto t = SqliteTarget::Make();
+  ASSERT_NE(t, nullptr);
+  Record r = FullRecord(1);
+  r.timestamp_unix_micros = 1'795'000'000'123'456;
+  Record plain = SimpleRecord("x.example", "inference", 1, 2, 0, 1'795'000'000'000'000);
+  ASSERT_TRUE(t->store().WriteBatch(std::vector{r, plain}).ok());
+  RawDb raw(t->db_path());
+  const std::string where = " FROM api_requests WHERE request_id = '" + r.request_id + "'";
+  EXPECT_EQ(raw.One("SELECT timestamp, strftime('%s', timestamp) = '1795000000'" + where),
+            "2026-11-18T11:06:40.123Z|1");
+  EXPECT_EQ(raw.One("SELECT total_tokens, first_token_ms, duration_ms, response_streaming, "
+                    "is_subtask, outcome, api_key_hash" + where),
+            "53|1|56|1|1|client_aborted|NULL");
+  // Repeated response header names are joined in the object and kept exactly in the list.
+  EXPECT_EQ(raw.One("SELECT response_headers ->> '$.set-cookie', "
+                    "json_array_length(response_header_list)" + where),
+            "a=1, b=2|4");
+  EXPECT_EQ(raw.One("SELECT headers ->> '$.User-Agent', header_list" + where),
+            "claude-cli/1.0 \"quoted\"\t\\ tab|NULL");
+  // A stream's raw body is empty, as GetRecord assumes when response_body_raw is NULL.
+  EXPECT_EQ(raw.One("SELECT response_body ->> '$.id', response_body_raw" + where), "msg_1|NULL");
+  // token_count is the event's top-level usage.output_tokens (message_delta), else 0.
+  EXPECT_EQ(raw.One("SELECT group_concat(token_count, ',') FROM (SELECT token_count FROM "
+                    "streaming_chunks WHERE request_id = '" + r.request_id +
+                    "' ORDER BY chunk_index)"),
+            "0,0,42");
+
+  const std::string where_plain = " FROM api_requests WHERE request_id = '" + plain.request_id + "'";
+  EXPECT_EQ(raw.One("SELECT headers, response_headers, account_id, conversation_id, branch_id, "
+                    "response_body_raw, first_token_ms" + where_plain),
+            "NULL|NULL|NULL|NULL|NULL|NULL|NULL");
+}
+
+TEST(SqliteStoreTest, LockedDatabaseIsUnavailableThenRecovers) {
+  auto t = SqliteTarget::Make(100ms);
+  ASSERT_NE(t, nullptr);
+  ASSERT_TRUE(t->store().WriteBatch(std::vector{FullRecord(0)}).ok());
+
+  RawDb other(t->db_path());
+  ASSERT_EQ(other.Exec("BEGIN EXCLUSIVE"), SQLITE_OK);
+  std::vector<Record> batch = {FullRecord(1), FullRecord(2)};
+  auto start = std::chrono::steady_clock::now();
+  Status s = t->store().WriteBatch(batch);
+  auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("locked"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find(t->db_path()), std::string::npos) << s.ToString();
+  EXPECT_GE(waited, 90ms);
+  EXPECT_LT(waited, 1500ms);  // bounded by busy_timeout, not the default 2 s
+
+  // Readers do not wait for the writer's lock (WAL).
+  EXPECT_TRUE(t->store().Ping().ok());
+  auto stats = t->store().LoadDomainStats();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(*t->CountRecords(), 1);
+
+  ASSERT_EQ(other.Exec("COMMIT"), SQLITE_OK);
+  s = t->store().WriteBatch(batch);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(*t->CountRecords(), 3);
+}
+
+TEST(SqliteStoreTest, ReadersSeeWholeBatchesWhileTheWriterRuns) {
+  auto t = SqliteTarget::Make();
+  ASSERT_NE(t, nullptr);
+  constexpr int kBatches = 20;
+  constexpr int kBatchSize = 50;
+  std::vector<std::vector<Record>> batches(kBatches);
+  for (int b = 0; b < kBatches; ++b) {
+    for (int i = 0; i < kBatchSize; ++i) batches[b].push_back(FullRecord(b * kBatchSize + i));
+  }
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  std::thread writer([&] {
+    for (const auto& batch : batches) {
+      if (!t->store().WriteBatch(batch).ok()) ++failures;
+    }
+    done = true;
+  });
+  std::int64_t last = 0;
+  while (!done) {
+    auto n = t->CountRecords();
+    if (!n.ok()) {
+      ADD_FAILURE() << n.status().ToString();
+      break;
+    }
+    EXPECT_EQ(*n % kBatchSize, 0) << "a reader saw part of a batch";
+    EXPECT_GE(*n, last);
+    last = *n;
+  }
+  writer.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(*t->CountRecords(), kBatches * kBatchSize);
+}
+
+TEST(SqliteStoreTest, OpenBelowARegularFileNamesThePath) {
+  TempDir dir;
+  const std::string file = dir.path() + "/not-a-dir";
+  std::ofstream(file) << "x";
+  const std::string path = file + "/sub/claude-nexus.db";
+  auto store = SqliteStore::Open({path});
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find(path), std::string::npos)
+      << store.status().ToString();
+}
+
+TEST(SqliteStoreTest, OpenOnANonDatabaseFileNamesThePath) {
+  TempDir dir;
+  const std::string path = dir.path() + "/claude-nexus.db";
+  std::ofstream(path) << std::string(4096, 'g');
+  auto store = SqliteStore::Open({path});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kCorruption) << store.status().ToString();
+  EXPECT_NE(store.status().message().find(path), std::string::npos)
+      << store.status().ToString();
+  EXPECT_NE(store.status().message().find("not a database"), std::string::npos)
+      << store.status().ToString();
+}
+
+TEST(SqliteStoreTest, OpenWithEmptyPathIsInvalid) {
+  auto store = SqliteStore::Open({""});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SqliteStoreTest, DeletingARequestCascadesToItsChunks) {
+  auto t = SqliteTarget::Make();
+  ASSERT_NE(t, nullptr);
+  Record r = FullRecord(1);
+  ASSERT_TRUE(t->store().WriteBatch(std::vector{r}).ok());
+  RawDb raw(t->db_path());
+  ASSERT_EQ(raw.Exec("PRAGMA foreign_keys = ON"), SQLITE_OK);
+  EXPECT_EQ(raw.One("SELECT count(*) FROM streaming_chunks"), "3");
+  ASSERT_EQ(raw.Exec("DELETE FROM api_requests"), SQLITE_OK);
+  EXPECT_EQ(raw.One("SELECT count(*) FROM streaming_chunks"), "0");
+}
+
+}  // namespace
+}  // namespace cn::storage::testing

@@ -1,0 +1,227 @@
+// The behaviour every Store must have. Each implementation's test file instantiates
+// StoreConformanceTest with its factory (see sqlite_store_test.cc).
+#include "store_conformance_test.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <iostream>
+#include <vector>
+
+namespace cn::storage::testing {
+namespace {
+
+void ExpectSameRecord(const Record& want, const Record& got) {
+  EXPECT_EQ(want.request_id, got.request_id);
+  EXPECT_EQ(want.domain, got.domain);
+  EXPECT_EQ(want.account_id, got.account_id);
+  EXPECT_EQ(want.timestamp_unix_micros, got.timestamp_unix_micros);
+  EXPECT_EQ(want.method, got.method);
+  EXPECT_EQ(want.path, got.path);
+  EXPECT_EQ(want.query, got.query);
+  EXPECT_EQ(want.request_headers, got.request_headers);
+  EXPECT_EQ(want.request_body, got.request_body);
+  EXPECT_EQ(want.response_status, got.response_status);
+  EXPECT_EQ(want.response_headers, got.response_headers);
+  EXPECT_EQ(want.response_body, got.response_body);
+  EXPECT_EQ(want.response_body_truncated, got.response_body_truncated);
+  EXPECT_EQ(want.response_streaming, got.response_streaming);
+  EXPECT_EQ(want.chunks, got.chunks);
+  EXPECT_EQ(want.first_byte_micros, got.first_byte_micros);
+  EXPECT_EQ(want.duration_micros, got.duration_micros);
+  EXPECT_EQ(want.upstream_attempts, got.upstream_attempts);
+  EXPECT_EQ(want.outcome, got.outcome);
+  EXPECT_EQ(want.error, got.error);
+  EXPECT_EQ(want.enriched, got.enriched);
+  EXPECT_EQ(want.model, got.model);
+  EXPECT_EQ(want.request_type, got.request_type);
+  EXPECT_EQ(want.message_count, got.message_count);
+  EXPECT_EQ(want.usage, got.usage);
+  EXPECT_EQ(want.usage_json, got.usage_json);
+  EXPECT_EQ(want.response_json, got.response_json);
+  EXPECT_EQ(want.tool_call_count, got.tool_call_count);
+  EXPECT_EQ(want.task_tool_invocation_json, got.task_tool_invocation_json);
+  EXPECT_EQ(want.stop_reason, got.stop_reason);
+  EXPECT_EQ(want.current_message_hash, got.current_message_hash);
+  EXPECT_EQ(want.parent_message_hash, got.parent_message_hash);
+  EXPECT_EQ(want.system_hash, got.system_hash);
+  EXPECT_EQ(want.conversation_id, got.conversation_id);
+  EXPECT_EQ(want.branch_id, got.branch_id);
+  EXPECT_EQ(want.parent_request_id, got.parent_request_id);
+  EXPECT_EQ(want.parent_task_request_id, got.parent_task_request_id);
+  EXPECT_EQ(want.is_subtask, got.is_subtask);
+}
+
+void ExpectSameStats(const DomainStats& want, const DomainStats& got) {
+  EXPECT_EQ(want.domain, got.domain);
+  EXPECT_EQ(want.input_tokens, got.input_tokens) << want.domain;
+  EXPECT_EQ(want.output_tokens, got.output_tokens) << want.domain;
+  EXPECT_EQ(want.request_count, got.request_count) << want.domain;
+  EXPECT_EQ(want.query_evaluation_count, got.query_evaluation_count) << want.domain;
+  EXPECT_EQ(want.inference_count, got.inference_count) << want.domain;
+  EXPECT_EQ(want.tool_call_count, got.tool_call_count) << want.domain;
+  EXPECT_EQ(want.last_updated_unix_micros, got.last_updated_unix_micros) << want.domain;
+}
+
+Record ReadBack(StoreTestTarget& t, const std::string& id) {
+  auto got = t.GetRecord(id);
+  EXPECT_TRUE(got.ok()) << got.status().ToString();
+  if (!got.ok() || !got->has_value()) {
+    ADD_FAILURE() << "record " << id << " not found";
+    return {};
+  }
+  return **got;
+}
+
+std::int64_t Count(StoreTestTarget& t) {
+  auto n = t.CountRecords();
+  EXPECT_TRUE(n.ok()) << n.status().ToString();
+  return n.ok() ? *n : -1;
+}
+
+}  // namespace
+
+void StoreConformanceTest::SetUp() {
+  target_ = GetParam().make();
+  ASSERT_NE(target_, nullptr) << "could not create a " << GetParam().name << " store";
+}
+
+TEST_P(StoreConformanceTest, FreshStoreIsEmptyAndAlive) {
+  EXPECT_TRUE(store().Ping().ok());
+  EXPECT_EQ(Count(*target_), 0);
+  auto stats = store().LoadDomainStats();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_TRUE(stats->empty());
+}
+
+TEST_P(StoreConformanceTest, MigrateAgainIsANoOpAndKeepsData) {
+  ASSERT_TRUE(store().WriteBatch(std::vector{FullRecord(1)}).ok());
+  Status s = store().Migrate();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Count(*target_), 1);
+}
+
+TEST_P(StoreConformanceTest, FullRecordRoundTrips) {
+  std::vector<Record> batch = {FullRecord(1), FullRecord(2)};
+  Status s = store().WriteBatch(batch);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (const Record& r : batch) ExpectSameRecord(r, ReadBack(*target_, r.request_id));
+}
+
+TEST_P(StoreConformanceTest, SparseRecordRoundTrips) {
+  // Empty strings, no headers, no account, no first byte, a proxy-made rejection.
+  Record bare = SimpleRecord("localhost:3000", "", 0, 0, 0, 1'700'000'000'000'001);
+  bare.request_body.clear();
+  bare.response_status = 0;
+  bare.response_body.clear();
+  bare.response_json.clear();
+  bare.model.clear();
+  bare.upstream_attempts = 0;
+  bare.outcome = Outcome::kRejected;
+  bare.duration_micros = 0;
+  // The account was known but empty: not the same as no account.
+  Record empty_account = SimpleRecord("localhost:3000", "other", 1, 2, 0, 1'700'000'000'000'002);
+  empty_account.account_id = "";
+  // A non-JSON body (stored raw) next to a reconstructed JSON message.
+  Record raw_body = SimpleRecord("localhost:3000", "inference", 1, 2, 0, 1'700'000'000'000'003);
+  raw_body.response_status = 502;
+  raw_body.response_body = std::string("<html>bad gateway\0\xff</html>", 26);
+  raw_body.response_json.clear();
+  raw_body.outcome = Outcome::kUpstreamFailed;
+  Record differing = SimpleRecord("localhost:3000", "inference", 1, 2, 0, 1'700'000'000'000'004);
+  differing.response_body = "{ \"type\" : \"message\" }";
+  std::vector<Record> batch = {bare, empty_account, raw_body, differing};
+  Status s = store().WriteBatch(batch);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (const Record& r : batch) ExpectSameRecord(r, ReadBack(*target_, r.request_id));
+}
+
+TEST_P(StoreConformanceTest, UnknownRequestIdIsNotFound) {
+  auto got = target_->GetRecord("00000000-0000-4000-8000-000000000000");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST_P(StoreConformanceTest, EmptyBatchSucceeds) {
+  EXPECT_TRUE(store().WriteBatch({}).ok());
+  EXPECT_EQ(Count(*target_), 0);
+}
+
+TEST_P(StoreConformanceTest, ReplayedBatchKeepsOriginalContent) {
+  std::vector<Record> batch = {FullRecord(1), FullRecord(2), FullRecord(3)};
+  ASSERT_TRUE(store().WriteBatch(batch).ok());
+
+  std::vector<Record> replay = batch;
+  for (Record& r : replay) {
+    r.model = "changed";
+    r.usage.output_tokens = 999;
+    r.chunks.push_back({1, "data: extra\n\n"});
+    r.chunks[0].data = "data: changed\n\n";
+  }
+  Status s = store().WriteBatch(replay);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  s = store().WriteBatch(batch);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+
+  EXPECT_EQ(Count(*target_), 3);
+  for (const Record& r : batch) ExpectSameRecord(r, ReadBack(*target_, r.request_id));
+}
+
+TEST_P(StoreConformanceTest, DuplicateWithinOneBatchIsStoredOnce) {
+  Record r = FullRecord(1);
+  Record again = r;
+  again.model = "second";
+  ASSERT_TRUE(store().WriteBatch(std::vector{r, again}).ok());
+  EXPECT_EQ(Count(*target_), 1);
+  EXPECT_EQ(ReadBack(*target_, r.request_id).model, r.model);
+}
+
+TEST_P(StoreConformanceTest, FailingRecordCommitsNothingOfItsBatch) {
+  std::vector<Record> batch = {FullRecord(1), FullRecord(2), FullRecord(3)};
+  batch[2].parent_request_id = batch[2].request_id;  // violates CHECK parent <> self
+  Status s = store().WriteBatch(batch);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find(batch[2].request_id), std::string::npos) << s.ToString();
+  EXPECT_EQ(Count(*target_), 0);
+
+  // The store is usable afterwards and the good records can be written.
+  batch.pop_back();
+  s = store().WriteBatch(batch);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Count(*target_), 2);
+}
+
+TEST_P(StoreConformanceTest, DomainStatsSumPerDomain) {
+  const std::int64_t t0 = 1'790'000'000'000'000;
+  std::vector<Record> batch = {
+      SimpleRecord("b.example", "inference", 100, 10, 2, t0 + 5),
+      SimpleRecord("a.example", "query_evaluation", 7, 3, 0, t0 + 1),
+      SimpleRecord("b.example", "inference", 50, 5, 1, t0 + 9),
+      SimpleRecord("b.example", "query_evaluation", 1, 1, 0, t0 + 2),
+      SimpleRecord("b.example", "quota", 0, 0, 0, t0 + 3),
+  };
+  ASSERT_TRUE(store().WriteBatch(batch).ok());
+  auto stats = store().LoadDomainStats();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  ASSERT_EQ(stats->size(), 2u);
+
+  ExpectSameStats({"a.example", 7, 3, 1, 1, 0, 0, t0 + 1}, (*stats)[0]);
+  ExpectSameStats({"b.example", 151, 16, 4, 1, 2, 3, t0 + 9}, (*stats)[1]);
+}
+
+TEST_P(StoreConformanceTest, ThousandRecordBatch) {
+  std::vector<Record> batch;
+  batch.reserve(1000);
+  for (int i = 0; i < 1000; ++i) batch.push_back(FullRecord(i));
+  auto start = std::chrono::steady_clock::now();
+  Status s = store().WriteBatch(batch);
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Count(*target_), 1000);
+  ExpectSameRecord(batch[517], ReadBack(*target_, batch[517].request_id));
+  std::cout << "[ rate     ] " << GetParam().name << ": 1000 records (3 chunks each) in "
+            << elapsed.count() * 1000 << " ms = " << 1000 / elapsed.count() << " records/s\n";
+}
+
+}  // namespace cn::storage::testing

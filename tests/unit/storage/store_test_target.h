@@ -1,0 +1,57 @@
+// StoreTestTarget: a Store under test plus the read-back hooks the Store interface does not have
+// (every implementation offers GetRecord/CountRecords), and the owner of its temporary database.
+// The conformance suite (store_conformance_test.cc) runs once per registered factory.
+//
+// Thread-safety: as the wrapped Store.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "record/record.h"
+#include "storage/store.h"
+
+namespace cn::storage::testing {
+
+class StoreTestTarget {
+ public:
+  virtual ~StoreTestTarget() = default;
+  virtual Store& store() = 0;
+  virtual StatusOr<std::optional<Record>> GetRecord(std::string_view request_id) = 0;
+  virtual StatusOr<std::int64_t> CountRecords() = 0;
+};
+
+struct StoreFactory {
+  std::string name;  // gtest parameter name: letters and digits only
+  std::function<std::unique_ptr<StoreTestTarget>()> make;  // migrated, empty; null on failure
+};
+inline void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
+
+// A fresh temporary directory, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A record with every field set to a distinct non-default value (3 stream chunks, one carrying
+// usage.output_tokens = 42; repeated response header names). `n` varies the ids and numbers.
+Record FullRecord(int n);
+
+// A small enriched record: domain `domain`, request type `type`, given tokens and tool calls.
+Record SimpleRecord(const std::string& domain, const std::string& type, std::int64_t input,
+                    std::int64_t output, int tools, std::int64_t at_unix_micros);
+
+}  // namespace cn::storage::testing
