@@ -1,5 +1,6 @@
 #include "storage/sqlite/connection.h"
 
+#include <algorithm>
 #include <string>
 
 namespace cn::storage {
@@ -71,9 +72,12 @@ Status Connection::Exec(std::string_view sql) {
   if (rc == SQLITE_OK) return Status::Ok();
   std::string detail = err != nullptr ? err : "";
   sqlite3_free(err);
+  // The statement's start, on one line, names it well enough in a message.
   std::string what = "executing '";
-  what += sql.substr(0, 60);
-  what += sql.size() > 60 ? "...'" : "'";
+  std::string_view rest = sql.substr(std::min(sql.size(), sql.find_first_not_of(" \n")));
+  std::string_view head = rest.substr(0, 60);
+  for (char c : head) what += c == '\n' ? ' ' : c;
+  what += head.size() < rest.size() ? "...'" : "'";
   return SqliteStatus(rc, what + " on '" + path_ + "'", detail);
 }
 

@@ -22,13 +22,20 @@ Status WithContext(const Status& s, std::string_view context) {
   m += ": ";
   m += s.message();
   switch (s.code()) {
-    case StatusCode::kOk: return s;
-    case StatusCode::kInvalidArgument: return Status::InvalidArgument(std::move(m));
-    case StatusCode::kNotFound: return Status::NotFound(std::move(m));
-    case StatusCode::kUnavailable: return Status::Unavailable(std::move(m));
-    case StatusCode::kIoError: return Status::IoError(std::move(m));
-    case StatusCode::kCorruption: return Status::Corruption(std::move(m));
-    case StatusCode::kInternal: return Status::Internal(std::move(m));
+    case StatusCode::kOk:
+      return s;
+    case StatusCode::kInvalidArgument:
+      return Status::InvalidArgument(std::move(m));
+    case StatusCode::kNotFound:
+      return Status::NotFound(std::move(m));
+    case StatusCode::kUnavailable:
+      return Status::Unavailable(std::move(m));
+    case StatusCode::kIoError:
+      return Status::IoError(std::move(m));
+    case StatusCode::kCorruption:
+      return Status::Corruption(std::move(m));
+    case StatusCode::kInternal:
+      return Status::Internal(std::move(m));
   }
   return Status::Internal(std::move(m));
 }
@@ -44,6 +51,7 @@ Status RollBack(Connection& db, Status cause) {
 // One list drives the INSERT (parameter ?N is column N-1) and the SELECT (result column N), so
 // the two cannot drift apart.
 
+// clang-format off
 enum Column : int {
   kRequestId, kDomain, kTimestamp, kMethod, kPath, kHeaders, kBody, kModel, kRequestType,
   kResponseStatus, kResponseHeaders, kResponseBody, kResponseStreaming, kInputTokens,
@@ -67,6 +75,7 @@ constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
     "upstream_attempts", "stop_reason", "response_body_raw", "response_body_truncated",
     "header_list", "response_header_list", "timestamp_us", "first_byte_us", "duration_us",
 };
+// clang-format on
 
 std::string ColumnList() {
   std::string s;
@@ -114,11 +123,21 @@ void AppendJsonString(std::string* out, std::string_view s) {
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       default:
         if (u < 0x20) {
           *out += "\\u00";
@@ -135,7 +154,9 @@ void AppendJsonString(std::string* out, std::string_view s) {
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+    auto lower = [](char c) {
+      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    };
     if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
@@ -190,10 +211,10 @@ StatusOr<Headers> DecodeHeaders(Connection& db, const std::string& object,
                                 const std::string& list) {
   Headers headers;
   if (object.empty() && list.empty()) return headers;
-  auto stmt = db.Prepare(list.empty()
-                             ? "SELECT key, value FROM json_each(?1) ORDER BY id"
-                             : "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
-                               "FROM json_each(?1) ORDER BY id");
+  auto stmt =
+      db.Prepare(list.empty() ? "SELECT key, value FROM json_each(?1) ORDER BY id"
+                              : "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+                                "FROM json_each(?1) ORDER BY id");
   if (!stmt.ok()) return stmt.status();
   stmt->BindText(1, list.empty() ? object : list);
   int rc;
@@ -270,7 +291,8 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& op
                              "'); put DATA_DIR on a local file system");
     }
   }
-  if (Status s = (*writer)->Exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON"); !s.ok()) {
+  if (Status s = (*writer)->Exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON");
+      !s.ok()) {
     return s;
   }
 
@@ -312,19 +334,19 @@ Status SqliteStore::Migrate() {
     const std::int64_t version = current->Int(0);
     if (version > LatestSchemaVersion()) {
       return RollBack(
-          db, Status::InvalidArgument(
-                  "SQLite database '" + path_ + "' has schema version " +
-                  std::to_string(version) + " but this claude-nexus knows versions up to " +
-                  std::to_string(LatestSchemaVersion()) +
-                  "; run a newer claude-nexus or point DATA_DIR elsewhere"));
+          db, Status::InvalidArgument("SQLite database '" + path_ + "' has schema version " +
+                                      std::to_string(version) +
+                                      " but this claude-nexus knows versions up to " +
+                                      std::to_string(LatestSchemaVersion()) +
+                                      "; run a newer claude-nexus or point DATA_DIR elsewhere"));
     }
     if (version >= m.version) {
       (void)db.Exec("COMMIT");
       continue;
     }
     if (s = db.Exec(m.sql); !s.ok()) return RollBack(db, WithContext(s, what));
-    auto record = db.Prepare(
-        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)");
+    auto record =
+        db.Prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)");
     if (!record.ok()) return RollBack(db, WithContext(record.status(), what));
     std::string applied_at = FormatIso8601(NowUnixMicros());
     record->BindInt(1, m.version);

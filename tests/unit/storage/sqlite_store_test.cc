@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,7 +71,9 @@ class RawDb {
   RawDb(const RawDb&) = delete;
   RawDb& operator=(const RawDb&) = delete;
 
-  int Exec(const std::string& sql) { return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr); }
+  int Exec(const std::string& sql) {
+    return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  }
 
   // Every row of `sql` with columns joined by '|' (NULL as "NULL").
   std::vector<std::string> Rows(const std::string& sql) {
@@ -119,7 +121,8 @@ TEST(SqliteStoreTest, MigrateTwiceAndReopenAreNoOps) {
   auto t = SqliteTarget::Make();
   ASSERT_NE(t, nullptr);
   RawDb raw(t->db_path());
-  std::string before = raw.One("SELECT group_concat(version || name || applied_at) FROM schema_migrations");
+  std::string before =
+      raw.One("SELECT group_concat(version || name || applied_at) FROM schema_migrations");
   ASSERT_TRUE(t->sqlite().Migrate().ok());
   auto again = SqliteStore::Open({t->db_path()});
   ASSERT_TRUE(again.ok()) << again.status().ToString();
@@ -154,11 +157,13 @@ TEST(SqliteStoreTest, StoredColumnsFollowTheOriginalSchema) {
   EXPECT_EQ(raw.One("SELECT timestamp, strftime('%s', timestamp) = '1795000000'" + where),
             "2026-11-18T11:06:40.123Z|1");
   EXPECT_EQ(raw.One("SELECT total_tokens, first_token_ms, duration_ms, response_streaming, "
-                    "is_subtask, outcome, api_key_hash" + where),
+                    "is_subtask, outcome, api_key_hash" +
+                    where),
             "53|1|56|1|1|client_aborted|NULL");
   // Repeated response header names are joined in the object and kept exactly in the list.
   EXPECT_EQ(raw.One("SELECT response_headers ->> '$.set-cookie', "
-                    "json_array_length(response_header_list)" + where),
+                    "json_array_length(response_header_list)" +
+                    where),
             "a=1, b=2|4");
   EXPECT_EQ(raw.One("SELECT headers ->> '$.User-Agent', header_list" + where),
             "claude-cli/1.0 \"quoted\"\t\\ tab|NULL");
@@ -166,13 +171,15 @@ TEST(SqliteStoreTest, StoredColumnsFollowTheOriginalSchema) {
   EXPECT_EQ(raw.One("SELECT response_body ->> '$.id', response_body_raw" + where), "msg_1|NULL");
   // token_count is the event's top-level usage.output_tokens (message_delta), else 0.
   EXPECT_EQ(raw.One("SELECT group_concat(token_count, ',') FROM (SELECT token_count FROM "
-                    "streaming_chunks WHERE request_id = '" + r.request_id +
-                    "' ORDER BY chunk_index)"),
+                    "streaming_chunks WHERE request_id = '" +
+                    r.request_id + "' ORDER BY chunk_index)"),
             "0,0,42");
 
-  const std::string where_plain = " FROM api_requests WHERE request_id = '" + plain.request_id + "'";
+  const std::string where_plain =
+      " FROM api_requests WHERE request_id = '" + plain.request_id + "'";
   EXPECT_EQ(raw.One("SELECT headers, response_headers, account_id, conversation_id, branch_id, "
-                    "response_body_raw, first_token_ms" + where_plain),
+                    "response_body_raw, first_token_ms" +
+                    where_plain),
             "NULL|NULL|NULL|NULL|NULL|NULL|NULL");
 }
 
@@ -246,8 +253,7 @@ TEST(SqliteStoreTest, OpenBelowARegularFileNamesThePath) {
   const std::string path = file + "/sub/claude-nexus.db";
   auto store = SqliteStore::Open({path});
   ASSERT_FALSE(store.ok());
-  EXPECT_NE(store.status().message().find(path), std::string::npos)
-      << store.status().ToString();
+  EXPECT_NE(store.status().message().find(path), std::string::npos) << store.status().ToString();
 }
 
 TEST(SqliteStoreTest, OpenOnANonDatabaseFileNamesThePath) {
@@ -257,8 +263,7 @@ TEST(SqliteStoreTest, OpenOnANonDatabaseFileNamesThePath) {
   auto store = SqliteStore::Open({path});
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kCorruption) << store.status().ToString();
-  EXPECT_NE(store.status().message().find(path), std::string::npos)
-      << store.status().ToString();
+  EXPECT_NE(store.status().message().find(path), std::string::npos) << store.status().ToString();
   EXPECT_NE(store.status().message().find("not a database"), std::string::npos)
       << store.status().ToString();
 }

@@ -31,8 +31,10 @@ Record FullRecord(int n) {
   r.query = "beta=true&n=" + std::to_string(n);
   r.request_headers = {{"Content-Type", "application/json"},
                        {"x-api-key", "****abcdef"},
-                       {"User-Agent", "claude-cli/1.0 \"quoted\"\t\\ tab"}};
-  r.request_body = R"({"model":"claude-3-opus","stream":true,"messages":[{"role":"user","content":"hi \u00e9"}]})";
+                       {"User-Agent", "claude-cli/1.0 \"quoted\"\t\\ tab"},
+                       {"X-Raw-Bytes", "\x01 \xff\xfe latin1 \xe9"}};
+  r.request_body =
+      R"({"model":"claude-3-opus","stream":true,"messages":[{"role":"user","content":"hi \u00e9"}]})";
   r.response_status = 200;
   r.response_headers = {{"content-type", "text/event-stream"},
                         {"set-cookie", "a=1"},
@@ -42,12 +44,15 @@ Record FullRecord(int n) {
   r.response_body_truncated = true;
   r.response_streaming = true;
   r.chunks = {
-      {base + 100, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":"
-                   "{\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n"},
-      {base + 200, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
-                   "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n"},
-      {base + 300, "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
-                   "{\"output_tokens\":42}}\n\n"},
+      {base + 100,
+       "event: message_start\ndata: {\"type\":\"message_start\",\"message\":"
+       "{\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n"},
+      {base + 200,
+       "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+       "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n"},
+      {base + 300,
+       "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
+       "{\"output_tokens\":42}}\n\n"},
   };
   r.first_byte_micros = 1234;
   r.duration_micros = 56789;
