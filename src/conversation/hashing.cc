@@ -199,14 +199,31 @@ StatusOr<std::vector<const json::value*>> DeduplicateMessages(const json::array&
   return kept;
 }
 
-StatusOr<std::string> HashMessages(const std::vector<const json::value*>& messages) {
+namespace {
+
+using DigestCtx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
+
+std::string FinalHex(EVP_MD_CTX* ctx) {
+  DigestCtx copy(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  EVP_MD_CTX_copy_ex(copy.get(), ctx);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(copy.get(), digest, &len);
+  return ToHex(digest, len);
+}
+
+// One pass over `messages`; out[k] receives the hash of the first prefix_lengths[k] messages
+// (ascending, each >= 1), so the parent and grandparent hashes cost no second normalisation.
+Status HashPrefixes(const std::vector<const json::value*>& messages, const std::vector<std::size_t>& prefix_lengths,
+                    std::vector<std::string>& out) {
   if (messages.empty()) return Status::InvalidArgument("Cannot compute hash for empty messages array");
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  DigestCtx ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  for (const json::value* message : messages) {
-    const json::value* role = JsProperty(*message, "role");
+  std::size_t next = 0;
+  for (std::size_t i = 0; i < messages.size() && next < prefix_lengths.size(); ++i) {
+    const json::value* role = JsProperty(*messages[i], "role");
     if (!JsTruthy(role) || !role->is_string()) return Status::InvalidArgument("Invalid message: missing role");
-    const json::value* content = JsProperty(*message, "content");
+    const json::value* content = JsProperty(*messages[i], "content");
     if (content == nullptr) return Status::InvalidArgument("message without content");
     auto normalized = NormalizeContent(*content);
     if (!normalized.ok()) return normalized.status();
@@ -215,36 +232,38 @@ StatusOr<std::string> HashMessages(const std::vector<const json::value*>& messag
     EVP_DigestUpdate(ctx.get(), "\n", 1);
     EVP_DigestUpdate(ctx.get(), normalized->data(), normalized->size());
     EVP_DigestUpdate(ctx.get(), "\n", 1);
+    while (next < prefix_lengths.size() && prefix_lengths[next] == i + 1) {
+      out.push_back(FinalHex(ctx.get()));
+      ++next;
+    }
   }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &len);
-  return ToHex(digest, len);
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::string> HashMessages(const std::vector<const json::value*>& messages) {
+  std::vector<std::string> out;
+  if (Status s = HashPrefixes(messages, {messages.size()}, out); !s.ok()) return s;
+  return std::move(out[0]);
 }
 
 StatusOr<MessageHashes> ComputeMessageHashes(const json::array& messages) {
   if (messages.empty()) return Status::InvalidArgument("Cannot compute hash for empty messages array");
   auto dedup = DeduplicateMessages(messages);
   if (!dedup.ok()) return dedup.status();
+  const std::size_t n = dedup->size();
+  std::vector<std::size_t> prefixes;
+  if (n >= 5) prefixes.push_back(n - 4);
+  if (n >= 3) prefixes.push_back(n - 2);
+  prefixes.push_back(n);
+  std::vector<std::string> hashes;
+  if (Status s = HashPrefixes(*dedup, prefixes, hashes); !s.ok()) return s;
   MessageHashes out;
-  out.deduplicated_count = dedup->size();
-  auto current = HashMessages(*dedup);
-  if (!current.ok()) return current.status();
-  out.current = std::move(*current);
-  auto prefix_hash = [&](std::size_t drop) -> StatusOr<std::string> {
-    std::vector<const json::value*> prefix(dedup->begin(), dedup->end() - static_cast<std::ptrdiff_t>(drop));
-    return HashMessages(prefix);
-  };
-  if (dedup->size() >= 3) {
-    auto parent = prefix_hash(2);
-    if (!parent.ok()) return parent.status();
-    out.parent = std::move(*parent);
-  }
-  if (dedup->size() >= 5) {
-    auto grandparent = prefix_hash(4);
-    if (!grandparent.ok()) return grandparent.status();
-    out.grandparent = std::move(*grandparent);
-  }
+  out.deduplicated_count = n;
+  out.current = std::move(hashes.back());
+  if (n >= 3) out.parent = std::move(hashes[hashes.size() - 2]);
+  if (n >= 5) out.grandparent = std::move(hashes[0]);
   return out;
 }
 
