@@ -1,0 +1,315 @@
+// claude-nexus: the one binary. Subcommands:
+//   serve        the proxy on :3000 with recording (the dashboard on :3001 joins it later)
+//   proxy        the proxy alone
+//   healthcheck  GET a URL (default http://127.0.0.1:$PORT/health); exit 0 on 2xx, 1 otherwise
+//   --version    version, git revision, target architecture
+//
+// This is the only place that knows every layer: it wires config -> store -> record pipeline
+// -> server, and owns the shutdown order (docs/architecture.md#shutdown):
+//   SIGTERM/SIGINT -> Server::Shutdown(grace) (stop accepting, finish or abort exchanges; every
+//   exchange is submitted) -> RecordPipeline::Shutdown (drain to the store, or spill) -> exit 0.
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "anthropic/enrich.h"
+#include "app/config.h"
+#include "app/healthcheck.h"
+#include "cn_version.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "metrics/metrics.h"
+#include "metrics/token_stats.h"
+#include "net/server.h"
+#include "proxy/credentials.h"
+#include "record/pipeline.h"
+#include "storage/sqlite/sqlite_store.h"
+
+extern char** environ;
+
+namespace cn::app {
+namespace {
+
+std::map<std::string, std::string> ProcessEnv() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+struct ServeFlags {
+  std::string env_file;
+  std::map<std::string, std::string> overrides;  // env var name -> value from a flag
+};
+
+int Fail(const std::string& message) {
+  std::cerr << "claude-nexus: " << message << "\n";
+  return 2;
+}
+
+StatusOr<Config> BuildConfig(const ServeFlags& flags) {
+  std::map<std::string, std::string> env = ProcessEnv();
+  std::string env_file = flags.env_file.empty() ? ".env" : flags.env_file;
+  std::ifstream in(env_file);
+  if (in) {
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto dotenv = ParseDotEnv(ss.str());
+    if (!dotenv.ok()) return Status::InvalidArgument(env_file + ": " + dotenv.status().message());
+    env = MergeEnv(std::move(env), *dotenv);
+  } else if (!flags.env_file.empty()) {
+    return Status::InvalidArgument("cannot read --env-file " + flags.env_file);
+  }
+  for (const auto& [k, v] : flags.overrides) env[k] = v;
+  return LoadConfig(env);
+}
+
+// Blocks every signal we handle in all threads (inherited by threads created later), so that
+// the main thread can sigwait() for them.
+sigset_t BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGQUIT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+int Serve(const ServeFlags& flags, bool with_dashboard) {
+  (void)with_dashboard;  // the dashboard service is not part of this release yet
+  sigset_t signals = BlockShutdownSignals();
+  auto config_or = BuildConfig(flags);
+  if (!config_or.ok()) return Fail("configuration error: " + config_or.status().message());
+  const Config cfg = std::move(config_or).value();
+  log::Init(cfg.log_level, cfg.log_json);
+  log::Info("starting claude-nexus", {{"version", build::kVersion}, {"revision", build::kGitRevision},
+                                      {"arch", build::kTargetArch}});
+  for (const auto& line : DescribeConfig(cfg)) log::Info("config", {{"setting", line}});
+
+  proxy::CredentialStore credentials(cfg.credentials_dir);
+  for (const auto& s : credentials.Report(NowUnixMicros() / 1000)) {
+    log::Info("credential file", {{"file", s.file_name}, {"state", s.state}, {"type", s.type},
+                                  {"account", s.account_id}, {"client_key", s.has_client_key},
+                                  {"error", s.error}});
+  }
+
+  metrics::Registry registry;
+  metrics::TokenStats token_stats;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<record::RecordPipeline> pipeline;
+  if (cfg.storage_enabled) {
+    if (!cfg.database_url.empty()) {
+      log::Error("DATABASE_URL names a PostgreSQL server, but this build has no PostgreSQL backend "
+                 "yet; unset DATABASE_URL to record into embedded SQLite under DATA_DIR");
+      log::Shutdown();
+      return 2;
+    }
+    const std::string db_path = (cfg.data_dir / "claude-nexus.db").string();
+    auto opened = storage::SqliteStore::Open(storage::SqliteOptions{db_path});
+    if (!opened.ok()) {
+      log::Error("cannot open the database", {{"error", opened.status().message()}});
+      log::Shutdown();
+      return 2;
+    }
+    std::unique_ptr<storage::SqliteStore> sqlite = std::move(opened).value();
+    if (Status s = sqlite->Migrate(); !s.ok()) {
+      log::Error("database migration failed", {{"path", db_path}, {"error", s.message()}});
+      log::Shutdown();
+      return 2;
+    }
+    if (auto stats = sqlite->LoadDomainStats(); stats.ok()) {
+      token_stats.Load(*stats);
+    } else {
+      log::Warn("could not load token statistics", {{"error", stats.status().message()}});
+    }
+    log::Info("recording to SQLite", {{"path", db_path}});
+    store = std::move(sqlite);
+
+    auto& by_type = registry.AddCounterFamily(
+        "cn_recorded_requests_total", "Recorded exchanges by status, model and request type.",
+        {"status", "model", "type"});
+    auto& tokens = registry.AddCounterFamily("cn_tokens_total", "Tokens in recorded exchanges.",
+                                             {"model", "kind"});
+    record::PipelineOptions popts;
+    popts.spill_dir = cfg.data_dir / "spill";
+    popts.queue_capacity = cfg.record_queue_capacity;
+    pipeline = std::make_unique<record::RecordPipeline>(
+        *store, popts, [](Record& r) { anthropic::EnrichRecord(r); },
+        [&token_stats, &by_type, &tokens](std::span<const Record> records) {
+          token_stats.AddCommitted(records);
+          for (const auto& r : records) {
+            by_type.With({std::to_string(r.response_status), r.model, r.request_type}).Inc();
+            tokens.With({r.model, "input"}).Inc(static_cast<std::uint64_t>(r.usage.input_tokens));
+            tokens.With({r.model, "output"}).Inc(static_cast<std::uint64_t>(r.usage.output_tokens));
+            tokens.With({r.model, "cache_creation"})
+                .Inc(static_cast<std::uint64_t>(r.usage.cache_creation_input_tokens));
+            tokens.With({r.model, "cache_read"})
+                .Inc(static_cast<std::uint64_t>(r.usage.cache_read_input_tokens));
+          }
+        });
+    if (Status s = pipeline->Start(); !s.ok()) {
+      log::Error("cannot start the record pipeline", {{"error", s.message()}});
+      log::Shutdown();
+      return 2;
+    }
+    registry.AddCollector([p = pipeline.get()] {
+      auto s = p->Stats();
+      auto g = [](const char* n, const char* help, double v, const char* type = "gauge") {
+        return metrics::CollectedMetric{n, type, help, {{"", v}}};
+      };
+      return std::vector<metrics::CollectedMetric>{
+          g("cn_records_submitted_total", "Records handed to the pipeline.", double(s.submitted), "counter"),
+          g("cn_records_written_total", "Records committed to the store.", double(s.written), "counter"),
+          g("cn_records_spilled_total", "Records written to the spill file.", double(s.spilled), "counter"),
+          g("cn_records_replayed_total", "Spilled records replayed into the store.", double(s.replayed), "counter"),
+          g("cn_records_failed_total", "Records lost (spill file unwritable).", double(s.failed), "counter"),
+          g("cn_record_queue_depth", "Records waiting in memory.", double(s.queued)),
+          g("cn_record_writer_lag_seconds", "Age of the oldest queued record.",
+            double(s.oldest_queued_age.count()) / 1000.0),
+          g("cn_spill_bytes", "Bytes waiting in spill segments.", double(s.spill_bytes)),
+          g("cn_store_healthy", "1 when the store accepts writes.", s.store_healthy ? 1.0 : 0.0),
+      };
+    });
+  }
+  registry.AddCollector([] {
+    return std::vector<metrics::CollectedMetric>{
+        {"cn_log_lines_dropped_total", "counter", "Log lines dropped because the log queue was full.",
+         {{"", double(log::DroppedLines())}}}};
+  });
+
+  net::ServerOptions sopts;
+  sopts.host = cfg.host;
+  sopts.port = cfg.port;
+  sopts.io_threads = cfg.io_threads;
+  sopts.upstream = net::UpstreamTarget{cfg.upstream.host, cfg.upstream.port, cfg.upstream.tls,
+                                       cfg.upstream.base_path};
+  sopts.upstream_ca_file = cfg.upstream_ca_file;
+  sopts.upstream_timeout = cfg.upstream_timeout;
+  sopts.server_timeout = cfg.server_timeout;
+  sopts.max_body_bytes = cfg.max_body_bytes;
+  sopts.client_auth = cfg.client_auth;
+  sopts.retry = cfg.retry;
+  net::ServerServices services;
+  services.credentials = &credentials;
+  services.registry = &registry;
+  services.token_stats = &token_stats;
+  if (pipeline) {
+    services.submit_record = [p = pipeline.get()](Record&& r) { p->Submit(std::move(r)); };
+    services.store_health = [p = pipeline.get(), kind = std::string(store->Kind())] {
+      auto s = p->Stats();
+      net::StoreHealth h;
+      h.enabled = true;
+      h.healthy = s.store_healthy;
+      h.kind = kind;
+      h.queued = static_cast<std::int64_t>(s.queued);
+      h.writer_lag_ms = s.oldest_queued_age.count();
+      h.spilled_pending = static_cast<std::int64_t>(s.spill_bytes);
+      return h;
+    };
+  }
+  net::Server server(sopts, services);
+  if (Status s = server.Start(); !s.ok()) {
+    log::Error("cannot start the proxy", {{"error", s.message()}});
+    if (pipeline) pipeline->Shutdown(std::chrono::seconds(5));
+    log::Shutdown();
+    return 2;
+  }
+  log::Info("listening", {{"address", cfg.host}, {"port", static_cast<int>(server.port())},
+                          {"upstream", cfg.upstream.scheme + "://" + cfg.upstream.host + ":" +
+                                           std::to_string(cfg.upstream.port) + cfg.upstream.base_path}});
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGQUIT"},
+                              {"grace_ms", static_cast<std::int64_t>(cfg.shutdown_timeout.count())}});
+  server.Shutdown(cfg.shutdown_timeout);
+  if (pipeline) {
+    pipeline->Shutdown(std::chrono::seconds(10));
+    auto s = pipeline->Stats();
+    log::Info("record pipeline drained",
+              {{"written", s.written}, {"spilled", s.spilled}, {"failed", s.failed}});
+  }
+  log::Info("stopped");
+  log::Shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace cn::app
+
+int main(int argc, char** argv) {
+  using namespace cn;
+  CLI::App cli{"claude-nexus: observability proxy for the Claude API"};
+  cli.require_subcommand(0, 1);
+  bool show_version = false;
+  cli.add_flag("-v,--version", show_version, "Print version, git revision and target architecture");
+
+  app::ServeFlags flags;
+  auto add_serve_flags = [&flags](CLI::App* sub) {
+    sub->add_option("-e,--env-file", flags.env_file, "Read settings from this file (default ./.env)");
+    struct Flag { const char* name; const char* env; const char* help; };
+    static const Flag kFlags[] = {
+        {"-p,--port", "PORT", "Listen port (PORT, default 3000)"},
+        {"-H,--host", "HOST", "Listen address (HOST, default 0.0.0.0)"},
+        {"--upstream", "CLAUDE_API_BASE_URL", "Upstream API base URL (CLAUDE_API_BASE_URL)"},
+        {"--data-dir", "DATA_DIR", "Where the SQLite database and spill file live (DATA_DIR)"},
+        {"--credentials-dir", "CREDENTIALS_DIR", "Credential files directory (CREDENTIALS_DIR)"},
+        {"--database-url", "DATABASE_URL", "PostgreSQL URL (DATABASE_URL)"},
+        {"--log-level", "LOG_LEVEL", "debug|info|warn|error (LOG_LEVEL)"},
+        {"--log-json", "LOG_JSON", "true|false: JSON lines logs (LOG_JSON)"},
+        {"--client-auth", "ENABLE_CLIENT_AUTH", "true|false (ENABLE_CLIENT_AUTH)"},
+        {"--storage", "STORAGE_ENABLED", "true|false: record exchanges (STORAGE_ENABLED)"},
+    };
+    for (const auto& f : kFlags) {
+      sub->add_option_function<std::string>(
+          f.name, [&flags, env = std::string(f.env)](const std::string& v) { flags.overrides[env] = v; },
+          f.help);
+    }
+  };
+  CLI::App* serve = cli.add_subcommand("serve", "Run the proxy (port 3000) with recording");
+  add_serve_flags(serve);
+  CLI::App* proxy = cli.add_subcommand("proxy", "Run the proxy service alone");
+  add_serve_flags(proxy);
+  CLI::App* health = cli.add_subcommand("healthcheck", "Exit 0 if URL answers 2xx (for HEALTHCHECK)");
+  std::string health_url;
+  int health_timeout_ms = 3000;
+  health->add_option("url", health_url, "Default http://127.0.0.1:$PORT/health");
+  health->add_option("--timeout-ms", health_timeout_ms, "Give up after this long");
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  if (show_version) {
+    std::cout << "claude-nexus " << build::kVersion << " (revision " << build::kGitRevision << ", "
+              << build::kTargetArch << ")\n";
+    return 0;
+  }
+  if (*serve) return app::Serve(flags, true);
+  if (*proxy) return app::Serve(flags, false);
+  if (*health) {
+    if (health_url.empty()) {
+      const char* port = std::getenv("PORT");
+      health_url = std::string("http://127.0.0.1:") + (port && *port ? port : "3000") + "/health";
+    }
+    std::string error;
+    int status = app::HttpGetStatus(health_url, std::chrono::milliseconds(health_timeout_ms), &error);
+    if (status >= 200 && status < 300) return 0;
+    std::cerr << "healthcheck " << health_url << ": "
+              << (status > 0 ? "HTTP " + std::to_string(status) : error) << "\n";
+    return 1;
+  }
+  std::cout << cli.help();
+  return 0;
+}

@@ -1,0 +1,532 @@
+// The proxy exchange: one client request relayed to the upstream and its answer relayed back.
+//
+// Order of events (each step's failure handling in brackets):
+//   1. auth plan from the credential file of the Host            [reject: local 4xx, recorded]
+//   2. upstream attempt: acquire connection, send, read header   [transport error / 429 / 5xx:
+//      retried with backoff while nothing reached the client; a stale pooled connection is
+//      replaced once without counting as an attempt]
+//   3. relay: client header written, then body pumped through the session's one buffer; SSE
+//      events observed by sse::Parser on the side (never held back)  [upstream cut: for SSE a
+//      well-formed `error` event ends the stream; client gone: upstream cancelled]
+//   4. the Record is finished and submitted (never blocks)
+// A watcher runs beside steps 2–3 and notices a client that hangs up while we wait on the
+// upstream (long non-streaming generations, silent thinking pauses), cancelling the upstream.
+
+#include <sys/socket.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <cerrno>
+#include <random>
+
+#include "anthropic/errors.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "net/internal.h"
+#include "proxy/auth.h"
+#include "proxy/header_policy.h"
+#include "proxy/retry.h"
+#include "sse/parser.h"
+
+namespace cn::net {
+
+using namespace boost::asio::experimental::awaitable_operators;
+
+struct ExchangeCtx {
+  Worker* w = nullptr;
+  Shared* sh = nullptr;
+  beast::tcp_stream* client = nullptr;
+  http::request<http::string_body>* req = nullptr;
+  char* buf = nullptr;
+  std::size_t buf_size = 0;
+  Clock::time_point arrival;
+  Record rec;
+
+  std::unique_ptr<UpstreamConn> conn;       // current upstream connection
+  asio::steady_timer* backoff = nullptr;    // set while sleeping between attempts
+  bool client_gone = false;                 // the watcher saw the client hang up
+  const char* abort_reason = nullptr;       // set by AbortExchange (shutdown deadline)
+  bool response_started = false;            // a byte of the response reached the client
+  bool client_keep_alive = false;
+  bool response_complete = false;           // the whole response was written, well-framed
+  bool body_relayed = false;                // every upstream body byte reached the client
+  bool stream_open = false;                 // counted in open_streams
+
+  void CancelAll() {
+    if (conn) conn->Lowest().cancel();
+    if (backoff) backoff->cancel();
+    client->cancel();
+  }
+};
+
+void AbortExchange(ExchangeCtx& ctx, const char* reason) {
+  ctx.abort_reason = reason;
+  ctx.CancelAll();
+}
+
+namespace {
+
+std::int64_t MicrosSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count();
+}
+
+double Random01() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+template <class Fields>
+Headers ToHeaders(const Fields& fields) {
+  Headers out;
+  for (const auto& f : fields) {
+    out.push_back(Header{std::string(f.name_string()), std::string(f.value())});
+  }
+  return out;
+}
+
+bool IEquals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
+
+bool IsEventStream(std::string_view content_type) {
+  constexpr std::string_view kSse = "text/event-stream";
+  return content_type.size() >= kSse.size() && IEquals(content_type.substr(0, kSse.size()), kSse);
+}
+
+// Sends the request and reads the response header into `parser`.
+template <class Stream>
+awaitable<beast::error_code> SendAndReadHeader(Stream& stream, UpstreamConn& conn,
+                                               http::request<http::buffer_body>& ureq,
+                                               http::response_parser<http::buffer_body>& parser,
+                                               std::chrono::milliseconds timeout) {
+  conn.Lowest().expires_after(timeout);
+  auto [wec, wn] = co_await http::async_write(stream, ureq, kTuple);
+  if (wec == http::error::need_buffer) wec = {};
+  if (wec) co_return wec;
+  conn.Lowest().expires_after(timeout);
+  auto [rec, rn] = co_await http::async_read_header(stream, conn.buffer, parser, kTuple);
+  co_return rec;
+}
+
+// Reads and discards a (small) error body so the connection can be reused.
+template <class Stream>
+awaitable<beast::error_code> DrainBody(Stream& stream, UpstreamConn& conn,
+                                       http::response_parser<http::buffer_body>& parser, char* buf,
+                                       std::size_t size, std::chrono::milliseconds timeout) {
+  std::size_t total = 0;
+  while (!parser.is_done()) {
+    parser.get().body().data = buf;
+    parser.get().body().size = size;
+    conn.Lowest().expires_after(timeout);
+    auto [ec, n] = co_await http::async_read_some(stream, conn.buffer, parser, kTuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return ec;
+    total += size - parser.get().body().size;
+    if (total > (1u << 20)) co_return http::error::body_limit;
+  }
+  co_return beast::error_code{};
+}
+
+// Pumps the upstream body to the client. Returns the upstream error (if the upstream failed) and
+// sets ctx.client_gone when writing to the client failed.
+template <class Stream>
+awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
+                                  http::response_parser<http::buffer_body>& parser,
+                                  http::response<http::buffer_body>& res,
+                                  http::response_serializer<http::buffer_body>& sr, bool observe_sse) {
+  Shared& sh = *ctx.sh;
+  sse::Parser sse_parser;
+  std::vector<sse::Event> events;
+  const std::size_t record_cap = sh.opts.max_recorded_response_bytes;
+  while (!parser.is_done()) {
+    parser.get().body().data = ctx.buf;
+    parser.get().body().size = ctx.buf_size;
+    // Inactivity limit only: a silent thinking pause shorter than server_timeout never trips it.
+    ctx.conn->Lowest().expires_after(sh.opts.server_timeout);
+    auto [ec, n] = co_await http::async_read_some(stream, ctx.conn->buffer, parser, kTuple);
+    if (ec == http::error::need_buffer) ec = {};
+    const std::size_t got = ctx.buf_size - parser.get().body().size;
+    if (got > 0) {
+      std::string_view chunk(ctx.buf, got);
+      if (observe_sse) {
+        sse_parser.Feed(chunk, &events);
+        if (!events.empty()) {
+          const std::int64_t now = NowUnixMicros();
+          for (auto& e : events) ctx.rec.chunks.push_back(StreamChunk{now, std::move(e.raw)});
+          events.clear();
+        }
+      } else if (ctx.rec.response_body.size() < record_cap) {
+        const std::size_t room = record_cap - ctx.rec.response_body.size();
+        ctx.rec.response_body.append(chunk.substr(0, room));
+        if (chunk.size() > room) ctx.rec.response_body_truncated = true;
+      } else {
+        ctx.rec.response_body_truncated = true;
+      }
+      res.body().data = ctx.buf;
+      res.body().size = got;
+      res.body().more = true;
+      ctx.client->expires_after(sh.opts.server_timeout);
+      auto [wec, wn] = co_await http::async_write(*ctx.client, sr, kTuple);
+      if (wec == http::error::need_buffer) wec = {};
+      if (wec) {
+        ctx.client_gone = true;
+        co_return beast::error_code{};
+      }
+      if (!ctx.rec.first_byte_micros) {
+        ctx.rec.first_byte_micros = MicrosSince(ctx.arrival);
+        sh.m.ttfb.ObserveMicros(*ctx.rec.first_byte_micros);
+      }
+      sh.m.bytes_to_client.Inc(got);
+    }
+    if (ec) {
+      if (observe_sse) {
+        sse::Event tail;
+        if (sse_parser.Finish(&tail)) ctx.rec.chunks.push_back({NowUnixMicros(), std::move(tail.raw)});
+      }
+      co_return ec;
+    }
+  }
+  if (observe_sse) {
+    sse::Event tail;
+    if (sse_parser.Finish(&tail)) ctx.rec.chunks.push_back({NowUnixMicros(), std::move(tail.raw)});
+  }
+  ctx.body_relayed = true;  // a client may now hang up: it has everything
+  co_return beast::error_code{};
+}
+
+// Writes a local error answer in the Anthropic shape (only before the response started).
+awaitable<void> RespondError(ExchangeCtx& ctx, http::status status, std::string_view type,
+                             std::string message, const Headers& extra = {}) {
+  Headers headers = extra;
+  headers.push_back({"X-Request-ID", ctx.rec.request_id});
+  std::string body = anthropic::ErrorBody(type, message);
+  ctx.rec.response_status = static_cast<int>(status);
+  ctx.rec.response_headers = headers;
+  ctx.rec.response_headers.push_back({"Content-Type", "application/json"});
+  ctx.rec.response_body = body;
+  if (ctx.rec.error.empty()) ctx.rec.error = std::move(message);
+  auto ec = co_await WriteSimple(*ctx.client, status, "application/json", std::move(body), headers,
+                                 ctx.client_keep_alive && !ctx.sh->draining.load(),
+                                 ctx.sh->opts.server_timeout);
+  if (ec) {
+    ctx.client_gone = true;
+  } else {
+    ctx.response_complete = true;
+  }
+  ctx.response_started = true;
+}
+
+awaitable<void> Sleep(ExchangeCtx& ctx, std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  ctx.backoff = &t;
+  co_await t.async_wait(kTuple);
+  ctx.backoff = nullptr;
+}
+
+template <class Stream>
+awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<http::buffer_body>& parser) {
+  Shared& sh = *ctx.sh;
+  auto& uh = parser.get();
+  const int status = uh.result_int();
+  const bool head = ctx.req->method() == http::verb::head;
+  const bool no_body = head || status == 204 || status == 304 || (status >= 100 && status < 200);
+  const bool sse = IsEventStream(uh[http::field::content_type]);
+  ctx.rec.response_streaming = sse;
+
+  http::response<http::buffer_body> res{uh.result(), 11};
+  res.reason(uh.reason());
+  ctx.rec.response_headers = proxy::ClientResponseHeaders(ToHeaders(uh.base()), ctx.rec.request_id);
+  for (const auto& h : ctx.rec.response_headers) res.insert(h.name, h.value);
+  if (!no_body) {
+    if (parser.content_length()) {
+      res.content_length(*parser.content_length());
+    } else {
+      res.chunked(true);
+    }
+  }
+  const bool keep_alive = ctx.client_keep_alive && !sh.draining.load();
+  res.keep_alive(keep_alive);
+  ctx.rec.response_status = status;
+  res.body().data = nullptr;
+  res.body().size = 0;
+  res.body().more = !no_body;
+  http::response_serializer<http::buffer_body> sr{res};
+
+  ctx.client->expires_after(sh.opts.server_timeout);
+  auto [hec, hn] = co_await http::async_write_header(*ctx.client, sr, kTuple);
+  ctx.response_started = true;
+  if (hec) {
+    ctx.client_gone = true;
+    co_return;
+  }
+  if (no_body) {
+    ctx.rec.first_byte_micros = MicrosSince(ctx.arrival);
+    sh.m.ttfb.ObserveMicros(*ctx.rec.first_byte_micros);
+    auto [fec, fn] = co_await http::async_write(*ctx.client, sr, kTuple);
+    if (fec == http::error::need_buffer) fec = {};
+    if (fec) {
+      ctx.client_gone = true;
+      co_return;
+    }
+    ctx.response_complete = true;
+    if (uh.keep_alive() && parser.is_done()) ctx.w->pool.Release(std::move(ctx.conn));
+    co_return;
+  }
+
+  if (sse) {
+    ctx.stream_open = true;
+    sh.m.open_streams.Add(1);
+  }
+  beast::error_code uec = co_await Pump(stream, ctx, parser, res, sr, sse);
+  if (ctx.client_gone || ctx.abort_reason) co_return;
+  if (uec) {
+    ctx.rec.outcome = Outcome::kUpstreamFailed;
+    ctx.rec.error = "upstream failed mid-response: " + uec.message();
+    sh.m.upstream_errors.Inc();
+    if (sse && res.chunked()) {
+      // The client gets a well-formed end: an Anthropic `error` event, then the last chunk.
+      std::string ev = anthropic::ErrorEvent("api_error", "Upstream connection lost mid-stream (" +
+                                                              uec.message() + ")");
+      res.body().data = ev.data();
+      res.body().size = ev.size();
+      res.body().more = true;
+      auto [e1, n1] = co_await http::async_write(*ctx.client, sr, kTuple);
+      if (e1 == http::error::need_buffer) e1 = {};
+      ctx.rec.chunks.push_back({NowUnixMicros(), ev});
+      if (!e1) {
+        res.body().data = nullptr;
+        res.body().size = 0;
+        res.body().more = false;
+        auto [e2, n2] = co_await http::async_write(*ctx.client, sr, kTuple);
+        if (e2 == http::error::need_buffer) e2 = {};
+        if (e2) {
+          ctx.client_gone = true;
+        } else {
+          ctx.response_complete = true;
+        }
+      } else {
+        ctx.client_gone = true;
+      }
+    } else {
+      ctx.client_gone = true;  // framing cannot be completed: the client must see a broken body
+    }
+    co_return;
+  }
+  res.body().data = nullptr;
+  res.body().size = 0;
+  res.body().more = false;
+  auto [fec, fn] = co_await http::async_write(*ctx.client, sr, kTuple);
+  if (fec == http::error::need_buffer) fec = {};
+  if (fec) {
+    ctx.client_gone = true;
+    co_return;
+  }
+  ctx.rec.outcome = Outcome::kCompleted;
+  ctx.response_complete = true;
+  if (uh.keep_alive() && parser.is_done()) {
+    ctx.w->pool.Release(std::move(ctx.conn));
+  }
+}
+
+// Steps 2–3. Runs beside WatchClient.
+awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& ureq) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  Shared& sh = *ctx.sh;
+  int attempt = 0;
+  bool stale_retry_used = false;
+  for (;;) {
+    if (ctx.client_gone || ctx.abort_reason) co_return;
+    ++attempt;
+    ctx.rec.upstream_attempts = attempt;
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    parser.skip(ctx.req->method() == http::verb::head);  // no body follows a HEAD answer
+    beast::error_code ec = co_await ctx.w->pool.Acquire(ctx.conn, sh.opts.upstream_timeout);
+    const auto sent_at = Clock::now();
+    if (!ec) {
+      if (ctx.conn->tls) {
+        ec = co_await SendAndReadHeader(*ctx.conn->tls, *ctx.conn, ureq, parser, sh.opts.upstream_timeout);
+      } else {
+        ec = co_await SendAndReadHeader(*ctx.conn->tcp, *ctx.conn, ureq, parser, sh.opts.upstream_timeout);
+      }
+      if (ec && ctx.conn->reused && !stale_retry_used && !ctx.client_gone && !ctx.abort_reason &&
+          ec != beast::error::timeout) {
+        // The upstream closed an idle keep-alive connection as we reused it: not an attempt.
+        stale_retry_used = true;
+        --attempt;
+        ctx.conn.reset();
+        continue;
+      }
+    }
+    if (ctx.client_gone || ctx.abort_reason) co_return;
+    if (ec) {
+      ctx.conn.reset();
+      sh.m.upstream_errors.Inc();
+      const bool timeout = ec == beast::error::timeout;
+      if (auto d = proxy::RetryDelay(sh.opts.retry, attempt, 0, "", NowUnixMicros() / 1'000'000,
+                                     Random01())) {
+        log::Warn("upstream attempt failed, retrying",
+                  {{"request_id", ctx.rec.request_id}, {"attempt", attempt}, {"error", ec.message()},
+                   {"delay_ms", static_cast<std::int64_t>(d->count())}});
+        sh.m.upstream_retries.Inc();
+        co_await Sleep(ctx, *d);
+        continue;
+      }
+      ctx.rec.outcome = Outcome::kUpstreamFailed;
+      ctx.rec.error = std::string(timeout ? "upstream timeout: " : "upstream unreachable: ") + ec.message();
+      co_await RespondError(ctx, timeout ? http::status::gateway_timeout : http::status::bad_gateway,
+                            timeout ? "timeout_error" : "api_error",
+                            timeout ? "The upstream API did not answer in time (CLAUDE_API_TIMEOUT)."
+                                    : "Could not reach the upstream API: " + ec.message());
+      ctx.rec.outcome = Outcome::kUpstreamFailed;
+      co_return;
+    }
+    sh.m.upstream_latency.ObserveMicros(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at).count());
+    const int status = parser.get().result_int();
+    if (proxy::IsRetryableStatus(status)) {
+      auto d = proxy::RetryDelay(sh.opts.retry, attempt, status,
+                                 parser.get()[http::field::retry_after], NowUnixMicros() / 1'000'000,
+                                 Random01(), parser.get()["retry-after-ms"]);
+      if (d) {
+        beast::error_code dec;
+        if (ctx.conn->tls) {
+          dec = co_await DrainBody(*ctx.conn->tls, *ctx.conn, parser, ctx.buf, ctx.buf_size, sh.opts.server_timeout);
+        } else {
+          dec = co_await DrainBody(*ctx.conn->tcp, *ctx.conn, parser, ctx.buf, ctx.buf_size, sh.opts.server_timeout);
+        }
+        if (!dec && parser.get().keep_alive()) {
+          ctx.w->pool.Release(std::move(ctx.conn));
+        } else {
+          ctx.conn.reset();
+        }
+        log::Info("upstream answered with a retryable status, retrying",
+                  {{"request_id", ctx.rec.request_id}, {"attempt", attempt}, {"status", status},
+                   {"delay_ms", static_cast<std::int64_t>(d->count())}});
+        sh.m.upstream_retries.Inc();
+        co_await Sleep(ctx, *d);
+        continue;
+      }
+    }
+    if (ctx.conn->tls) {
+      co_await Relay(*ctx.conn->tls, ctx, parser);
+    } else {
+      co_await Relay(*ctx.conn->tcp, ctx, parser);
+    }
+    co_return;
+  }
+}
+
+// Completes when the client hangs up (then cancels the upstream side), or never (until the
+// exchange ends and cancels it). Pipelined bytes from the client are left for the session.
+awaitable<void> WatchClient(ExchangeCtx& ctx) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  auto& sock = ctx.client->socket();
+  auto [ec] = co_await sock.async_wait(tcp::socket::wait_read, kTuple);
+  if (ec) co_return;  // cancelled: the exchange is over
+  char byte;
+  ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  const bool hung_up = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+  if (hung_up && !ctx.body_relayed && !ctx.response_complete) {
+    ctx.client_gone = true;
+    if (ctx.conn) ctx.conn->Lowest().cancel();
+    if (ctx.backoff) ctx.backoff->cancel();
+    co_return;
+  }
+  // Pipelined bytes, or a client that hung up after receiving everything: let the exchange end.
+  asio::steady_timer forever(co_await asio::this_coro::executor, Clock::time_point::max());
+  co_await forever.async_wait(kTuple);
+}
+
+}  // namespace
+
+awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
+                              std::list<SessionEntry>::iterator entry,
+                              http::request<http::string_body>& req, std::int64_t arrival_unix_us,
+                              Clock::time_point arrival, char* relay_buffer,
+                              std::size_t relay_buffer_size) {
+  ExchangeCtx ctx;
+  ctx.w = &w;
+  ctx.sh = &sh;
+  ctx.client = &client;
+  ctx.req = &req;
+  ctx.buf = relay_buffer;
+  ctx.buf_size = relay_buffer_size;
+  ctx.arrival = arrival;
+  ctx.client_keep_alive = req.keep_alive();
+  Record& rec = ctx.rec;
+  rec.request_id = NewUuidV4();
+  rec.timestamp_unix_micros = arrival_unix_us;
+  rec.domain = std::string(req[http::field::host]);
+  rec.method = std::string(req.method_string());
+  std::string target(req.target());
+  {
+    auto q = target.find('?');
+    rec.path = target.substr(0, q);
+    if (q != std::string::npos) rec.query = target.substr(q + 1);
+  }
+  Headers client_headers = ToHeaders(req.base());
+  rec.request_headers = proxy::MaskHeaders(client_headers);
+  entry->exchange = &ctx;
+  sh.m.active_exchanges.Add(1);
+
+  auto lookup = sh.svc.credentials->Find(rec.domain);
+  const std::int64_t now_ms = NowUnixMicros() / 1000;
+  proxy::AuthPlan plan = proxy::DecideAuth(client_headers, lookup, sh.opts.client_auth, now_ms);
+  if (plan.account_id) rec.account_id = *plan.account_id;
+
+  if (plan.reject) {
+    rec.outcome = Outcome::kRejected;
+    co_await RespondError(ctx, static_cast<http::status>(plan.status), plan.error_type, plan.message,
+                          plan.extra_response_headers);
+    rec.outcome = Outcome::kRejected;
+  } else {
+    http::request<http::buffer_body> ureq;
+    ureq.version(11);
+    if (req.method() == http::verb::unknown) {
+      ureq.method_string(req.method_string());
+    } else {
+      ureq.method(req.method());
+    }
+    ureq.target(sh.opts.upstream.base_path + target);
+    const UpstreamTarget& up = sh.opts.upstream;
+    const bool default_port = (up.tls && up.port == 443) || (!up.tls && up.port == 80);
+    ureq.set(http::field::host, default_port ? up.host : up.host + ":" + std::to_string(up.port));
+    for (const auto& h : proxy::UpstreamRequestHeaders(client_headers, plan)) ureq.insert(h.name, h.value);
+    if (!req.body().empty() || req.has_content_length() || req.chunked()) {
+      ureq.content_length(req.body().size());
+    }
+    ureq.keep_alive(true);
+    ureq.body().data = req.body().data();
+    ureq.body().size = req.body().size();
+    ureq.body().more = false;
+
+    co_await (RunUpstream(ctx, ureq) || WatchClient(ctx));
+  }
+
+  // ---- step 4: finish the record ----
+  if (ctx.abort_reason) {
+    rec.outcome = Outcome::kClientAborted;
+    rec.error = ctx.abort_reason;
+  } else if (ctx.client_gone && rec.outcome != Outcome::kUpstreamFailed) {
+    rec.outcome = Outcome::kClientAborted;
+    if (rec.error.empty()) rec.error = "client disconnected before the response ended";
+  }
+  if (rec.outcome == Outcome::kClientAborted) sh.m.client_aborts.Inc();
+  if (ctx.stream_open) sh.m.open_streams.Add(-1);
+  rec.duration_micros = MicrosSince(arrival);
+  sh.m.duration.ObserveMicros(rec.duration_micros);
+  sh.m.responses.With({std::to_string(rec.response_status), OutcomeName(rec.outcome)}).Inc();
+  const bool reusable = ctx.response_complete && !ctx.client_gone && !ctx.abort_reason &&
+                        ctx.client_keep_alive && !sh.draining.load();
+  log::Info("request completed",
+            {{"request_id", rec.request_id}, {"method", rec.method}, {"path", rec.path},
+             {"host", rec.domain}, {"status", rec.response_status}, {"outcome", OutcomeName(rec.outcome)},
+             {"attempts", rec.upstream_attempts},
+             {"duration_ms", rec.duration_micros / 1000}});
+  rec.request_body = std::move(req.body());
+  entry->exchange = nullptr;
+  sh.m.active_exchanges.Add(-1);
+  if (sh.svc.submit_record) sh.svc.submit_record(std::move(rec));
+  co_return reusable;
+}
+
+}  // namespace cn::net

@@ -1,0 +1,468 @@
+// Listener, workers, the session loop and the proxy's local endpoints.
+
+#include "net/server.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "anthropic/errors.h"
+#include "cn_version.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "net/internal.h"
+#include "proxy/header_policy.h"
+#include "proxy/routing.h"
+
+namespace cn::net {
+
+NetMetrics::NetMetrics(metrics::Registry& r)
+    : responses(r.AddCounterFamily("cn_proxy_responses_total",
+                                   "Proxied exchanges by status sent to the client and outcome.",
+                                   {"status", "outcome"})),
+      upstream_latency(r.AddHistogram("cn_upstream_response_header_seconds",
+                                      "Time from sending a request upstream to its response header.",
+                                      metrics::LatencyBuckets())),
+      ttfb(r.AddHistogram("cn_time_to_first_byte_seconds",
+                          "Request arrival to the first response body byte sent to the client.",
+                          metrics::LatencyBuckets())),
+      duration(r.AddHistogram("cn_request_duration_seconds", "Request arrival to end of exchange.",
+                              metrics::LatencyBuckets())),
+      open_streams(r.AddGauge("cn_open_streams", "SSE responses being relayed right now.")),
+      open_connections(r.AddGauge("cn_client_connections", "Open client connections.")),
+      active_exchanges(r.AddGauge("cn_active_exchanges", "Proxied exchanges in progress.")),
+      upstream_retries(r.AddCounter("cn_upstream_retries_total", "Upstream attempts retried.")),
+      upstream_errors(r.AddCounter("cn_upstream_errors_total",
+                                   "Upstream transport failures (connect, timeout, cut).")),
+      upstream_conns_opened(r.AddCounter("cn_upstream_connections_opened_total",
+                                         "New upstream connections.")),
+      upstream_conns_reused(r.AddCounter("cn_upstream_connections_reused_total",
+                                         "Requests sent on a pooled keep-alive connection.")),
+      bytes_to_client(r.AddCounter("cn_response_bytes_total", "Response body bytes relayed to clients.")),
+      client_aborts(r.AddCounter("cn_client_aborts_total", "Exchanges the client abandoned.")),
+      bad_requests(r.AddCounter("cn_bad_requests_total", "Requests rejected as malformed HTTP.")) {}
+
+Worker::Worker(Shared& shared)
+    : pool(ioc.get_executor(), shared.opts.upstream, shared.opts.upstream.tls ? &shared.tls_ctx : nullptr,
+           shared.m.upstream_conns_opened, shared.m.upstream_conns_reused) {}
+
+awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, http::status status,
+                                         std::string content_type, std::string body,
+                                         const Headers& extra, bool keep_alive,
+                                         std::chrono::milliseconds timeout, bool head_only) {
+  client.expires_after(timeout);
+  if (head_only) {
+    http::response<http::empty_body> res{status, 11};
+    if (!content_type.empty()) res.set(http::field::content_type, content_type);
+    for (const auto& h : extra) res.insert(h.name, h.value);
+    res.set(http::field::content_length, std::to_string(body.size()));
+    res.keep_alive(keep_alive);
+    auto [ec, n] = co_await http::async_write(client, res, kTuple);
+    co_return ec;
+  }
+  http::response<http::string_body> res{status, 11};
+  if (!content_type.empty()) res.set(http::field::content_type, content_type);
+  for (const auto& h : extra) res.insert(h.name, h.value);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  res.keep_alive(keep_alive);
+  auto [ec, n] = co_await http::async_write(client, res, kTuple);
+  co_return ec;
+}
+
+struct Server::Impl {
+  Impl(ServerOptions o, ServerServices s) : sh{std::move(o), std::move(s), NetMetrics(*s.registry)} {}
+  Shared sh;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  std::size_t next_worker = 0;  // touched only by the accept loop (worker 0)
+  std::uint16_t port = 0;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t live_sessions = 0;  // guarded by mu
+  bool started = false;
+  bool stopped = false;
+
+  void SessionStarted() {
+    std::lock_guard lock(mu);
+    ++live_sessions;
+  }
+  void SessionEnded() {
+    {
+      std::lock_guard lock(mu);
+      --live_sessions;
+    }
+    cv.notify_all();
+  }
+  bool WaitForSessions(Clock::time_point deadline) {
+    std::unique_lock lock(mu);
+    return cv.wait_until(lock, deadline, [&] { return live_sessions == 0; });
+  }
+};
+
+namespace {
+
+constexpr std::size_t kRelayBufferSize = 16 * 1024;
+
+bool IsQuietReadError(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+         ec == beast::error::timeout || ec == asio::error::connection_reset ||
+         ec == asio::error::eof || ec == asio::error::broken_pipe || ec == http::error::partial_message;
+}
+
+std::string UrlDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    auto eq = part.find('=');
+    if (UrlDecode(part.substr(0, eq)) == name) {
+      return eq == std::string_view::npos ? std::string() : UrlDecode(part.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", c);
+      out += b;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+std::string StoreJson(const StoreHealth& s) {
+  if (!s.enabled) return "{\"enabled\":false}";
+  return "{\"enabled\":true,\"kind\":\"" + JsonEscape(s.kind) + "\",\"healthy\":" +
+         (s.healthy ? "true" : "false") + ",\"queued\":" + std::to_string(s.queued) +
+         ",\"writerLagMs\":" + std::to_string(s.writer_lag_ms) +
+         ",\"spilledPending\":" + std::to_string(s.spilled_pending) + "}";
+}
+
+// Local endpoints: plain functions of (route, query) -> (status, content type, body).
+struct LocalAnswer {
+  http::status status = http::status::ok;
+  std::string content_type = "application/json";
+  std::string body;
+  Headers extra;
+};
+
+LocalAnswer Answer(Shared& sh, proxy::Route route, std::string_view method, std::string_view path,
+                   std::string_view query) {
+  LocalAnswer a;
+  const std::string ts = FormatIso8601(NowUnixMicros());
+  switch (route) {
+    case proxy::Route::kRoot:
+      a.body = std::string("{\"service\":\"claude-nexus\",\"version\":\"") + build::kVersion +
+               "\",\"status\":\"operational\",\"endpoints\":{\"api\":\"/v1/messages\",\"health\":"
+               "\"/health\",\"stats\":\"/token-stats\",\"metrics\":\"/metrics\"}}";
+      break;
+    case proxy::Route::kHealth: {
+      StoreHealth s;
+      if (sh.svc.store_health) s = sh.svc.store_health();
+      const bool degraded = s.enabled && !s.healthy;
+      // A store outage degrades recording (records spill to disk) but not proxying, so the
+      // service stays "healthy" for load balancers; the body says what is wrong.
+      a.body = std::string("{\"status\":\"") + (degraded ? "degraded" : "healthy") +
+               "\",\"service\":\"claude-nexus\",\"version\":\"" + build::kVersion +
+               "\",\"timestamp\":\"" + ts + "\",\"database\":\"" +
+               (!s.enabled ? "disabled" : s.healthy ? "connected" : "disconnected") +
+               "\",\"storage\":" + StoreJson(s) + "}";
+      break;
+    }
+    case proxy::Route::kHealthLive:
+      a.body = "{\"alive\":true,\"timestamp\":\"" + ts + "\"}";
+      break;
+    case proxy::Route::kHealthReady: {
+      StoreHealth s;
+      if (sh.svc.store_health) s = sh.svc.store_health();
+      const bool ready = !sh.draining.load();
+      a.status = ready ? http::status::ok : http::status::service_unavailable;
+      a.body = std::string("{\"ready\":") + (ready ? "true" : "false") + ",\"timestamp\":\"" + ts +
+               "\",\"storage\":" + StoreJson(s) + "}";
+      break;
+    }
+    case proxy::Route::kTokenStats:
+      a.body = sh.svc.token_stats->ToJson(QueryParam(query, "domain"));
+      break;
+    case proxy::Route::kMetrics:
+      a.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      a.body = sh.svc.registry->Render();
+      break;
+    case proxy::Route::kCorsPreflight:
+      a.status = http::status::no_content;
+      a.content_type.clear();
+      a.extra = proxy::CorsPreflightHeaders();
+      break;
+    case proxy::Route::kNotFound:
+    case proxy::Route::kProxy:
+      a.status = http::status::not_found;
+      a.body = anthropic::ErrorBody("not_found_error", "No route for " + std::string(method) + " " +
+                                                           std::string(path) + " on claude-nexus.");
+      break;
+  }
+  return a;
+}
+
+awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
+  Shared& sh = impl.sh;
+  struct Guard {
+    Server::Impl& impl;
+    Worker& w;
+    std::list<SessionEntry>::iterator entry;
+    ~Guard() {
+      w.sessions.erase(entry);
+      impl.sh.m.open_connections.Add(-1);
+      impl.SessionEnded();
+    }
+  };
+  beast::tcp_stream stream(std::move(sock));
+  beast::error_code ignored;
+  stream.socket().set_option(tcp::no_delay(true), ignored);
+  Guard guard{impl, w, w.sessions.insert(w.sessions.end(), SessionEntry{&stream, nullptr})};
+  sh.m.open_connections.Add(1);
+  beast::flat_buffer buffer;
+  std::unique_ptr<char[]> relay;  // allocated on the first proxied request, then reused
+
+  for (;;) {
+    if (sh.draining.load()) break;
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(sh.opts.max_body_bytes);
+    parser.header_limit(64 * 1024);
+    stream.expires_after(sh.opts.server_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+    const auto arrival = Clock::now();
+    const std::int64_t arrival_us = NowUnixMicros();
+    const std::string rid = NewUuidV4();
+    auto reject = [&](http::status st, std::string_view type, std::string msg) {
+      sh.m.bad_requests.Inc();
+      log::Warn("request rejected", {{"request_id", rid}, {"status", static_cast<int>(st)}, {"reason", msg}});
+      return WriteSimple(stream, st, "application/json", anthropic::ErrorBody(type, msg),
+                         {{"X-Request-ID", rid}}, false, sh.opts.server_timeout);
+    };
+    if (ec) {
+      if (ec == http::error::body_limit) {
+        co_await reject(http::status::payload_too_large, "request_too_large",
+                        "Request body exceeds the limit of " + std::to_string(sh.opts.max_body_bytes) +
+                            " bytes (MAX_REQUEST_BODY_BYTES).");
+      } else if (ec == http::error::header_limit) {
+        co_await reject(http::status::request_header_fields_too_large, "invalid_request_error",
+                        "Request headers exceed 64 KiB.");
+      } else if (!IsQuietReadError(ec) && buffer.size() > 0) {
+        co_await reject(http::status::bad_request, "invalid_request_error",
+                        "Malformed HTTP request: " + ec.message());
+      }
+      break;
+    }
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()), kTuple);
+      if (cec) break;
+    }
+    if (!parser.is_done()) {
+      stream.expires_after(sh.opts.server_timeout);
+      auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
+      if (bec == http::error::body_limit) {
+        co_await reject(http::status::payload_too_large, "request_too_large",
+                        "Request body exceeds the limit of " + std::to_string(sh.opts.max_body_bytes) +
+                            " bytes (MAX_REQUEST_BODY_BYTES).");
+        break;
+      }
+      if (bec) {
+        if (!IsQuietReadError(bec)) {
+          co_await reject(http::status::bad_request, "invalid_request_error",
+                          "Malformed HTTP request body: " + bec.message());
+        }
+        break;
+      }
+    }
+    auto& req = parser.get();
+    std::string path, query;
+    if (req[http::field::host].empty()) {
+      co_await reject(http::status::bad_request, "invalid_request_error", "Host header is required");
+      break;
+    }
+    if (!proxy::SplitTarget(req.target(), &path, &query)) {
+      co_await reject(http::status::bad_request, "invalid_request_error",
+                      "Malformed request target.");
+      break;
+    }
+    const proxy::Route route = proxy::Classify(req.method_string(), path);
+    bool keep = false;
+    if (route == proxy::Route::kProxy) {
+      if (!relay) relay.reset(new char[kRelayBufferSize]);
+      keep = co_await ProxyExchange(w, sh, stream, guard.entry, req, arrival_us, arrival, relay.get(),
+                                    kRelayBufferSize);
+    } else {
+      LocalAnswer a = Answer(sh, route, req.method_string(), path, query);
+      a.extra.push_back({"X-Request-ID", rid});
+      keep = req.keep_alive() && !sh.draining.load();
+      auto wec = co_await WriteSimple(stream, a.status, a.content_type, std::move(a.body), a.extra, keep,
+                                      sh.opts.server_timeout, req.method() == http::verb::head);
+      if (wec) keep = false;
+      if (route != proxy::Route::kHealth && route != proxy::Route::kHealthLive &&
+          route != proxy::Route::kHealthReady && route != proxy::Route::kMetrics) {
+        log::Debug("local request", {{"request_id", rid}, {"path", path}, {"status", static_cast<int>(a.status)}});
+      }
+    }
+    if (!keep) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.socket().close(ignored);
+}
+
+awaitable<void> AcceptLoop(Server::Impl& impl) {
+  for (;;) {
+    Worker& w = *impl.workers[impl.next_worker++ % impl.workers.size()];
+    auto [ec, sock] = co_await impl.acceptor->async_accept(w.ioc, kTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !impl.acceptor->is_open()) co_return;
+      log::Warn("accept failed", {{"error", ec.message()}});
+      // Out of file descriptors or similar: back off briefly instead of spinning.
+      asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+      co_await t.async_wait(kTuple);
+      continue;
+    }
+    impl.SessionStarted();
+    asio::co_spawn(w.ioc, Session(w, impl, std::move(sock)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::Error("session ended with an exception", {{"error", ex.what()}});
+      }
+    });
+  }
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options, ServerServices services)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(services))) {}
+
+Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
+
+std::uint16_t Server::port() const { return impl_->port; }
+
+Status Server::Start() {
+  Impl& impl = *impl_;
+  Shared& sh = impl.sh;
+  if (sh.opts.upstream.tls) {
+    sh.tls_ctx.set_default_verify_paths();
+    sh.tls_ctx.set_verify_mode(asio::ssl::verify_peer);
+    if (!sh.opts.upstream_ca_file.empty()) {
+      beast::error_code ec;
+      sh.tls_ctx.load_verify_file(sh.opts.upstream_ca_file, ec);
+      if (ec) {
+        return Status::InvalidArgument("cannot load CLAUDE_API_CA_FILE '" + sh.opts.upstream_ca_file +
+                                       "': " + ec.message());
+      }
+    }
+  }
+  int n = sh.opts.io_threads > 0 ? sh.opts.io_threads
+                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < n; ++i) impl.workers.push_back(std::make_unique<Worker>(sh));
+
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(sh.opts.host, ec);
+  if (ec) return Status::InvalidArgument("HOST '" + sh.opts.host + "' is not an IP address");
+  tcp::endpoint ep(addr, sh.opts.port);
+  impl.acceptor = std::make_unique<tcp::acceptor>(impl.workers[0]->ioc);
+  impl.acceptor->open(ep.protocol(), ec);
+  if (!ec) impl.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl.acceptor->bind(ep, ec);
+  if (!ec) impl.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Unavailable("cannot listen on " + sh.opts.host + ":" + std::to_string(sh.opts.port) +
+                               ": " + ec.message() + " (set PORT/HOST or --port/--host)");
+  }
+  impl.port = impl.acceptor->local_endpoint().port();
+  asio::co_spawn(impl.workers[0]->ioc, AcceptLoop(impl), asio::detached);
+  for (auto& w : impl.workers) {
+    impl.guards.emplace_back(w->ioc.get_executor());
+    impl.threads.emplace_back([&ioc = w->ioc] { ioc.run(); });
+  }
+  impl.started = true;
+  return Status::Ok();
+}
+
+void Server::Shutdown(std::chrono::milliseconds grace) {
+  Impl& impl = *impl_;
+  if (!impl.started || impl.stopped) return;
+  impl.stopped = true;
+  Shared& sh = impl.sh;
+  sh.draining = true;
+  asio::post(impl.workers[0]->ioc, [&impl] {
+    beast::error_code ignored;
+    impl.acceptor->close(ignored);
+  });
+  // Idle keep-alive connections go now; busy ones close after their exchange.
+  for (auto& w : impl.workers) {
+    asio::post(w->ioc, [wp = w.get()] {
+      for (auto& s : wp->sessions) {
+        if (s.exchange == nullptr) s.stream->cancel();
+      }
+    });
+  }
+  const auto deadline = Clock::now() + grace;
+  if (!impl.WaitForSessions(deadline)) {
+    log::Warn("shutdown grace period over, aborting remaining exchanges");
+    for (auto& w : impl.workers) {
+      asio::post(w->ioc, [wp = w.get()] {
+        for (auto& s : wp->sessions) {
+          if (s.exchange != nullptr) {
+            AbortExchange(*s.exchange, "aborted: server shutdown deadline reached");
+          } else {
+            s.stream->cancel();
+          }
+        }
+      });
+    }
+    impl.WaitForSessions(Clock::now() + std::chrono::seconds(5));
+  }
+  for (auto& w : impl.workers) {
+    asio::post(w->ioc, [wp = w.get()] { wp->pool.CloseAll(); });
+  }
+  impl.guards.clear();
+  for (auto& w : impl.workers) {
+    // Anything still pending (e.g. a stuck session past both deadlines) is abandoned.
+    asio::post(w->ioc, [wp = w.get()] {
+      if (wp->sessions.empty()) return;
+      wp->ioc.stop();
+    });
+  }
+  for (auto& t : impl.threads) t.join();
+  impl.threads.clear();
+}
+
+}  // namespace cn::net
