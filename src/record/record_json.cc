@@ -1,0 +1,370 @@
+#include "record/record_json.h"
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include <boost/json.hpp>
+
+namespace cn::record {
+namespace json = boost::json;
+
+namespace {
+
+constexpr char kBase64Alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string Base64Encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    const std::uint32_t n = (std::uint32_t{static_cast<unsigned char>(in[i])} << 16) |
+                            (std::uint32_t{static_cast<unsigned char>(in[i + 1])} << 8) |
+                            static_cast<unsigned char>(in[i + 2]);
+    out += kBase64Alphabet[(n >> 18) & 63];
+    out += kBase64Alphabet[(n >> 12) & 63];
+    out += kBase64Alphabet[(n >> 6) & 63];
+    out += kBase64Alphabet[n & 63];
+  }
+  const std::size_t rest = in.size() - i;
+  if (rest > 0) {
+    std::uint32_t n = std::uint32_t{static_cast<unsigned char>(in[i])} << 16;
+    if (rest == 2) n |= std::uint32_t{static_cast<unsigned char>(in[i + 1])} << 8;
+    out += kBase64Alphabet[(n >> 18) & 63];
+    out += kBase64Alphabet[(n >> 12) & 63];
+    out += rest == 2 ? kBase64Alphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// Strict: padded, no whitespace, length a multiple of 4 (only our own encoder writes it).
+bool Base64Decode(std::string_view in, std::string* out) {
+  static constexpr std::array<std::int8_t, 256> kValues = [] {
+    std::array<std::int8_t, 256> v{};
+    v.fill(-1);
+    for (int i = 0; i < 64; ++i) v[static_cast<unsigned char>(kBase64Alphabet[i])] = static_cast<std::int8_t>(i);
+    return v;
+  }();
+  if (in.size() % 4 != 0) return false;
+  out->clear();
+  out->reserve(in.size() / 4 * 3);
+  for (std::size_t i = 0; i < in.size(); i += 4) {
+    const bool last = i + 4 == in.size();
+    const int pad = last ? (in[i + 3] == '=') + (in[i + 2] == '=') : 0;
+    if (pad == 1 && in[i + 2] == '=') return false;  // "x=y=" is not padding
+    std::uint32_t n = 0;
+    for (int k = 0; k < 4 - pad; ++k) {
+      const std::int8_t d = kValues[static_cast<unsigned char>(in[i + k])];
+      if (d < 0) return false;
+      n |= static_cast<std::uint32_t>(d) << (18 - 6 * k);
+    }
+    out->push_back(static_cast<char>((n >> 16) & 0xFF));
+    if (pad < 2) out->push_back(static_cast<char>((n >> 8) & 0xFF));
+    if (pad < 1) out->push_back(static_cast<char>(n & 0xFF));
+  }
+  return true;
+}
+
+// Invariant 3 of the header: UTF-8 text stays a JSON string, anything else becomes base64.
+json::value BytesValue(std::string_view bytes) {
+  if (IsValidUtf8(bytes)) return json::string(bytes);
+  json::object o;
+  o["base64"] = Base64Encode(bytes);
+  return o;
+}
+
+json::value UsageValue(const TokenUsage& u) {
+  return json::object{{"input_tokens", u.input_tokens},
+                      {"output_tokens", u.output_tokens},
+                      {"cache_creation_input_tokens", u.cache_creation_input_tokens},
+                      {"cache_read_input_tokens", u.cache_read_input_tokens}};
+}
+
+json::value HeadersValue(const Headers& headers) {
+  json::array a;
+  a.reserve(headers.size());
+  for (const Header& h : headers) a.push_back(json::array{BytesValue(h.name), BytesValue(h.value)});
+  return a;
+}
+
+std::optional<Outcome> ParseOutcome(std::string_view name) {
+  for (Outcome o : {Outcome::kCompleted, Outcome::kClientAborted, Outcome::kUpstreamFailed,
+                    Outcome::kRejected}) {
+    if (name == OutcomeName(o)) return o;
+  }
+  return std::nullopt;
+}
+
+// Reads typed fields out of one JSON object. An absent field keeps the caller's default; a
+// present field of the wrong type records the first such key as the error (invariant 4).
+class FieldReader {
+ public:
+  explicit FieldReader(const json::object& o) : o_(o) {}
+
+  const json::value* Find(std::string_view key) const { return o_.if_contains(key); }
+  void Fail(std::string_view what) {
+    if (error_.empty()) error_ = std::string(what);
+  }
+  const std::string& error() const { return error_; }
+
+  static bool ToBytes(const json::value& v, std::string* out) {
+    if (const json::string* s = v.if_string()) {
+      out->assign(s->data(), s->size());
+      return true;
+    }
+    const json::object* o = v.if_object();
+    const json::value* b = o != nullptr ? o->if_contains("base64") : nullptr;
+    const json::string* bs = b != nullptr ? b->if_string() : nullptr;
+    return bs != nullptr && Base64Decode(*bs, out);
+  }
+
+  void Bytes(std::string_view key, std::string* out) {
+    if (const json::value* v = Find(key); v != nullptr && !ToBytes(*v, out)) Fail(key);
+  }
+  void OptionalBytes(std::string_view key, std::optional<std::string>* out) {
+    const json::value* v = Find(key);
+    if (v == nullptr || v->is_null()) return out->reset();
+    if (!ToBytes(*v, &out->emplace())) Fail(key);
+  }
+  void Int(std::string_view key, std::int64_t* out) {
+    if (const json::value* v = Find(key); v != nullptr && !ToInt(*v, out)) Fail(key);
+  }
+  void Int(std::string_view key, int* out) {
+    std::int64_t wide = *out;
+    Int(key, &wide);
+    if (wide < std::numeric_limits<int>::min() || wide > std::numeric_limits<int>::max()) {
+      return Fail(key);
+    }
+    *out = static_cast<int>(wide);
+  }
+  void OptionalInt(std::string_view key, std::optional<std::int64_t>* out) {
+    const json::value* v = Find(key);
+    if (v == nullptr || v->is_null()) return out->reset();
+    if (!ToInt(*v, &out->emplace())) Fail(key);
+  }
+  void Bool(std::string_view key, bool* out) {
+    const json::value* v = Find(key);
+    if (v == nullptr) return;
+    if (const bool* b = v->if_bool()) {
+      *out = *b;
+    } else {
+      Fail(key);
+    }
+  }
+
+  static bool ToInt(const json::value& v, std::int64_t* out) {
+    if (const std::int64_t* i = v.if_int64()) {
+      *out = *i;
+      return true;
+    }
+    if (const std::uint64_t* u = v.if_uint64(); u != nullptr && *u <= std::numeric_limits<std::int64_t>::max()) {
+      *out = static_cast<std::int64_t>(*u);
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  const json::object& o_;
+  std::string error_;
+};
+
+void ReadHeaders(FieldReader& f, std::string_view key, Headers* out) {
+  const json::value* v = f.Find(key);
+  if (v == nullptr) return;
+  const json::array* a = v->if_array();
+  if (a == nullptr) return f.Fail(key);
+  out->clear();
+  out->reserve(a->size());
+  for (const json::value& item : *a) {
+    const json::array* pair = item.if_array();
+    Header h;
+    if (pair == nullptr || pair->size() != 2 || !FieldReader::ToBytes((*pair)[0], &h.name) ||
+        !FieldReader::ToBytes((*pair)[1], &h.value)) {
+      return f.Fail(key);
+    }
+    out->push_back(std::move(h));
+  }
+}
+
+void ReadChunks(FieldReader& f, std::vector<StreamChunk>* out) {
+  const json::value* v = f.Find("chunks");
+  if (v == nullptr) return;
+  const json::array* a = v->if_array();
+  if (a == nullptr) return f.Fail("chunks");
+  out->clear();
+  out->reserve(a->size());
+  for (const json::value& item : *a) {
+    const json::object* o = item.if_object();
+    const json::value* at = o != nullptr ? o->if_contains("at") : nullptr;
+    const json::value* data = o != nullptr ? o->if_contains("data") : nullptr;
+    StreamChunk c;
+    if (at == nullptr || data == nullptr || !FieldReader::ToInt(*at, &c.at_unix_micros) ||
+        !FieldReader::ToBytes(*data, &c.data)) {
+      return f.Fail("chunks");
+    }
+    out->push_back(std::move(c));
+  }
+}
+
+void ReadUsage(FieldReader& f, TokenUsage* u) {
+  const json::value* v = f.Find("usage");
+  if (v == nullptr) return;
+  const json::object* o = v->if_object();
+  if (o == nullptr) return f.Fail("usage");
+  FieldReader uf(*o);
+  uf.Int("input_tokens", &u->input_tokens);
+  uf.Int("output_tokens", &u->output_tokens);
+  uf.Int("cache_creation_input_tokens", &u->cache_creation_input_tokens);
+  uf.Int("cache_read_input_tokens", &u->cache_read_input_tokens);
+  if (!uf.error().empty()) f.Fail("usage." + uf.error());
+}
+
+// The scalar fields, one table per type, read and written by the same loops so the two
+// directions cannot drift apart (contract 1). Structured fields are handled one by one.
+template <typename T>
+using Field = std::pair<std::string_view, T Record::*>;
+
+constexpr Field<std::string> kTextFields[] = {
+    {"request_id", &Record::request_id},
+    {"domain", &Record::domain},
+    {"method", &Record::method},
+    {"path", &Record::path},
+    {"query", &Record::query},
+    {"request_body", &Record::request_body},
+    {"response_body", &Record::response_body},
+    {"error", &Record::error},
+    {"model", &Record::model},
+    {"request_type", &Record::request_type},
+    {"usage_json", &Record::usage_json},
+    {"response_json", &Record::response_json},
+    {"task_tool_invocation_json", &Record::task_tool_invocation_json},
+    {"stop_reason", &Record::stop_reason},
+    {"current_message_hash", &Record::current_message_hash},
+    {"parent_message_hash", &Record::parent_message_hash},
+    {"system_hash", &Record::system_hash},
+    {"conversation_id", &Record::conversation_id},
+    {"branch_id", &Record::branch_id},
+    {"parent_request_id", &Record::parent_request_id},
+    {"parent_task_request_id", &Record::parent_task_request_id},
+};
+constexpr Field<std::int64_t> kInt64Fields[] = {
+    {"timestamp_unix_micros", &Record::timestamp_unix_micros},
+    {"duration_micros", &Record::duration_micros},
+};
+constexpr Field<int> kIntFields[] = {
+    {"response_status", &Record::response_status},
+    {"upstream_attempts", &Record::upstream_attempts},
+    {"message_count", &Record::message_count},
+    {"tool_call_count", &Record::tool_call_count},
+};
+constexpr Field<bool> kBoolFields[] = {
+    {"response_body_truncated", &Record::response_body_truncated},
+    {"response_streaming", &Record::response_streaming},
+    {"enriched", &Record::enriched},
+    {"is_subtask", &Record::is_subtask},
+};
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len = 0;
+    std::uint32_t cp = 0;
+    std::uint32_t min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (int k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+std::string RecordToJson(const Record& r) {
+  json::object o;
+  o["v"] = kRecordJsonVersion;
+  for (const auto& [key, field] : kTextFields) o[key] = BytesValue(r.*field);
+  for (const auto& [key, field] : kInt64Fields) o[key] = r.*field;
+  for (const auto& [key, field] : kIntFields) o[key] = r.*field;
+  for (const auto& [key, field] : kBoolFields) o[key] = r.*field;
+  o["account_id"] = r.account_id ? BytesValue(*r.account_id) : json::value(nullptr);
+  o["first_byte_micros"] = r.first_byte_micros ? json::value(*r.first_byte_micros) : json::value(nullptr);
+  o["request_headers"] = HeadersValue(r.request_headers);
+  o["response_headers"] = HeadersValue(r.response_headers);
+  json::array chunks;
+  chunks.reserve(r.chunks.size());
+  for (const StreamChunk& c : r.chunks) {
+    chunks.push_back(json::object{{"at", c.at_unix_micros}, {"data", BytesValue(c.data)}});
+  }
+  o["chunks"] = std::move(chunks);
+  o["outcome"] = OutcomeName(r.outcome);
+  o["usage"] = UsageValue(r.usage);
+  // The serializer escapes every control character, so the line holds no raw '\n' (invariant 2).
+  return json::serialize(o);
+}
+
+StatusOr<Record> RecordFromJson(std::string_view text) {
+  boost::system::error_code ec;
+  json::value root = json::parse(text, ec);
+  if (ec) return Status::Corruption("record JSON does not parse: " + ec.message());
+  const json::object* obj = root.if_object();
+  if (obj == nullptr) return Status::Corruption("record JSON is not an object");
+
+  Record r;
+  FieldReader f(*obj);
+  std::int64_t version = kRecordJsonVersion;
+  f.Int("v", &version);
+  if (version > kRecordJsonVersion) {
+    return Status::Corruption("record JSON version " + std::to_string(version) + " is newer than " +
+                              std::to_string(kRecordJsonVersion));
+  }
+  for (const auto& [key, field] : kTextFields) f.Bytes(key, &(r.*field));
+  for (const auto& [key, field] : kInt64Fields) f.Int(key, &(r.*field));
+  for (const auto& [key, field] : kIntFields) f.Int(key, &(r.*field));
+  for (const auto& [key, field] : kBoolFields) f.Bool(key, &(r.*field));
+  f.OptionalBytes("account_id", &r.account_id);
+  f.OptionalInt("first_byte_micros", &r.first_byte_micros);
+  ReadHeaders(f, "request_headers", &r.request_headers);
+  ReadHeaders(f, "response_headers", &r.response_headers);
+  ReadChunks(f, &r.chunks);
+  if (const json::value* v = f.Find("outcome")) {
+    const json::string* s = v->if_string();
+    const std::optional<Outcome> o = s != nullptr ? ParseOutcome(*s) : std::nullopt;
+    if (o) {
+      r.outcome = *o;
+    } else {
+      f.Fail("outcome");
+    }
+  }
+  ReadUsage(f, &r.usage);
+
+  if (!f.error().empty()) return Status::Corruption("record JSON field has a bad value: " + f.error());
+  if (r.request_id.empty()) return Status::Corruption("record JSON has no request_id");
+  return r;
+}
+
+}  // namespace cn::record

@@ -1,0 +1,200 @@
+#include "record/record_json.h"
+
+#include <string>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace cn::record {
+namespace {
+
+// Every field of Record, compared one by one (Record has no operator==).
+void ExpectSame(const Record& a, const Record& b) {
+  EXPECT_EQ(a.request_id, b.request_id);
+  EXPECT_EQ(a.domain, b.domain);
+  EXPECT_EQ(a.account_id, b.account_id);
+  EXPECT_EQ(a.timestamp_unix_micros, b.timestamp_unix_micros);
+  EXPECT_EQ(a.method, b.method);
+  EXPECT_EQ(a.path, b.path);
+  EXPECT_EQ(a.query, b.query);
+  EXPECT_EQ(a.request_headers, b.request_headers);
+  EXPECT_EQ(a.request_body, b.request_body);
+  EXPECT_EQ(a.response_status, b.response_status);
+  EXPECT_EQ(a.response_headers, b.response_headers);
+  EXPECT_EQ(a.response_body, b.response_body);
+  EXPECT_EQ(a.response_body_truncated, b.response_body_truncated);
+  EXPECT_EQ(a.response_streaming, b.response_streaming);
+  EXPECT_EQ(a.chunks, b.chunks);
+  EXPECT_EQ(a.first_byte_micros, b.first_byte_micros);
+  EXPECT_EQ(a.duration_micros, b.duration_micros);
+  EXPECT_EQ(a.upstream_attempts, b.upstream_attempts);
+  EXPECT_EQ(a.outcome, b.outcome);
+  EXPECT_EQ(a.error, b.error);
+  EXPECT_EQ(a.enriched, b.enriched);
+  EXPECT_EQ(a.model, b.model);
+  EXPECT_EQ(a.request_type, b.request_type);
+  EXPECT_EQ(a.message_count, b.message_count);
+  EXPECT_EQ(a.usage, b.usage);
+  EXPECT_EQ(a.usage_json, b.usage_json);
+  EXPECT_EQ(a.response_json, b.response_json);
+  EXPECT_EQ(a.tool_call_count, b.tool_call_count);
+  EXPECT_EQ(a.task_tool_invocation_json, b.task_tool_invocation_json);
+  EXPECT_EQ(a.stop_reason, b.stop_reason);
+  EXPECT_EQ(a.current_message_hash, b.current_message_hash);
+  EXPECT_EQ(a.parent_message_hash, b.parent_message_hash);
+  EXPECT_EQ(a.system_hash, b.system_hash);
+  EXPECT_EQ(a.conversation_id, b.conversation_id);
+  EXPECT_EQ(a.branch_id, b.branch_id);
+  EXPECT_EQ(a.parent_request_id, b.parent_request_id);
+  EXPECT_EQ(a.parent_task_request_id, b.parent_task_request_id);
+  EXPECT_EQ(a.is_subtask, b.is_subtask);
+}
+
+// No field at its default, so a field the mapping forgot cannot pass unnoticed.
+Record FullRecord() {
+  Record r = test::MakeRecord(7);
+  r.account_id = "acc_team";
+  r.query = "beta=true&x=%20";
+  r.response_headers = {{"Content-Type", "text/event-stream"}, {"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}};
+  r.response_body_truncated = true;
+  r.response_streaming = true;
+  r.chunks.push_back({1'700'000'000'000'999, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"});
+  r.first_byte_micros = 4321;
+  r.outcome = Outcome::kClientAborted;
+  r.error = "client went away";
+  r.enriched = true;
+  r.model = "claude-3-5-sonnet";
+  r.request_type = "inference";
+  r.message_count = 3;
+  r.usage = {10, 20, 30, 40};
+  r.usage_json = R"({"input_tokens":10})";
+  r.response_json = R"({"type":"message"})";
+  r.tool_call_count = 2;
+  r.task_tool_invocation_json = R"([{"id":"t1","name":"Task","input":{}}])";
+  r.stop_reason = "tool_use";
+  r.current_message_hash = "h1";
+  r.parent_message_hash = "h0";
+  r.system_hash = "hs";
+  r.conversation_id = "conv";
+  r.branch_id = "main";
+  r.parent_request_id = "req-6";
+  r.parent_task_request_id = "req-5";
+  r.is_subtask = true;
+  return r;
+}
+
+Record RoundTrip(const Record& r) {
+  const std::string line = RecordToJson(r);
+  EXPECT_EQ(line.find('\n'), std::string::npos) << "a spill line must be one line";
+  StatusOr<Record> back = RecordFromJson(line);
+  EXPECT_TRUE(back.ok()) << back.status().ToString();
+  return back.ok() ? std::move(back).value() : Record{};
+}
+
+TEST(RecordJsonTest, RoundTripsEveryField) {
+  const Record r = FullRecord();
+  ExpectSame(RoundTrip(r), r);
+}
+
+TEST(RecordJsonTest, RoundTripsDefaultRecordWithNullOptionals) {
+  Record r;
+  r.request_id = "only-id";
+  const Record back = RoundTrip(r);
+  ExpectSame(back, r);
+  EXPECT_FALSE(back.account_id.has_value());
+  EXPECT_FALSE(back.first_byte_micros.has_value());
+}
+
+TEST(RecordJsonTest, EmptyAccountIdIsNotNullopt) {
+  Record r = test::MakeRecord(1);
+  r.account_id = "";
+  EXPECT_EQ(RoundTrip(r).account_id, std::optional<std::string>(""));
+}
+
+TEST(RecordJsonTest, BinaryBytesSurviveAndProduceValidJson) {
+  std::string all_bytes;
+  for (int b = 0; b < 256; ++b) all_bytes.push_back(static_cast<char>(b));
+  Record r = FullRecord();
+  r.request_body = all_bytes;
+  r.response_body = all_bytes + all_bytes;
+  r.chunks = {{1, all_bytes}, {2, "\n\r\n"}};
+  r.request_headers.push_back({"X-Obs-Text", "caf\xe9"});  // Latin-1 obs-text header value
+  const std::string line = RecordToJson(r);
+  EXPECT_TRUE(IsValidUtf8(line));
+  boost::system::error_code ec;
+  boost::json::parse(line, ec);  // strict parser: rejects invalid UTF-8
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_NE(line.find("\"base64\""), std::string::npos);
+  ExpectSame(RoundTrip(r), r);
+}
+
+TEST(RecordJsonTest, EveryBase64TailLengthRoundTrips) {
+  for (int n = 0; n < 8; ++n) {
+    Record r = test::MakeRecord(n);
+    r.request_body = "\xff" + std::string(static_cast<std::size_t>(n), '\x80');
+    EXPECT_EQ(RoundTrip(r).request_body, r.request_body) << "length " << n + 1;
+  }
+}
+
+TEST(RecordJsonTest, UnicodeStaysReadableText) {
+  Record r = FullRecord();
+  r.request_body = "{\"content\":\"h\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x8e\x89\"}";
+  r.model = "\xe6\xa8\xa1\xe5\x9e\x8b";
+  r.response_body = "plain";
+  r.chunks = {{1, "data: \xf0\x9f\x98\x80\n\n"}};
+  r.request_headers = {{"X-Name", "J\xc3\xbcrgen"}};
+  const std::string line = RecordToJson(r);
+  EXPECT_EQ(line.find("base64"), std::string::npos) << line;
+  ExpectSame(RoundTrip(r), r);
+}
+
+TEST(RecordJsonTest, Utf8ValidatorIsStrict) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("ascii \x7f"));
+  EXPECT_TRUE(IsValidUtf8("\xc2\x80 \xef\xbf\xbf \xf4\x8f\xbf\xbf"));
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong, 3 bytes
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // UTF-16 surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xe4\xb8"));          // truncated
+  EXPECT_FALSE(IsValidUtf8("\x80"));              // lone continuation byte
+  EXPECT_FALSE(IsValidUtf8("\xf8\x88\x80\x80\x80"));
+}
+
+TEST(RecordJsonTest, MalformedInputIsCorruptionNotAnException) {
+  const char* bad[] = {
+      "",
+      "not json",
+      "[1,2]",
+      R"({"v":1})",                                        // no request_id
+      R"({"request_id":"a","response_status":"200"})",     // wrong type
+      R"({"request_id":"a","request_body":{"base64":"@@@@"}})",
+      R"({"request_id":"a","request_body":{"base64":"abc"}})",  // not a multiple of 4
+      R"({"request_id":"a","outcome":"exploded"})",
+      R"({"request_id":"a","request_headers":[["only-name"]]})",
+      R"({"request_id":"a","chunks":[{"data":"x"}]})",
+      R"({"request_id":"a","usage":{"input_tokens":"many"}})",
+      R"({"request_id":"a","response_status":99999999999})",  // does not fit an int
+      R"({"v":99,"request_id":"a"})",                       // from a newer writer
+      "{\"request_id\":\"a\"",                              // torn
+  };
+  for (const char* text : bad) {
+    StatusOr<Record> r = RecordFromJson(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << text;
+  }
+}
+
+TEST(RecordJsonTest, MissingOptionalFieldsKeepDefaults) {
+  StatusOr<Record> r = RecordFromJson(R"({"request_id":"abc","extra_future_field":[1]})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->request_id, "abc");
+  EXPECT_EQ(r->outcome, Outcome::kCompleted);
+  EXPECT_FALSE(r->enriched);
+  EXPECT_TRUE(r->chunks.empty());
+}
+
+}  // namespace
+}  // namespace cn::record
