@@ -198,7 +198,9 @@ Status RecordPipeline::Start() {
   std::vector<std::uint64_t> leftover;
   std::uint64_t max_seq = 0;
   std::uint64_t bytes = 0;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+  // Explicit increment(ec): the range-for form throws on a listing error.
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::directory_entry& e = *it;
     const std::string name = e.path().filename().string();
     if (std::optional<std::uint64_t> seq = ParseSegmentName(name, kSegmentSuffix)) {
       leftover.push_back(*seq);
