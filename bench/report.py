@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's JSON lines into the Markdown report (see docs/benchmarks.md).
+
+argv: results.jsonl, idle-RSS JSON ({"nginx": kB, ...}), CLK_TCK, a one-line run description.
+"""
+import json
+import sys
+
+STREAMS1000_IDEAL_S = 34 * 0.100  # 35 events (30 deltas) with 100 ms between consecutive events
+
+
+def main():
+    rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    idle = json.loads(sys.argv[2])
+    clk_tck = float(sys.argv[3])
+    print(f"## claude-nexus benchmark ({sys.argv[4]})\n")
+    by = {(r["scenario"], r["target"]): r for r in rows}
+    scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
+    targets = list(dict.fromkeys(r["target"] for r in rows))
+
+    print("| scenario | target | req/s | p50 µs | p90 µs | p99 µs | max µs | TTFB p50 µs | TTFB p99 µs "
+          "| errors | added p99 µs vs direct | added TTFB p50 µs | req/s vs nginx | server CPU s / 1k req |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for s in scenarios:
+        if s == "streams1000":
+            continue
+        direct = (by.get((s, "direct")) or {}).get("result")
+        nginx = (by.get((s, "nginx")) or {}).get("result")
+        for t in targets:
+            row = by.get((s, t))
+            res = row and row["result"]
+            if not res:
+                print(f"| {s} | {t} | failed | | | | | | | | | | | |")
+                continue
+            lat, ttfb = res["latency_us"], res["ttfb_us"]
+            added_p99 = added_ttfb = ratio = "–"
+            if direct and t != "direct":
+                added_p99 = f"{lat['p99'] - direct['latency_us']['p99']:+d}"
+                added_ttfb = f"{ttfb['p50'] - direct['ttfb_us']['p50']:+d}"
+            if nginx and t not in ("direct", "nginx") and nginx["rps"] > 0:
+                ratio = f"{res['rps'] / nginx['rps']:.2f}"
+            total = res["total_ok"] + res["errors"]
+            cpu = f"{row['cpu_ticks'] / clk_tck / total * 1000:.3f}" if total else "–"
+            print(f"| {s} | {t} | {res['rps']:.0f} | {lat['p50']} | {lat['p90']} | {lat['p99']} | "
+                  f"{lat['max']} | {ttfb['p50']} | {ttfb['p99']} | {res['errors']} | {added_p99} | "
+                  f"{added_ttfb} | {ratio} | {cpu} |")
+    print("\n(direct: the CPU column is the fake upstream's own; for the proxies it is the proxy process.)\n")
+
+    print("| target | idle RSS MiB | peak RSS MiB (throughput runs) | peak RSS MiB (1000 streams) "
+          "| 1000 streams: ok / errors | max stream s (ideal %.1f) | verdict |" % STREAMS1000_IDEAL_S)
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for t in targets:
+        before = [by[(s, t)]["hwm_kb"] for s in scenarios if s != "streams1000" and (s, t) in by]
+        s1000 = by.get(("streams1000", t))
+        res = s1000 and s1000["result"]
+        idle_mib = f"{idle[t] / 1024:.1f}" if t in idle else "–"
+        peak = f"{max(before) / 1024:.1f}" if before else "–"
+        if res:
+            peak1000 = f"{s1000['hwm_kb'] / 1024:.1f}"
+            max_s = res["latency_us"]["max"] / 1e6
+            ok = res["measured"] == 1000 and res["errors"] == 0 and max_s < 2 * STREAMS1000_IDEAL_S
+            verdict = "all completed, no stall" if ok else "INCOMPLETE or STALLED"
+            print(f"| {t} | {idle_mib} | {peak} | {peak1000} | {res['measured']} / {res['errors']} | "
+                  f"{max_s:.2f} | {verdict} |")
+        else:
+            print(f"| {t} | {idle_mib} | {peak} | – | failed | – | – |")
+    if "claude-nexus" not in targets:
+        print("\nclaude-nexus: not measured (binary missing or did not start).")
+
+
+if __name__ == "__main__":
+    main()
