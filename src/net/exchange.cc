@@ -163,6 +163,9 @@ awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
       res.body().data = ctx.buf;
       res.body().size = got;
       res.body().more = true;
+      // Once the last bytes are on their way, a client that hangs up has everything: flag it
+      // before writing, as the watcher may run before this coroutine resumes.
+      if (parser.is_done()) ctx.body_relayed = true;
       ctx.client->expires_after(sh.opts.server_timeout);
       auto [wec, wn] = co_await http::async_write(*ctx.client, sr, kTuple);
       if (wec == http::error::need_buffer) wec = {};
@@ -372,10 +375,13 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
       }
       ctx.rec.outcome = Outcome::kUpstreamFailed;
       ctx.rec.error = std::string(timeout ? "upstream timeout: " : "upstream unreachable: ") + ec.message();
-      co_await RespondError(ctx, timeout ? http::status::gateway_timeout : http::status::bad_gateway,
-                            timeout ? "timeout_error" : "api_error",
-                            timeout ? "The upstream API did not answer in time (CLAUDE_API_TIMEOUT)."
-                                    : "Could not reach the upstream API: " + ec.message());
+      // Arguments are computed into locals first: GCC 12 mis-handles temporaries (double
+      // destruction) in some co_await argument expressions; no temporaries in co_await calls.
+      const http::status st = timeout ? http::status::gateway_timeout : http::status::bad_gateway;
+      std::string type = timeout ? "timeout_error" : "api_error";
+      std::string msg = timeout ? std::string("The upstream API did not answer in time (CLAUDE_API_TIMEOUT).")
+                                : "Could not reach the upstream API: " + ec.message();
+      co_await RespondError(ctx, st, type, std::move(msg));
       ctx.rec.outcome = Outcome::kUpstreamFailed;
       co_return;
     }
@@ -440,7 +446,8 @@ awaitable<void> WatchClient(ExchangeCtx& ctx) {
 
 awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
                               std::list<SessionEntry>::iterator entry,
-                              http::request<http::string_body>& req, std::int64_t arrival_unix_us,
+                              http::request<http::string_body>& req, std::string request_id,
+                              std::int64_t arrival_unix_us,
                               Clock::time_point arrival, char* relay_buffer,
                               std::size_t relay_buffer_size) {
   ExchangeCtx ctx;
@@ -453,7 +460,7 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
   ctx.arrival = arrival;
   ctx.client_keep_alive = req.keep_alive();
   Record& rec = ctx.rec;
-  rec.request_id = NewUuidV4();
+  rec.request_id = std::move(request_id);
   rec.timestamp_unix_micros = arrival_unix_us;
   rec.domain = std::string(req[http::field::host]);
   rec.method = std::string(req.method_string());

@@ -122,7 +122,8 @@ struct Worker {
 // connection may be reused. `req` and `relay_buffer` belong to the calling session.
 awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
                               std::list<SessionEntry>::iterator entry,
-                              http::request<http::string_body>& req, std::int64_t arrival_unix_us,
+                              http::request<http::string_body>& req, std::string request_id,
+                              std::int64_t arrival_unix_us,
                               Clock::time_point arrival, char* relay_buffer,
                               std::size_t relay_buffer_size);
 
@@ -132,7 +133,7 @@ void AbortExchange(ExchangeCtx& ctx, const char* reason);
 // Writes a complete small response (JSON or text). Errors are returned, not thrown.
 awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, http::status status,
                                          std::string content_type, std::string body,
-                                         const Headers& extra, bool keep_alive,
+                                         Headers extra, bool keep_alive,
                                          std::chrono::milliseconds timeout, bool head_only = false);
 
 }  // namespace cn::net

@@ -49,7 +49,7 @@ Worker::Worker(Shared& shared)
 
 awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, http::status status,
                                          std::string content_type, std::string body,
-                                         const Headers& extra, bool keep_alive,
+                                         Headers extra, bool keep_alive,
                                          std::chrono::milliseconds timeout, bool head_only) {
   client.expires_after(timeout);
   if (head_only) {
@@ -253,6 +253,9 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
   sh.m.open_connections.Add(1);
   beast::flat_buffer buffer;
   std::unique_ptr<char[]> relay;  // allocated on the first proxied request, then reused
+  bool linger = false;            // we answered before reading the whole request
+  const std::string too_large = "Request body exceeds the limit of " +
+                                std::to_string(sh.opts.max_body_bytes) + " bytes (MAX_REQUEST_BODY_BYTES).";
 
   for (;;) {
     if (sh.draining.load()) break;
@@ -266,21 +269,23 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
     const std::string rid = NewUuidV4();
     auto reject = [&](http::status st, std::string_view type, std::string msg) {
       sh.m.bad_requests.Inc();
+      linger = true;
       log::Warn("request rejected", {{"request_id", rid}, {"status", static_cast<int>(st)}, {"reason", msg}});
       return WriteSimple(stream, st, "application/json", anthropic::ErrorBody(type, msg),
                          {{"X-Request-ID", rid}}, false, sh.opts.server_timeout);
     };
     if (ec) {
+      // (No temporaries in co_await argument lists: see exchange.cc on GCC 12.)
       if (ec == http::error::body_limit) {
-        co_await reject(http::status::payload_too_large, "request_too_large",
-                        "Request body exceeds the limit of " + std::to_string(sh.opts.max_body_bytes) +
-                            " bytes (MAX_REQUEST_BODY_BYTES).");
+        std::string msg = too_large;
+        co_await reject(http::status::payload_too_large, "request_too_large", std::move(msg));
       } else if (ec == http::error::header_limit) {
+        std::string msg = "Request headers exceed 64 KiB.";
         co_await reject(http::status::request_header_fields_too_large, "invalid_request_error",
-                        "Request headers exceed 64 KiB.");
+                        std::move(msg));
       } else if (!IsQuietReadError(ec) && buffer.size() > 0) {
-        co_await reject(http::status::bad_request, "invalid_request_error",
-                        "Malformed HTTP request: " + ec.message());
+        std::string msg = "Malformed HTTP request: " + ec.message();
+        co_await reject(http::status::bad_request, "invalid_request_error", std::move(msg));
       }
       break;
     }
@@ -293,15 +298,14 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
       stream.expires_after(sh.opts.server_timeout);
       auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
       if (bec == http::error::body_limit) {
-        co_await reject(http::status::payload_too_large, "request_too_large",
-                        "Request body exceeds the limit of " + std::to_string(sh.opts.max_body_bytes) +
-                            " bytes (MAX_REQUEST_BODY_BYTES).");
+        std::string msg = too_large;
+        co_await reject(http::status::payload_too_large, "request_too_large", std::move(msg));
         break;
       }
       if (bec) {
         if (!IsQuietReadError(bec)) {
-          co_await reject(http::status::bad_request, "invalid_request_error",
-                          "Malformed HTTP request body: " + bec.message());
+          std::string msg = "Malformed HTTP request body: " + bec.message();
+          co_await reject(http::status::bad_request, "invalid_request_error", std::move(msg));
         }
         break;
       }
@@ -309,20 +313,21 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
     auto& req = parser.get();
     std::string path, query;
     if (req[http::field::host].empty()) {
-      co_await reject(http::status::bad_request, "invalid_request_error", "Host header is required");
+      std::string msg = "Host header is required";
+      co_await reject(http::status::bad_request, "invalid_request_error", std::move(msg));
       break;
     }
     if (!proxy::SplitTarget(req.target(), &path, &query)) {
-      co_await reject(http::status::bad_request, "invalid_request_error",
-                      "Malformed request target.");
+      std::string msg = "Malformed request target.";
+      co_await reject(http::status::bad_request, "invalid_request_error", std::move(msg));
       break;
     }
     const proxy::Route route = proxy::Classify(req.method_string(), path);
     bool keep = false;
     if (route == proxy::Route::kProxy) {
       if (!relay) relay.reset(new char[kRelayBufferSize]);
-      keep = co_await ProxyExchange(w, sh, stream, guard.entry, req, arrival_us, arrival, relay.get(),
-                                    kRelayBufferSize);
+      keep = co_await ProxyExchange(w, sh, stream, guard.entry, req, rid, arrival_us, arrival,
+                                    relay.get(), kRelayBufferSize);
     } else {
       LocalAnswer a = Answer(sh, route, req.method_string(), path, query);
       a.extra.push_back({"X-Request-ID", rid});
@@ -338,6 +343,16 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
     if (!keep) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (linger) {
+    // Lingering close: read (and drop) what the client is still sending, so closing with unread
+    // data does not reset the connection before the client has read our error answer.
+    stream.expires_after(std::chrono::seconds(2));
+    char sink[4096];
+    for (int i = 0; i < 1024; ++i) {
+      auto [rec, rn] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+      if (rec) break;
+    }
+  }
   stream.socket().close(ignored);
 }
 

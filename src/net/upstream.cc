@@ -62,8 +62,8 @@ awaitable<beast::error_code> UpstreamPool::Connect(UpstreamConn& c,
   const auto now = Clock::now();
   if (endpoints_.empty() || now - resolved_at_ > kResolveCacheTime) {
     tcp::resolver resolver(ex_);
-    auto [ec, results] =
-        co_await resolver.async_resolve(target_.host, std::to_string(target_.port), kTuple);
+    const std::string service = std::to_string(target_.port);
+    auto [ec, results] = co_await resolver.async_resolve(target_.host, service, kTuple);
     if (ec) co_return ec;
     endpoints_ = std::move(results);
     resolved_at_ = now;
