@@ -30,6 +30,12 @@ class StoreTestTarget {
 struct StoreFactory {
   std::string name;  // gtest parameter name: letters and digits only
   std::function<std::unique_ptr<StoreTestTarget>()> make;  // migrated, empty; null on failure
+  // True when derived JSON fields (response_json, usage_json, task_tool_invocation_json) read
+  // back as the same JSON value in a canonical spelling (PostgreSQL JSONB), not byte for byte.
+  bool canonical_json = false;
+  // Non-empty when the backend cannot run here (e.g. no server configured): the tests skip
+  // with this message locally and fail under CI=true.
+  std::function<std::string()> missing;
 };
 inline void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
 

@@ -1,0 +1,197 @@
+#include "storage/postgres/pg_codec.h"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace cn::storage::pg {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if there is none.
+std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  std::size_t n = 0;
+  std::uint32_t cp = 0;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (b(i + k) & 0x3F);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+      (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return n;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+void AppendField(std::string* out, std::string_view v) {
+  *out += std::to_string(v.size());
+  out->push_back(':');
+  out->append(v);
+}
+
+bool ReadField(std::string_view* in, std::string* out) {
+  const std::size_t colon = in->find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::size_t len = 0;
+  auto [ptr, ec] = std::from_chars(in->data(), in->data() + colon, len);
+  if (ec != std::errc() || ptr != in->data() + colon || in->size() - colon - 1 < len) return false;
+  out->assign(in->substr(colon + 1, len));
+  in->remove_prefix(colon + 1 + len);
+  return true;
+}
+
+boost::json::parse_options Lenient() {
+  boost::json::parse_options o;
+  o.max_depth = 100000;
+  return o;
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string SanitizeUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      if (s[i] != '\0') out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+bool JsonbCanHold(std::string_view json) {
+  if (json.find("\\u0000") != std::string_view::npos) return false;
+  if (json.find('\0') != std::string_view::npos) return false;
+  boost::json::error_code ec;
+  boost::json::storage_ptr sp = boost::json::make_shared_resource<boost::json::monotonic_resource>();
+  (void)boost::json::parse(json, ec, sp, Lenient());
+  return !ec;  // Boost.JSON rejects invalid UTF-8 by default, as JSONB does
+}
+
+std::string EncodeHeaderList(const Headers& headers) {
+  std::string out;
+  for (const Header& h : headers) {
+    AppendField(&out, h.name);
+    AppendField(&out, h.value);
+  }
+  return out;
+}
+
+bool DecodeHeaderList(std::string_view bytes, Headers* out) {
+  out->clear();
+  while (!bytes.empty()) {
+    Header h;
+    if (!ReadField(&bytes, &h.name) || !ReadField(&bytes, &h.value)) return false;
+    out->push_back(std::move(h));
+  }
+  return true;
+}
+
+std::string HeadersJsonObject(const Headers& headers) {
+  if (headers.empty()) return {};
+  std::vector<std::pair<std::string, std::string>> merged;
+  for (const Header& h : headers) {
+    auto it = merged.begin();
+    while (it != merged.end() && !EqualsIgnoreCase(it->first, h.name)) ++it;
+    if (it == merged.end()) {
+      merged.emplace_back(h.name, h.value);
+    } else {
+      it->second += ", ";
+      it->second += h.value;
+    }
+  }
+  boost::json::object obj;
+  for (auto& [name, value] : merged) {
+    obj[SanitizeUtf8(name)] = SanitizeUtf8(value);
+  }
+  return boost::json::serialize(obj);
+}
+
+bool HeadersFromJsonObject(std::string_view json, Headers* out) {
+  out->clear();
+  if (json.empty()) return true;
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(json, ec, {}, Lenient());
+  if (ec || !v.is_object()) return false;
+  for (const auto& kv : v.get_object()) {
+    Header h{std::string(kv.key()), ""};
+    if (kv.value().is_string()) {
+      h.value = std::string(kv.value().get_string());
+    } else {
+      h.value = boost::json::serialize(kv.value());
+    }
+    out->push_back(std::move(h));
+  }
+  return true;
+}
+
+std::int64_t ChunkOutputTokens(std::string_view event) {
+  if (event.find("\"usage\"") == std::string_view::npos) return 0;
+  std::string payload;
+  bool first = true;
+  while (!event.empty()) {
+    const std::size_t eol = event.find('\n');
+    std::string_view line = event.substr(0, eol);
+    event = eol == std::string_view::npos ? std::string_view() : event.substr(eol + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.starts_with("data:")) continue;
+    line.remove_prefix(5);
+    if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (!first) payload += '\n';
+    payload += line;
+    first = false;
+  }
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(payload, ec, {}, Lenient());
+  if (ec || !v.is_object()) return 0;
+  const boost::json::value* usage = v.get_object().if_contains("usage");
+  if (usage == nullptr || !usage->is_object()) return 0;
+  const boost::json::value* out = usage->get_object().if_contains("output_tokens");
+  if (out == nullptr) return 0;
+  if (out->is_int64()) return out->get_int64();
+  if (out->is_uint64()) return static_cast<std::int64_t>(out->get_uint64());
+  return 0;
+}
+
+}  // namespace cn::storage::pg
