@@ -166,10 +166,10 @@ LinkResult Link(const LinkInput& in, ConversationIndex& index) {
   return r;
 }
 
-void LinkRecord(Record& r, const json::value& request_body, ConversationIndex& index) {
+std::optional<LinkKind> LinkRecord(Record& r, const json::value& request_body, ConversationIndex& index) {
   const json::object* body = request_body.if_object();
   const json::value* messages = body == nullptr ? nullptr : body->if_contains("messages");
-  if (messages == nullptr || !messages->is_array() || messages->get_array().empty()) return;
+  if (messages == nullptr || !messages->is_array() || messages->get_array().empty()) return std::nullopt;
   LinkInput in;
   in.request_id = r.request_id;
   in.domain = r.domain;
@@ -185,6 +185,7 @@ void LinkRecord(Record& r, const json::value& request_body, ConversationIndex& i
   r.parent_request_id = result.parent_request_id != r.request_id ? std::move(result.parent_request_id) : "";
   r.parent_task_request_id = std::move(result.parent_task_request_id);
   r.is_subtask = result.is_subtask;
+  return result.kind;
 }
 
 }  // namespace cn::conversation

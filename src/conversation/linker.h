@@ -41,6 +41,7 @@ enum class LinkKind {
   kSubtask,          // first request of a Task-tool sub-agent (§4.8)
   kError,            // malformed messages: the original's safe default (§4.6 step 7)
 };
+inline constexpr std::size_t kLinkKindCount = 6;
 const char* LinkKindName(LinkKind kind);
 
 struct LinkResult {
@@ -65,8 +66,9 @@ std::string CompactBranchId(std::int64_t unix_micros);
 // The pipeline's one call: links `r` (request_id, domain, timestamp_unix_micros) using its parsed
 // request body and fills its conversation fields (hashes, conversation_id — a new UUIDv4 when no
 // parent gives one —, branch_id, parent_request_id, parent_task_request_id, is_subtask). Bodies
-// without a non-empty `messages` array are left unlinked (all fields untouched). Does not add `r`
-// to the index: call index.Add(r) once its response fields are final.
-void LinkRecord(Record& r, const boost::json::value& request_body, ConversationIndex& index);
+// without a non-empty `messages` array are left unlinked (all fields untouched) and give nullopt;
+// otherwise the kind of link made. Does not add `r` to the index: call index.Add(r) once its
+// response fields are final.
+std::optional<LinkKind> LinkRecord(Record& r, const boost::json::value& request_body, ConversationIndex& index);
 
 }  // namespace cn::conversation

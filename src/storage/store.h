@@ -11,10 +11,13 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -32,6 +35,24 @@ struct DomainStats {
   std::int64_t inference_count = 0;
   std::int64_t tool_call_count = 0;
   std::int64_t last_updated_unix_micros = 0;  // timestamp of the newest record
+};
+
+// Which stored requests LoadForLinking() returns (conversation linking, docs/conversations.md).
+// Rows match every filter; they come in (timestamp_unix_micros, request_id) order, ascending, or
+// descending with newest_first; at most `limit` of them, starting after the cursor `after`.
+struct LinkingScan {
+  std::string domain;                      // only this domain (raw Host); empty: every domain
+  std::int64_t since_unix_micros = std::numeric_limits<std::int64_t>::min();  // timestamp >= since
+  std::int64_t until_unix_micros = std::numeric_limits<std::int64_t>::max();  // timestamp < until
+  // Keyset cursor: (timestamp_unix_micros, request_id) of the last row of the previous page;
+  // the page holds only rows strictly after it in the scan order. nullopt: from the first row.
+  std::optional<std::pair<std::int64_t, std::string>> after;
+  bool newest_first = false;
+  bool inference_only = false;       // request_type = 'inference'
+  // request_body of every row; otherwise only of sub-agent first requests (is_subtask set and
+  // parent_message_hash empty), whose prompt the index keeps. Bodies are the big column.
+  bool all_request_bodies = false;
+  std::size_t limit = 1000;
 };
 
 class Store {
@@ -57,6 +78,32 @@ class Store {
 
   // Per-domain totals over all stored records, ordered by domain.
   virtual StatusOr<std::vector<DomainStats>> LoadDomainStats() = 0;
+
+  // ---- Conversation linking (app/recorder: start-up index fill, `conversations rebuild`) ------
+  // Both have defaults that fail with kInternal, so test doubles need not implement them; the
+  // recorder then starts with an empty index.
+
+  // One page of stored requests for `scan`. Each Record holds only: request_id, domain,
+  // timestamp_unix_micros, method, path, request_type, message_count, response_status, outcome,
+  // response_json, the eight link fields (current_message_hash, parent_message_hash,
+  // system_hash, conversation_id, branch_id, parent_request_id, parent_task_request_id,
+  // is_subtask), and request_body as LinkingScan::all_request_bodies says; `enriched` is true.
+  // A page shorter than scan.limit is the last one. Read method: any thread.
+  virtual StatusOr<std::vector<Record>> LoadForLinking(const LinkingScan& scan);
+
+  // Sets the eight link fields of each stored row with the record's request_id to the record's
+  // values (empty string -> NULL), in one transaction; other columns and rows without a match are
+  // left alone. Write method: only from the thread that writes (never concurrently with
+  // WriteBatch of the same Store object).
+  virtual Status UpdateLinks(std::span<const Record> records);
 };
+
+inline StatusOr<std::vector<Record>> Store::LoadForLinking(const LinkingScan&) {
+  return Status::Internal(std::string(Kind()) + " store cannot load records for conversation linking");
+}
+
+inline Status Store::UpdateLinks(std::span<const Record>) {
+  return Status::Internal(std::string(Kind()) + " store cannot update conversation links");
+}
 
 }  // namespace cn

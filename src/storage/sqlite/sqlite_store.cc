@@ -1,7 +1,9 @@
 #include "storage/sqlite/sqlite_store.h"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
+#include <limits>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -258,6 +260,41 @@ Outcome ParseOutcome(std::string_view name) {
 }
 
 std::int64_t MicrosToMillis(std::int64_t us) { return us / 1000; }
+
+// ---- Conversation linking (LoadForLinking / UpdateLinks) --------------------------------------
+
+// The bounds of the `timestamp` text column that cover [lo_us, hi_us]: the column has millisecond
+// precision (truncated), so these are a superset that lets idx_requests_timestamp narrow the scan;
+// the exact microsecond predicates decide. Clamped to what FormatIso8601 can print.
+constexpr std::int64_t kMaxIsoMicros = 253402300799999999;  // 9999-12-31T23:59:59.999999Z
+
+// ?1 lo text, ?2 hi text, ?3 since_us, ?4 until_us, ?5 domain ('' = any), ?6 inference_only,
+// ?7 cursor timestamp_us (NULL = none), ?8 cursor request_id, ?9 all_request_bodies, ?10 limit.
+std::string LinkingScanSql(bool newest_first) {
+  const char* dir = newest_first ? " DESC" : "";
+  std::string sql =
+      "SELECT request_id, domain, timestamp_us, method, path, request_type, message_count, "
+      "response_status, outcome, response_body, current_message_hash, parent_message_hash, "
+      "system_hash, conversation_id, branch_id, parent_request_id, parent_task_request_id, "
+      "is_subtask, CASE WHEN ?9 OR (is_subtask AND parent_message_hash IS NULL) THEN body END "
+      "FROM api_requests WHERE timestamp >= ?1 AND timestamp <= ?2 AND timestamp_us >= ?3 "
+      "AND timestamp_us < ?4 AND (?5 = '' OR domain = ?5) "
+      "AND (NOT ?6 OR request_type = 'inference') AND (?7 IS NULL OR (timestamp_us, request_id) ";
+  sql += newest_first ? "<" : ">";
+  sql += " (?7, ?8)) ORDER BY timestamp";
+  sql += dir;
+  sql += ", timestamp_us";
+  sql += dir;
+  sql += ", request_id";
+  sql += dir;
+  sql += " LIMIT ?10";
+  return sql;
+}
+
+constexpr std::string_view kUpdateLinksSql =
+    "UPDATE api_requests SET current_message_hash = ?2, parent_message_hash = ?3, "
+    "system_hash = ?4, conversation_id = ?5, branch_id = ?6, parent_request_id = ?7, "
+    "parent_task_request_id = ?8, is_subtask = ?9 WHERE request_id = ?1";
 
 }  // namespace
 
@@ -589,6 +626,101 @@ StatusOr<std::optional<Record>> SqliteStore::GetRecord(std::string_view request_
   }();
   (void)db.Exec("COMMIT");
   return result;
+}
+
+// ---- Conversation linking ----------------------------------------------------------------------
+
+StatusOr<std::vector<Record>> SqliteStore::LoadForLinking(const LinkingScan& scan) {
+  std::int64_t lo = std::max<std::int64_t>(scan.since_unix_micros, 0);
+  std::int64_t hi = std::min<std::int64_t>(scan.until_unix_micros, kMaxIsoMicros);
+  if (scan.after) {
+    if (scan.newest_first) {
+      hi = std::min(hi, scan.after->first);
+    } else {
+      lo = std::max(lo, scan.after->first);
+    }
+  }
+  std::vector<Record> out;
+  if (lo > hi || scan.limit == 0) return out;
+  const std::string lo_text = FormatIso8601(lo);
+  const std::string hi_text = FormatIso8601(hi);
+
+  std::lock_guard lock(read_mu_);
+  static const std::string kAscending = LinkingScanSql(false);
+  static const std::string kDescending = LinkingScanSql(true);
+  auto stmt = reader_->Prepare(scan.newest_first ? kDescending : kAscending);
+  if (!stmt.ok()) return stmt.status();
+  Statement& q = *stmt;
+  q.BindText(1, lo_text);
+  q.BindText(2, hi_text);
+  q.BindInt(3, scan.since_unix_micros);
+  q.BindInt(4, scan.until_unix_micros);
+  q.BindText(5, scan.domain);
+  q.BindInt(6, scan.inference_only);
+  if (scan.after) {
+    q.BindInt(7, scan.after->first);
+    q.BindText(8, scan.after->second);
+  } else {
+    q.BindNull(7);
+    q.BindNull(8);
+  }
+  q.BindInt(9, scan.all_request_bodies);
+  q.BindInt(10, static_cast<std::int64_t>(std::min<std::size_t>(scan.limit, std::numeric_limits<std::int64_t>::max())));
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    Record& r = out.emplace_back();
+    r.enriched = true;
+    r.request_id = q.Text(0);
+    r.domain = q.Text(1);
+    r.timestamp_unix_micros = q.Int(2);
+    r.method = q.Text(3);
+    r.path = q.Text(4);
+    r.request_type = q.Text(5);
+    r.message_count = static_cast<int>(q.Int(6));
+    r.response_status = static_cast<int>(q.Int(7));
+    r.outcome = ParseOutcome(q.Text(8));
+    r.response_json = q.Text(9);
+    r.current_message_hash = q.Text(10);
+    r.parent_message_hash = q.Text(11);
+    r.system_hash = q.Text(12);
+    r.conversation_id = q.Text(13);
+    r.branch_id = q.Text(14);
+    r.parent_request_id = q.Text(15);
+    r.parent_task_request_id = q.Text(16);
+    r.is_subtask = q.Int(17) != 0;
+    r.request_body = q.Text(18);
+  }
+  if (rc != SQLITE_DONE) return reader_->Error(rc, "loading requests for conversation linking");
+  return out;
+}
+
+Status SqliteStore::UpdateLinks(std::span<const Record> records) {
+  if (records.empty()) return Status::Ok();
+  std::lock_guard lock(write_mu_);
+  Connection& db = *writer_;
+  const std::string context =
+      "updating the conversation links of " + std::to_string(records.size()) + " records";
+  if (Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return RollBack(db, WithContext(s, context));
+  auto stmt = db.Prepare(kUpdateLinksSql);
+  if (!stmt.ok()) return RollBack(db, WithContext(stmt.status(), context));
+  Statement& q = *stmt;
+  for (const Record& r : records) {
+    q.BindText(1, r.request_id);
+    q.BindTextOrNull(2, r.current_message_hash);
+    q.BindTextOrNull(3, r.parent_message_hash);
+    q.BindTextOrNull(4, r.system_hash);
+    q.BindTextOrNull(5, r.conversation_id);
+    q.BindTextOrNull(6, r.branch_id);
+    q.BindTextOrNull(7, r.parent_request_id);
+    q.BindTextOrNull(8, r.parent_task_request_id);
+    q.BindInt(9, r.is_subtask);
+    if (int rc = q.Step(); rc != SQLITE_DONE) {
+      return RollBack(db, WithContext(db.Error(rc, "updating api_requests"), context + ", request " + r.request_id));
+    }
+    q.Reset();
+  }
+  if (Status s = db.Exec("COMMIT"); !s.ok()) return RollBack(db, WithContext(s, context));
+  return Status::Ok();
 }
 
 }  // namespace cn::storage

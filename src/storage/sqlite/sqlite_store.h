@@ -65,6 +65,8 @@ class SqliteStore final : public Store {
   Status WriteBatch(std::span<const Record> records) override;
   Status Ping() override;
   StatusOr<std::vector<DomainStats>> LoadDomainStats() override;
+  StatusOr<std::vector<Record>> LoadForLinking(const LinkingScan& scan) override;
+  Status UpdateLinks(std::span<const Record> records) override;
 
   // The stored record with its chunks, or nullopt if there is none.
   StatusOr<std::optional<Record>> GetRecord(std::string_view request_id);
