@@ -45,6 +45,7 @@ awaitable<beast::error_code> UpstreamPool::Acquire(std::unique_ptr<UpstreamConn>
     c->Lowest().socket().close(ignored);
   }
   auto c = std::make_unique<UpstreamConn>();
+  c->buffer.reserve(16 * 1024);  // read sizes follow capacity; see Session
   if (tls_ctx_ != nullptr && target_.tls) {
     c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex_, *tls_ctx_);
   } else {

@@ -1,5 +1,8 @@
 #include "record/pipeline.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -21,6 +24,17 @@ namespace cn::record {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Recording is background work: when it competes with the proxy's I/O threads for a CPU, the
+// scheduler should favour the I/O threads (Linux applies nice values per thread).
+void LowerThreadPriority(int nice_value) {
+  if (nice_value <= 0) return;
+  errno = 0;
+  const int current = getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)));
+  if (errno == 0) {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), current + nice_value);
+  }
+}
 
 constexpr std::string_view kSegmentPrefix = "spill-";
 constexpr std::string_view kSegmentSuffix = ".jsonl";
@@ -321,6 +335,7 @@ PipelineStats RecordPipeline::Stats() const {
 // ---- Writer thread ---------------------------------------------------------------------------
 
 void RecordPipeline::WriterLoop() {
+  LowerThreadPriority(options_.writer_nice);
   std::vector<Record> batch;
   batch.reserve(options_.batch_size);
   for (;;) {

@@ -88,6 +88,7 @@ struct PipelineOptions {
   std::chrono::milliseconds retry_min{250};       // store probe backoff while degraded
   std::chrono::milliseconds retry_max{10000};
   std::uint64_t segment_max_bytes = 64ull << 20;  // rotate the active segment past this size
+  int writer_nice = 10;  // the writer thread's nice increment: recording yields to proxying
 };
 
 // Counters are totals since Start(); gauges are "now".
