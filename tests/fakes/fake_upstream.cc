@@ -250,6 +250,54 @@ std::optional<std::vector<std::string>> LoadReplay(const std::string& path) {
   return events;
 }
 
+// Path of a request target without its query string.
+std::string_view TargetPath(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+json::object FakeModel(std::string_view id) {
+  return json::object{{"type", "model"},
+                      {"id", id},
+                      {"display_name", "Claude Fake"},
+                      {"created_at", "2025-01-01T00:00:00Z"}};
+}
+
+// The answer for the non-Messages endpoints the header documents, or nullopt.
+std::optional<std::string> OtherEndpointBody(const ReceivedRequest& req) {
+  const std::string_view path = TargetPath(req.target);
+  if (req.method == "POST" && EndsWith(path, "/v1/messages/count_tokens")) {
+    return json::serialize(json::object{{"input_tokens", 12}});
+  }
+  if (req.method != "GET") return std::nullopt;
+  if (EndsWith(path, "/v1/models")) {
+    return json::serialize(json::object{{"data", json::array{FakeModel(kDefaultModel)}},
+                                        {"has_more", false},
+                                        {"first_id", kDefaultModel},
+                                        {"last_id", kDefaultModel}});
+  }
+  const std::size_t at = path.rfind("/v1/models/");
+  if (at != std::string_view::npos) {
+    std::string_view id = path.substr(at + 11);
+    if (!id.empty() && id.find('/') == std::string_view::npos) return json::serialize(FakeModel(id));
+  }
+  return std::nullopt;
+}
+
+std::string RequestLogLine(std::size_t n, const ReceivedRequest& req) {
+  json::array headers;
+  for (const auto& [k, v] : req.headers) headers.push_back(json::array{json::string(k), json::string(v)});
+  return json::serialize(json::object{{"n", n},
+                                      {"method", req.method},
+                                      {"target", req.target},
+                                      {"headers", std::move(headers)},
+                                      {"body", req.body}}) +
+         "\n";
+}
+
 std::string EchoHeadersJson(const ReceivedRequest& req) {
   json::object o;
   for (const auto& [k, v] : req.headers) {
@@ -284,6 +332,10 @@ class FakeUpstream::Impl {
       n = ++count_;
       if (fail_key) *should_fail = ++fail_seen_[*fail_key] <= fail_times;
       if (options_.record_requests) requests_.push_back(req);
+      if (request_log_.is_open()) {
+        request_log_ << RequestLogLine(n, req);
+        request_log_.flush();
+      }
     }
     cv_.notify_all();
     return n;
@@ -313,6 +365,7 @@ class FakeUpstream::Impl {
   std::size_t count_ = 0;                                        // GUARDED_BY(mu_)
   std::map<std::string, long> fail_seen_;                        // GUARDED_BY(mu_)
   std::map<std::string, std::vector<std::string>> replay_cache_;  // GUARDED_BY(mu_)
+  std::ofstream request_log_;                                    // GUARDED_BY(mu_)
 
   // Declared after the state the sessions use: destroyed (with pending coroutine frames) first.
   net::io_context ioc_;
@@ -370,6 +423,10 @@ Plan FakeUpstream::Impl::MakePlan(const ReceivedRequest& req) {
     }
     plan.kind = Plan::Kind::kSse;
     plan.events = std::move(*events);
+    return plan;
+  }
+  if (auto other = OtherEndpointBody(req)) {
+    plan.body = std::move(*other);
     return plan;
   }
   if (in.Streaming()) {
@@ -532,6 +589,10 @@ FakeUpstream::FakeUpstream(FakeUpstreamOptions options) {
   impl_ = std::make_unique<Impl>(std::move(options));
   Impl& impl = *impl_;
   const FakeUpstreamOptions& o = impl.options_;
+  if (!o.request_log_path.empty()) {
+    impl.request_log_.open(o.request_log_path, std::ios::binary | std::ios::app);
+    if (!impl.request_log_) Die("cannot open request log " + o.request_log_path);
+  }
   if (o.tls) {
     impl.tls_ = std::make_unique<ssl::context>(ssl::context::tls_server);
     const std::string dir = CN_TEST_CERTS_DIR;

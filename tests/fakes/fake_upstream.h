@@ -57,6 +57,16 @@
 //                         the request, plus `x-fake-echo-headers: <JSON object>` of the received
 //                         headers, names lower-cased, repeated headers joined with ", ".
 //
+// Endpoints other than Messages (when none of status/echo/replay applies; query ignored):
+//   POST .../v1/messages/count_tokens   200 {"input_tokens":12}
+//   GET  .../v1/models                  200 {"data":[<model>],"has_more":false,"first_id":..,
+//                                        "last_id":..} with the one model
+//                                        {"type":"model","id":"claude-fake-model",
+//                                         "display_name":"Claude Fake","created_at":
+//                                         "2025-01-01T00:00:00Z"}
+//   GET  .../v1/models/<id>             200 that model object with id <id>
+// Every other method/path gets the Messages answer above.
+//
 // Every non-SSE answer carries content-length. Malformed knob values are treated as absent.
 #pragma once
 
@@ -94,6 +104,11 @@ struct FakeUpstreamOptions {
   // Keep every request for requests(); the benchmark turns this off to keep memory flat
   // (request_count() still counts).
   bool record_requests = true;
+  // When not empty, every received request is appended to this file as one JSON line
+  // {"n":<request number>,"method":..,"target":..,"headers":[[name,value],...],"body":..}
+  // (headers in wire order and case), flushed per line: how a test in another process sees what
+  // the upstream received. Independent of record_requests. Aborts at start-up if not writable.
+  std::string request_log_path;
 };
 
 class FakeUpstream {

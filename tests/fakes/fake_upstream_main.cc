@@ -1,6 +1,7 @@
 // fake-upstream: the FakeUpstream as a standalone process, for the benchmark and manual testing.
 // Prints `listening <port>` on stdout once accepting, then serves until SIGINT/SIGTERM.
-// Requests are counted but not kept (memory stays flat under load).
+// Requests are counted but not kept (memory stays flat under load); --request-log writes them to a
+// file instead, for tests in another process (tests/e2e).
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   app.add_option("--cert", options.cert_file, "PEM certificate chain for --tls");
   app.add_option("--key", options.key_file, "PEM private key for --tls");
   app.add_option("--threads", options.threads, "io threads")->check(CLI::Range(1, 64));
+  app.add_option("--request-log", options.request_log_path,
+                 "append every received request (method, target, headers, body) as a JSON line");
   CLI11_PARSE(app, argc, argv);
 
   // Many concurrent streams need many descriptors; take whatever the hard limit allows.
