@@ -251,6 +251,11 @@ StatusOr<Config> LoadConfig(const std::map<std::string, std::string>& env) {
            Read(env, "CLAUDE_API_MAX_RETRIES", &max_retries, UintIn(0, 10)),
            Read(env, "IO_THREADS", &c.io_threads, UintIn(0, 256)),
            Read(env, "RECORD_QUEUE_CAPACITY", &c.record_queue_capacity, UintIn(1, 10'000'000)),
+           Read(env, "OAUTH_REFRESH_MARGIN_MS", &c.oauth_refresh_margin, Millis(0, kMaxTimeoutMs)),
+           Read(env, "OAUTH_BACKGROUND_REFRESH", &c.oauth_background_refresh, as_bool),
+           Read(env, "OAUTH_BACKGROUND_MARGIN_MS", &c.oauth_background_margin, Millis(0, kMaxTimeoutMs)),
+           Read(env, "OAUTH_BACKGROUND_INTERVAL_MS", &c.oauth_background_interval, Millis(10, kMaxTimeoutMs)),
+           Read(env, "OAUTH_REFRESH_BACKOFF_MS", &c.oauth_backoff, Millis(1, kMaxTimeoutMs)),
        }) {
     if (!s.ok()) return s;
   }
@@ -289,6 +294,20 @@ StatusOr<Config> LoadConfig(const std::map<std::string, std::string>& env) {
       return Status::InvalidArgument("CLAUDE_API_CA_FILE='" + *v + "' is not a readable file");
     }
     c.upstream_ca_file = *v;
+  }
+  for (auto [name, dest] : {std::pair{"CLAUDE_OAUTH_TOKEN_URL", &c.oauth_token_url},
+                            std::pair{"CLAUDE_OAUTH_CLIENT_ID", &c.oauth_client_id}}) {
+    if (const std::string* v = Get(env, name)) {
+      if (v->empty()) return Status::InvalidArgument(std::string(name) + " must not be empty");
+      *dest = *v;
+    }
+  }
+  if (const std::string* v = Get(env, "CLAUDE_OAUTH_CA_FILE")) {
+    std::error_code ec;
+    if (!fs::is_regular_file(*v, ec)) {
+      return Status::InvalidArgument("CLAUDE_OAUTH_CA_FILE='" + *v + "' is not a readable file");
+    }
+    c.oauth_ca_file = *v;
   }
   return c;
 }
@@ -358,6 +377,12 @@ std::vector<std::string> DescribeConfig(const Config& c) {
   if (!c.upstream_ca_file.empty()) lines.push_back("extra upstream CA file " + c.upstream_ca_file);
   lines.push_back("credentials dir " + c.credentials_dir.string() + ", client auth " +
                   (c.client_auth ? "on" : "off"));
+  lines.push_back("oauth token endpoint " + c.oauth_token_url + ", refresh " +
+                  std::to_string(c.oauth_refresh_margin.count()) + " ms before expiry, background " +
+                  (c.oauth_background_refresh ? std::to_string(c.oauth_background_margin.count()) +
+                                                    " ms before expiry every " +
+                                                    std::to_string(c.oauth_background_interval.count()) + " ms"
+                                              : std::string("off")));
   if (!c.storage_enabled) {
     lines.push_back("storage disabled");
   } else if (c.database_url.empty()) {

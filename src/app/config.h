@@ -51,6 +51,15 @@ struct Config {
   int io_threads = 0;                                      // IO_THREADS: 0 = one per core
   std::size_t record_queue_capacity = 10000;               // RECORD_QUEUE_CAPACITY
   std::string upstream_ca_file;                            // CLAUDE_API_CA_FILE: extra CA bundle
+  // OAuth credentials (docs/oauth.md).
+  std::string oauth_token_url{"https://console.anthropic.com/v1/oauth/token"};  // CLAUDE_OAUTH_TOKEN_URL
+  std::string oauth_client_id{"9d1c250a-e61b-44d9-88ed-5944d1962f5e"};         // CLAUDE_OAUTH_CLIENT_ID
+  std::string oauth_ca_file;                               // CLAUDE_OAUTH_CA_FILE: extra CA bundle
+  std::chrono::milliseconds oauth_refresh_margin{60000};   // OAUTH_REFRESH_MARGIN_MS: requests refresh
+  bool oauth_background_refresh = true;                    // OAUTH_BACKGROUND_REFRESH
+  std::chrono::milliseconds oauth_background_margin{300000};   // OAUTH_BACKGROUND_MARGIN_MS
+  std::chrono::milliseconds oauth_background_interval{30000};  // OAUTH_BACKGROUND_INTERVAL_MS
+  std::chrono::milliseconds oauth_backoff{5000};           // OAUTH_REFRESH_BACKOFF_MS: first backoff
 };
 
 // `env` is the process environment merged with .env (process environment wins). HOME, when

@@ -2,6 +2,9 @@
 //   serve        the proxy on :3000 with recording (the dashboard on :3001 joins it later)
 //   proxy        the proxy alone
 //   healthcheck  GET a URL (default http://127.0.0.1:$PORT/health); exit 0 on 2xx, 1 otherwise
+//   oauth login <file> | refresh <file> [--force] | status [dir]
+//                Claude Max OAuth credential files (docs/oauth.md)
+//   keygen       print a new cnp_live_ client API key
 //   --version    version, git revision, target architecture
 //
 // This is the only place that knows every layer: it wires config -> store -> record pipeline
@@ -25,6 +28,10 @@
 #include "metrics/metrics.h"
 #include "metrics/token_stats.h"
 #include "net/server.h"
+#include "oauth/commands.h"
+#include "oauth/refresher.h"
+#include "oauth/status.h"
+#include "oauth/token_client.h"
 #include "proxy/credentials.h"
 #include "record/pipeline.h"
 #include "storage/sqlite/sqlite_store.h"
@@ -72,6 +79,25 @@ StatusOr<Config> BuildConfig(const ServeFlags& flags) {
   return LoadConfig(env);
 }
 
+oauth::OAuthRefresher::Options RefresherOptions(const Config& cfg) {
+  oauth::OAuthRefresher::Options o;
+  o.client_id = cfg.oauth_client_id;
+  o.refresh_margin_ms = cfg.oauth_refresh_margin.count();
+  o.background = cfg.oauth_background_refresh;
+  o.background_margin_ms = cfg.oauth_background_margin.count();
+  o.background_interval = cfg.oauth_background_interval;
+  o.backoff_base_ms = cfg.oauth_backoff.count();
+  return o;
+}
+
+oauth::CommandOptions OAuthCommandOptions(const Config& cfg) {
+  oauth::CommandOptions o;
+  o.client_id = cfg.oauth_client_id;
+  o.refresh_margin_ms = cfg.oauth_refresh_margin.count();
+  o.expiring_soon_ms = cfg.oauth_background_margin.count();
+  return o;
+}
+
 // Blocks every signal we handle in all threads (inherited by threads created later), so that
 // the main thread can sigwait() for them.
 sigset_t BlockShutdownSignals() {
@@ -97,10 +123,21 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
   for (const auto& line : DescribeConfig(cfg)) log::Info("config", {{"setting", line}});
 
   proxy::CredentialStore credentials(cfg.credentials_dir);
-  for (const auto& s : credentials.Report(NowUnixMicros() / 1000)) {
-    log::Info("credential file", {{"file", s.file_name}, {"state", s.state}, {"type", s.type},
-                                  {"account", s.account_id}, {"client_key", s.has_client_key},
-                                  {"error", s.error}});
+  {
+    // The `oauth status` table, one line per file; rows hold no secret.
+    const std::int64_t now_ms = NowUnixMicros() / 1000;
+    for (const auto& row : oauth::BuildStatusRows(
+             credentials.Report(now_ms, cfg.oauth_background_margin.count()), now_ms)) {
+      log::Info("credential file", {{"domain", row.domain}, {"account", row.account}, {"type", row.type},
+                                    {"state", row.state}, {"expires", row.expiry},
+                                    {"client_key", row.client_key}, {"error", row.error}});
+    }
+  }
+  auto token_endpoint = oauth::MakeHttpTokenEndpoint(cfg.oauth_token_url, cfg.oauth_ca_file);
+  if (!token_endpoint.ok()) {
+    log::Error("configuration error", {{"error", token_endpoint.status().message()}});
+    log::Shutdown();
+    return 2;
   }
 
   metrics::Registry registry;
@@ -187,6 +224,10 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
          {{"", double(log::DroppedLines())}}}};
   });
 
+  // Outlives the server (declared before it); stopped after Server::Shutdown.
+  oauth::OAuthRefresher refresher(RefresherOptions(cfg), **token_endpoint, credentials, &registry);
+  refresher.Start();
+
   net::ServerOptions sopts;
   sopts.host = cfg.host;
   sopts.port = cfg.port;
@@ -203,6 +244,7 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
   services.credentials = &credentials;
   services.registry = &registry;
   services.token_stats = &token_stats;
+  services.oauth = &refresher;
   if (pipeline) {
     services.submit_record = [p = pipeline.get()](Record&& r) { p->Submit(std::move(r)); };
     services.store_health = [p = pipeline.get(), kind = std::string(store->Kind())] {
@@ -233,6 +275,7 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
   log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGQUIT"},
                               {"grace_ms", static_cast<std::int64_t>(cfg.shutdown_timeout.count())}});
   server.Shutdown(cfg.shutdown_timeout);
+  refresher.Stop();
   if (pipeline) {
     pipeline->Shutdown(std::chrono::seconds(10));
     auto s = pipeline->Stats();
@@ -242,6 +285,27 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
   log::Info("stopped");
   log::Shutdown();
   return 0;
+}
+
+struct OAuthFlags {
+  std::string path;  // login/refresh: the credential file; status: the directory
+  bool force = false;
+};
+
+// `claude-nexus oauth login|refresh|status` (oauth/commands.h), configured like the proxy.
+int OAuthCommand(const ServeFlags& flags, std::string_view command, const OAuthFlags& oauth_flags) {
+  auto config_or = BuildConfig(flags);
+  if (!config_or.ok()) return Fail("configuration error: " + config_or.status().message());
+  const Config cfg = std::move(config_or).value();
+  const oauth::CommandOptions options = OAuthCommandOptions(cfg);
+  if (command == "status") {
+    return oauth::RunStatus(oauth_flags.path.empty() ? cfg.credentials_dir : std::filesystem::path(oauth_flags.path),
+                            options, std::cout, std::cerr);
+  }
+  auto endpoint = oauth::MakeHttpTokenEndpoint(cfg.oauth_token_url, cfg.oauth_ca_file);
+  if (!endpoint.ok()) return Fail("configuration error: " + endpoint.status().message());
+  if (command == "login") return oauth::RunLogin(oauth_flags.path, **endpoint, options, std::cin, std::cout, std::cerr);
+  return oauth::RunRefresh(oauth_flags.path, oauth_flags.force, **endpoint, options, std::cout, std::cerr);
 }
 
 }  // namespace
@@ -286,6 +350,21 @@ int main(int argc, char** argv) {
   health->add_option("url", health_url, "Default http://127.0.0.1:$PORT/health");
   health->add_option("--timeout-ms", health_timeout_ms, "Give up after this long");
 
+  CLI::App* oauth_cmd = cli.add_subcommand("oauth", "Claude Max OAuth credential files (docs/oauth.md)");
+  oauth_cmd->require_subcommand(1);
+  oauth_cmd->add_option("-e,--env-file", flags.env_file, "Read settings from this file (default ./.env)");
+  app::OAuthFlags oauth_flags;
+  CLI::App* oauth_login = oauth_cmd->add_subcommand(
+      "login", "Log in (PKCE: open the printed URL anywhere, paste code#state) and write the file");
+  oauth_login->add_option("file", oauth_flags.path, "e.g. credentials/claude.example.com.credentials.json")
+      ->required();
+  CLI::App* oauth_refresh = oauth_cmd->add_subcommand("refresh", "Refresh the tokens of a credential file");
+  oauth_refresh->add_option("file", oauth_flags.path, "The credential file")->required();
+  oauth_refresh->add_flag("--force", oauth_flags.force, "Refresh even if the token is not about to expire");
+  CLI::App* oauth_status = oauth_cmd->add_subcommand("status", "Table of the credential files and their state");
+  oauth_status->add_option("dir", oauth_flags.path, "Default CREDENTIALS_DIR");
+  CLI::App* keygen = cli.add_subcommand("keygen", "Print a new cnp_live_ client API key (for client_api_key)");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -298,6 +377,11 @@ int main(int argc, char** argv) {
   }
   if (*serve) return app::Serve(flags, true);
   if (*proxy) return app::Serve(flags, false);
+  if (*oauth_cmd) {
+    const char* command = *oauth_login ? "login" : *oauth_refresh ? "refresh" : "status";
+    return app::OAuthCommand(flags, command, oauth_flags);
+  }
+  if (*keygen) return oauth::RunKeygen({}, std::cout);
   if (*health) {
     if (health_url.empty()) {
       const char* port = std::getenv("PORT");

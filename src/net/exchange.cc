@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "net/internal.h"
+#include "oauth/refresher.h"
 #include "proxy/auth.h"
 #include "proxy/header_policy.h"
 #include "proxy/retry.h"
@@ -442,6 +443,38 @@ awaitable<void> WatchClient(ExchangeCtx& ctx) {
   co_await forever.async_wait(kTuple);
 }
 
+// An OAuth credential near expiry is refreshed first (oauth/refresher.h). The refresh runs on
+// the refresher's threads, shared by every request for that file; this coroutine polls the
+// flight on a steady timer (1 ms doubling to 16 ms), so its I/O thread keeps serving others and
+// no completion callback has to reach into an io_context from another thread. While waiting the
+// timer is ctx.backoff, so AbortExchange (shutdown) ends the wait like a retry backoff.
+// Returns the rejection, or nullopt with lookup.credential replaced by the one to use.
+awaitable<std::optional<proxy::AuthPlan>> FreshenOAuth(ExchangeCtx& ctx, proxy::CredentialStore::Lookup& lookup) {
+  oauth::OAuthRefresher& refresher = *ctx.sh->svc.oauth;
+  oauth::Admission admission = refresher.Admit(lookup.credential);
+  if (admission.kind == oauth::Admission::Kind::kWait) {
+    const auto started = Clock::now();
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    ctx.backoff = &timer;
+    for (auto pause = std::chrono::milliseconds(1); !admission.flight->Done() && !ctx.abort_reason;
+         pause = std::min(pause * 2, std::chrono::milliseconds(16))) {
+      timer.expires_after(pause);
+      co_await timer.async_wait(kTuple);
+    }
+    ctx.backoff = nullptr;
+    refresher.ObserveWait(MicrosSince(started));
+    if (!admission.flight->Done()) {
+      admission.kind = oauth::Admission::Kind::kReject;
+      admission.message = "The proxy is shutting down while refreshing the OAuth token";
+    } else {
+      admission = refresher.AfterWait(lookup.credential, *admission.flight);
+    }
+  }
+  if (admission.kind == oauth::Admission::Kind::kReject) co_return oauth::RejectionPlan(admission);
+  lookup.credential = std::move(admission.credential);
+  co_return std::nullopt;
+}
+
 }  // namespace
 
 awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
@@ -476,8 +509,18 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
   sh.m.active_exchanges.Add(1);
 
   auto lookup = sh.svc.credentials->Find(rec.domain);
+  std::optional<proxy::AuthPlan> early;
+  if (sh.svc.oauth != nullptr && lookup.kind == proxy::CredentialStore::Lookup::Kind::kFound &&
+      lookup.credential->type == proxy::Credential::Type::kOAuth) {
+    early = proxy::EarlyRejection(client_headers, lookup, sh.opts.client_auth);
+    if (!early) {
+      early = co_await FreshenOAuth(ctx, lookup);
+      if (early && !lookup.credential->account_id.empty()) early->account_id = lookup.credential->account_id;
+    }
+  }
   const std::int64_t now_ms = NowUnixMicros() / 1000;
-  proxy::AuthPlan plan = proxy::DecideAuth(client_headers, lookup, sh.opts.client_auth, now_ms);
+  proxy::AuthPlan plan =
+      early ? std::move(*early) : proxy::DecideAuth(client_headers, lookup, sh.opts.client_auth, now_ms);
   if (plan.account_id) rec.account_id = *plan.account_id;
 
   if (plan.reject) {

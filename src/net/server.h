@@ -34,6 +34,10 @@
 #include "proxy/retry.h"
 #include "record/record.h"
 
+namespace cn::oauth {
+class OAuthRefresher;  // oauth/refresher.h
+}
+
 namespace cn::net {
 
 struct UpstreamTarget {
@@ -72,6 +76,7 @@ struct ServerServices {
   std::function<StoreHealth()> store_health;          // empty when recording is disabled
   metrics::Registry* registry = nullptr;              // required
   metrics::TokenStats* token_stats = nullptr;         // required
+  oauth::OAuthRefresher* oauth = nullptr;             // optional: refreshes OAuth credentials
 };
 
 class Server {

@@ -47,7 +47,8 @@ AuthPlan InjectFrom(const Credential& cred, const std::string& file_name, std::i
     if (cred.oauth.expires_at_ms != 0 && cred.oauth.expires_at_ms <= now_ms) {
       return Reject(401, "authentication_error",
                     "The OAuth access token in credential file '" + file_name +
-                        "' has expired; refresh it or run the OAuth login for this host again");
+                        "' has expired; run: claude-nexus oauth refresh $CREDENTIALS_DIR/" + file_name +
+                        " (or claude-nexus oauth login $CREDENTIALS_DIR/" + file_name + " if the login has expired)");
     }
     plan.inject = AuthPlan::Inject::kBearer;
     plan.secret = cred.oauth.access_token;
@@ -94,8 +95,8 @@ bool ClientKeyMatches(std::string_view presented, std::string_view configured) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-AuthPlan DecideAuth(const Headers& client_headers, const CredentialStore::Lookup& cred,
-                    bool client_auth_enabled, std::int64_t now_ms) {
+std::optional<AuthPlan> EarlyRejection(const Headers& client_headers, const CredentialStore::Lookup& cred,
+                                       bool client_auth_enabled) {
   if (cred.kind == Kind::kUnsafeHost) {
     return Reject(400, "invalid_request_error",
                   "Invalid Host header: only letters, digits, '.', '-' and ':' are allowed");
@@ -124,21 +125,23 @@ AuthPlan DecideAuth(const Headers& client_headers, const CredentialStore::Lookup
     if (!ClientKeyMatches(*token, cred.credential->client_api_key)) {
       return RejectClient("Invalid client API key. Please check your Bearer token.");
     }
-    return InjectFrom(*cred.credential, cred.file_name, now_ms);
+    return std::nullopt;
   }
 
-  switch (cred.kind) {
-    case Kind::kFound:
-      return InjectFrom(*cred.credential, cred.file_name, now_ms);
-    case Kind::kInvalid:
-      // The operator meant to inject a credential; passing the client's through would hide that.
-      return Reject(401, "authentication_error",
-                    "The credential file for this host is invalid: " + cred.error);
-    case Kind::kMissing:
-    case Kind::kUnsafeHost:
-      break;
+  if (cred.kind == Kind::kInvalid) {
+    // The operator meant to inject a credential; passing the client's through would hide that.
+    return Reject(401, "authentication_error", "The credential file for this host is invalid: " + cred.error);
   }
-  return AuthPlan{};  // passthrough
+  return std::nullopt;
+}
+
+AuthPlan DecideAuth(const Headers& client_headers, const CredentialStore::Lookup& cred,
+                    bool client_auth_enabled, std::int64_t now_ms) {
+  if (std::optional<AuthPlan> rejection = EarlyRejection(client_headers, cred, client_auth_enabled)) {
+    return std::move(*rejection);
+  }
+  if (cred.kind == Kind::kFound) return InjectFrom(*cred.credential, cred.file_name, now_ms);
+  return AuthPlan{};  // passthrough (no credential file for this Host)
 }
 
 }  // namespace cn::proxy

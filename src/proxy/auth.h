@@ -43,6 +43,13 @@ struct AuthPlan {
 AuthPlan DecideAuth(const Headers& client_headers, const CredentialStore::Lookup& cred,
                     bool client_auth_enabled, std::int64_t now_ms);
 
+// The rejection DecideAuth answers whatever the credential's own state: an unsafe Host, a
+// failed client-auth check, an invalid credential file; nullopt when none applies. Callers check
+// it before working on a credential's behalf (an OAuth refresh must not be triggerable by a
+// client that would be turned away anyway).
+std::optional<AuthPlan> EarlyRejection(const Headers& client_headers, const CredentialStore::Lookup& cred,
+                                       bool client_auth_enabled);
+
 // Compares SHA-256 digests of both keys with CRYPTO_memcmp, so the time taken depends on neither
 // the keys' contents nor the length of their common prefix.
 bool ClientKeyMatches(std::string_view presented, std::string_view configured);

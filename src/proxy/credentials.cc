@@ -17,7 +17,6 @@ namespace json = boost::json;
 constexpr std::string_view kSuffix = ".credentials.json";
 // Credential files are a few hundred bytes; anything far larger is not one.
 constexpr std::uintmax_t kMaxFileBytes = 1 << 20;
-constexpr std::int64_t kExpiringSoonMs = 24LL * 3600 * 1000;
 
 std::string Describe(const fs::path& path) { return "credential file '" + path.string() + "'"; }
 
@@ -232,7 +231,8 @@ std::size_t CredentialStore::CachedEntriesForTest() const {
   return entries_.size();
 }
 
-std::vector<CredentialStatus> CredentialStore::Report(std::int64_t now_unix_ms) const {
+std::vector<CredentialStatus> CredentialStore::Report(std::int64_t now_unix_ms,
+                                                        std::int64_t expiring_soon_ms) const {
   std::vector<CredentialStatus> out;
   std::error_code ec;
   fs::directory_iterator it(dir_, ec);
@@ -259,11 +259,13 @@ std::vector<CredentialStatus> CredentialStore::Report(std::int64_t now_unix_ms) 
     } else {
       status.type = "oauth";
       const std::int64_t expires = cred.oauth.expires_at_ms;
+      status.expires_at_ms = expires;
+      status.has_refresh_token = !cred.oauth.refresh_token.empty();
       if (cred.oauth.refresh_token.empty()) {
         status.state = (expires != 0 && expires <= now_unix_ms) ? "expired" : "no_refresh_token";
       } else if (expires != 0 && expires <= now_unix_ms) {
         status.state = "expired";
-      } else if (expires != 0 && expires - now_unix_ms < kExpiringSoonMs) {
+      } else if (expires != 0 && expires - now_unix_ms < expiring_soon_ms) {
         status.state = "expiring_soon";
       } else {
         status.state = "valid";

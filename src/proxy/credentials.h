@@ -66,6 +66,8 @@ struct CredentialStatus {
   // refresh token) | "invalid" (see `error`)
   std::string state;
   bool has_client_key = false;
+  std::int64_t expires_at_ms = 0;  // oauth: the access token's expiry (0 = unknown)
+  bool has_refresh_token = false;  // oauth
   std::string error;
 };
 
@@ -106,8 +108,10 @@ class CredentialStore {
   Lookup Find(std::string_view host);
 
   // Status of every *.credentials.json in the directory, sorted by file name, for the start-up
-  // log. Reads the directory; not for the hot path.
-  std::vector<CredentialStatus> Report(std::int64_t now_unix_ms) const;
+  // log. Reads the directory; not for the hot path. An oauth token with less than
+  // `expiring_soon_ms` left is "expiring_soon" (the original used 24 h).
+  std::vector<CredentialStatus> Report(std::int64_t now_unix_ms,
+                                       std::int64_t expiring_soon_ms = 24LL * 3600 * 1000) const;
 
   const std::filesystem::path& dir() const { return dir_; }
   std::size_t CachedEntriesForTest() const;

@@ -190,6 +190,30 @@ TEST(LoadConfigTest, PathsAndCaFile) {
   ExpectRejected({{"CLAUDE_API_CA_FILE", "/nonexistent/ca.pem"}}, "CLAUDE_API_CA_FILE");
 }
 
+TEST(LoadConfigTest, OAuthVariables) {
+  const Config d = MustLoad({});
+  EXPECT_EQ(d.oauth_token_url, "https://console.anthropic.com/v1/oauth/token");
+  EXPECT_EQ(d.oauth_client_id, "9d1c250a-e61b-44d9-88ed-5944d1962f5e");
+  EXPECT_EQ(d.oauth_refresh_margin.count(), 60000);
+  EXPECT_TRUE(d.oauth_background_refresh);
+  const Config c = MustLoad({{"CLAUDE_OAUTH_TOKEN_URL", "http://127.0.0.1:9/t"},
+                             {"CLAUDE_OAUTH_CLIENT_ID", "cid"},
+                             {"OAUTH_REFRESH_MARGIN_MS", "500"},
+                             {"OAUTH_BACKGROUND_REFRESH", "false"},
+                             {"OAUTH_BACKGROUND_MARGIN_MS", "1000"},
+                             {"OAUTH_BACKGROUND_INTERVAL_MS", "100"},
+                             {"OAUTH_REFRESH_BACKOFF_MS", "50"}});
+  EXPECT_EQ(c.oauth_token_url, "http://127.0.0.1:9/t");
+  EXPECT_EQ(c.oauth_client_id, "cid");
+  EXPECT_EQ(c.oauth_refresh_margin.count(), 500);
+  EXPECT_FALSE(c.oauth_background_refresh);
+  EXPECT_EQ(c.oauth_background_margin.count(), 1000);
+  EXPECT_EQ(c.oauth_background_interval.count(), 100);
+  EXPECT_EQ(c.oauth_backoff.count(), 50);
+  ExpectRejected({{"CLAUDE_OAUTH_CA_FILE", "/nonexistent/ca.pem"}}, "CLAUDE_OAUTH_CA_FILE");
+  ExpectRejected({{"OAUTH_BACKGROUND_INTERVAL_MS", "1"}}, "OAUTH_BACKGROUND_INTERVAL_MS");
+}
+
 TEST(ParseDotEnvTest, KeyValueForms) {
   StatusOr<Env> env = ParseDotEnv(
       "# comment\n"
