@@ -2,6 +2,8 @@
 //   serve        the proxy on :3000 with recording (the dashboard on :3001 joins it later)
 //   proxy        the proxy alone
 //   healthcheck  GET a URL (default http://127.0.0.1:$PORT/health); exit 0 on 2xx, 1 otherwise
+//   conversations rebuild [--domain D] [--since T] [--dry-run]
+//                re-link the stored history (docs/conversations.md)
 //   oauth login <file> | refresh <file> [--force] | status [dir]
 //                Claude Max OAuth credential files (docs/oauth.md)
 //   keygen       print a new cnp_live_ client API key
@@ -19,9 +21,12 @@
 #include <iostream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "anthropic/enrich.h"
 #include "app/config.h"
 #include "app/healthcheck.h"
+#include "app/recorder.h"
 #include "cn_version.h"
 #include "common/log.h"
 #include "common/time.h"
@@ -143,6 +148,7 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
   metrics::Registry registry;
   metrics::TokenStats token_stats;
   std::unique_ptr<Store> store;
+  std::unique_ptr<Recorder> recorder;  // declared before the pipeline, which calls it
   std::unique_ptr<record::RecordPipeline> pipeline;
   if (cfg.storage_enabled) {
     if (!cfg.database_url.empty()) {
@@ -177,11 +183,23 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
         {"status", "model", "type"});
     auto& tokens = registry.AddCounterFamily("cn_tokens_total", "Tokens in recorded exchanges.",
                                              {"model", "kind"});
+    // Conversation linking runs on the pipeline's writer against this index; fill it with the
+    // recent history first so follow-ups of requests from before the restart still link.
+    recorder = std::make_unique<Recorder>();
+    const std::int64_t warm_start = NowUnixMicros();
+    if (auto warmed = recorder->Warm(*store, warm_start + 1); warmed.ok()) {
+      log::Info("conversation index warmed", {{"requests", static_cast<std::uint64_t>(*warmed)},
+                                              {"ms", (NowUnixMicros() - warm_start) / 1000}});
+    } else {
+      log::Warn("conversation index starts empty; follow-ups of earlier requests start new conversations",
+                {{"error", warmed.status().message()}});
+    }
+    registry.AddCollector([r = recorder.get()] { return r->CollectMetrics(); });
     record::PipelineOptions popts;
     popts.spill_dir = cfg.data_dir / "spill";
     popts.queue_capacity = cfg.record_queue_capacity;
     pipeline = std::make_unique<record::RecordPipeline>(
-        *store, popts, [](Record& r) { anthropic::EnrichRecord(r); },
+        *store, popts, [r = recorder.get()](Record& rec) { r->Enrich(rec); },
         [&token_stats, &by_type, &tokens](std::span<const Record> records) {
           token_stats.AddCommitted(records);
           for (const auto& r : records) {
@@ -308,6 +326,46 @@ int OAuthCommand(const ServeFlags& flags, std::string_view command, const OAuthF
   return oauth::RunRefresh(oauth_flags.path, oauth_flags.force, **endpoint, options, std::cout, std::cerr);
 }
 
+struct RebuildFlags {
+  std::string domain;
+  std::string since;  // ISO 8601, e.g. 2025-06-01T00:00:00Z
+  bool dry_run = false;
+};
+
+// `claude-nexus conversations rebuild`: re-links the stored history (app/recorder.h).
+int RebuildConversationsCommand(const ServeFlags& flags, const RebuildFlags& rebuild) {
+  auto config_or = BuildConfig(flags);
+  if (!config_or.ok()) return Fail("configuration error: " + config_or.status().message());
+  const Config cfg = std::move(config_or).value();
+  RebuildOptions options;
+  options.domain = rebuild.domain;
+  options.dry_run = rebuild.dry_run;
+  if (!rebuild.since.empty() && !ParseIso8601(rebuild.since, &options.since_unix_micros)) {
+    return Fail("--since wants an ISO 8601 UTC time such as 2025-06-01T00:00:00Z, got '" + rebuild.since + "'");
+  }
+  if (!cfg.database_url.empty()) return Fail("DATABASE_URL is set, but this build has no PostgreSQL backend yet");
+  const std::string db_path = (cfg.data_dir / "claude-nexus.db").string();
+  auto opened = storage::SqliteStore::Open(storage::SqliteOptions{db_path});
+  if (!opened.ok()) return Fail("cannot open the database: " + opened.status().message());
+  std::unique_ptr<Store> store = std::move(opened).value();
+  if (Status s = store->Migrate(); !s.ok()) return Fail("database migration failed: " + s.message());
+
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  auto report = RebuildConversations(*store, options, [tty](const RebuildReport& r) {
+    if (tty) std::cerr << "\rscanned " << r.scanned << ", changed " << r.changed << std::flush;
+  });
+  if (tty) std::cerr << "\n";
+  if (!report.ok()) return Fail("rebuild failed: " + report.status().message());
+  std::cout << (options.dry_run ? "dry run: " : "") << "scanned " << report->scanned << " requests, re-linked "
+            << report->linked << ", " << (options.dry_run ? "would change " : "changed ") << report->changed
+            << " (warmed with " << report->warmed << " earlier requests)\n";
+  for (std::size_t k = 0; k < report->by_kind.size(); ++k) {
+    std::cout << "  " << conversation::LinkKindName(static_cast<conversation::LinkKind>(k)) << ": "
+              << report->by_kind[k] << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace cn::app
 
@@ -349,6 +407,18 @@ int main(int argc, char** argv) {
   int health_timeout_ms = 3000;
   health->add_option("url", health_url, "Default http://127.0.0.1:$PORT/health");
   health->add_option("--timeout-ms", health_timeout_ms, "Give up after this long");
+  CLI::App* conversations = cli.add_subcommand("conversations", "Conversation tracking maintenance");
+  conversations->require_subcommand(1);
+  CLI::App* rebuild = conversations->add_subcommand(
+      "rebuild", "Re-link stored requests in timestamp order (stop the proxy first)");
+  app::RebuildFlags rebuild_flags;
+  rebuild->add_option("--domain", rebuild_flags.domain, "Only this domain (raw Host, e.g. localhost:3000)");
+  rebuild->add_option("--since", rebuild_flags.since, "Only requests from this UTC time on (ISO 8601)");
+  rebuild->add_flag("--dry-run", rebuild_flags.dry_run, "Report what would change, write nothing");
+  rebuild->add_option("-e,--env-file", flags.env_file, "Read settings from this file (default ./.env)");
+  rebuild->add_option_function<std::string>(
+      "--data-dir", [&flags](const std::string& v) { flags.overrides["DATA_DIR"] = v; },
+      "Where the SQLite database lives (DATA_DIR)");
 
   CLI::App* oauth_cmd = cli.add_subcommand("oauth", "Claude Max OAuth credential files (docs/oauth.md)");
   oauth_cmd->require_subcommand(1);
@@ -382,6 +452,7 @@ int main(int argc, char** argv) {
     return app::OAuthCommand(flags, command, oauth_flags);
   }
   if (*keygen) return oauth::RunKeygen({}, std::cout);
+  if (*rebuild) return app::RebuildConversationsCommand(flags, rebuild_flags);
   if (*health) {
     if (health_url.empty()) {
       const char* port = std::getenv("PORT");
