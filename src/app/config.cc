@@ -251,6 +251,10 @@ StatusOr<Config> LoadConfig(const std::map<std::string, std::string>& env) {
            Read(env, "CLAUDE_API_MAX_RETRIES", &max_retries, UintIn(0, 10)),
            Read(env, "IO_THREADS", &c.io_threads, UintIn(0, 256)),
            Read(env, "RECORD_QUEUE_CAPACITY", &c.record_queue_capacity, UintIn(1, 10'000'000)),
+           Read(env, "AUTO_MIGRATE", &c.auto_migrate, as_bool),
+           Read(env, "RETENTION_DAYS", &c.retention_days, UintIn(0, 100'000)),
+           Read(env, "STORE_RAW_BODIES", &c.store_raw_bodies, as_bool),
+           Read(env, "TOKEN_STATS_REFRESH_MS", &c.token_stats_refresh, Millis(100, 3'600'000)),
            Read(env, "OAUTH_REFRESH_MARGIN_MS", &c.oauth_refresh_margin, Millis(0, kMaxTimeoutMs)),
            Read(env, "OAUTH_BACKGROUND_REFRESH", &c.oauth_background_refresh, as_bool),
            Read(env, "OAUTH_BACKGROUND_MARGIN_MS", &c.oauth_background_margin, Millis(0, kMaxTimeoutMs)),
@@ -389,6 +393,12 @@ std::vector<std::string> DescribeConfig(const Config& c) {
     lines.push_back("storage SQLite in " + c.data_dir.string());
   } else {
     lines.push_back("storage PostgreSQL " + MaskDatabaseUrl(c.database_url));
+  }
+  if (c.storage_enabled) {
+    lines.push_back(std::string("migrate at start-up ") + (c.auto_migrate ? "on" : "off") + ", retention " +
+                    (c.retention_days == 0 ? std::string("off") : std::to_string(c.retention_days) + " days") +
+                    (c.database_url.empty() ? std::string()
+                                            : std::string(", raw bodies ") + (c.store_raw_bodies ? "kept" : "when needed")));
   }
   lines.push_back("max request body " + std::to_string(c.max_body_bytes) + " bytes, record queue " +
                   std::to_string(c.record_queue_capacity) + ", io threads " +

@@ -51,6 +51,11 @@ struct Config {
   int io_threads = 0;                                      // IO_THREADS: 0 = one per core
   std::size_t record_queue_capacity = 10000;               // RECORD_QUEUE_CAPACITY
   std::string upstream_ca_file;                            // CLAUDE_API_CA_FILE: extra CA bundle
+  // Storage maintenance (docs/storage.md).
+  bool auto_migrate = true;                                // AUTO_MIGRATE: migrate at start-up
+  int retention_days = 0;                                  // RETENTION_DAYS: 0 = keep forever
+  bool store_raw_bodies = true;                            // STORE_RAW_BODIES (PostgreSQL)
+  std::chrono::milliseconds token_stats_refresh{5000};     // TOKEN_STATS_REFRESH_MS (PostgreSQL)
   // OAuth credentials (docs/oauth.md).
   std::string oauth_token_url{"https://console.anthropic.com/v1/oauth/token"};  // CLAUDE_OAUTH_TOKEN_URL
   std::string oauth_client_id{"9d1c250a-e61b-44d9-88ed-5944d1962f5e"};         // CLAUDE_OAUTH_CLIENT_ID

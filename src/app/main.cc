@@ -2,11 +2,11 @@
 //   serve        the proxy on :3000 with recording (the dashboard on :3001 joins it later)
 //   proxy        the proxy alone
 //   healthcheck  GET a URL (default http://127.0.0.1:$PORT/health); exit 0 on 2xx, 1 otherwise
-//   conversations rebuild [--domain D] [--since T] [--dry-run]
-//                re-link the stored history (docs/conversations.md)
 //   oauth login <file> | refresh <file> [--force] | status [dir]
 //                Claude Max OAuth credential files (docs/oauth.md)
 //   keygen       print a new cnp_live_ client API key
+//   conversations rebuild [--domain D] [--since T] [--dry-run]
+//                re-link the stored history (docs/conversations.md)
 //   --version    version, git revision, target architecture
 //
 // This is the only place that knows every layer: it wires config -> store -> record pipeline
@@ -39,7 +39,8 @@
 #include "oauth/token_client.h"
 #include "proxy/credentials.h"
 #include "record/pipeline.h"
-#include "storage/sqlite/sqlite_store.h"
+#include "storage/factory.h"
+#include "storage/maintenance.h"
 
 extern char** environ;
 
@@ -116,6 +117,36 @@ sigset_t BlockShutdownSignals() {
   return set;
 }
 
+storage::StoreConfig StoreConfigFor(const Config& cfg) {
+  storage::StoreConfig sc;
+  sc.database_url = cfg.database_url;
+  sc.sqlite_path = (cfg.data_dir / "claude-nexus.db").string();
+  sc.raw_bodies = cfg.store_raw_bodies;
+  return sc;
+}
+
+// "PostgreSQL postgres://user:****@host/db" or "SQLite <path>": never the password.
+std::string DescribeDatabase(const Config& cfg) {
+  return cfg.database_url.empty() ? "SQLite " + (cfg.data_dir / "claude-nexus.db").string()
+                                  : "PostgreSQL " + MaskDatabaseUrl(cfg.database_url);
+}
+
+// Opens the configured store (storage/factory.h) and migrates it when `migrate`.
+StatusOr<std::unique_ptr<Store>> OpenConfiguredStore(const Config& cfg, bool migrate) {
+  auto opened = storage::OpenStore(StoreConfigFor(cfg));
+  if (!opened.ok()) {
+    return Status::InvalidArgument("cannot open the database (" + DescribeDatabase(cfg) + "): " +
+                                   opened.status().message());
+  }
+  std::unique_ptr<Store> store = std::move(opened).value();
+  if (migrate) {
+    if (Status s = store->Migrate(); !s.ok()) {
+      return Status::InvalidArgument("database migration failed (" + DescribeDatabase(cfg) + "): " + s.message());
+    }
+  }
+  return store;
+}
+
 int Serve(const ServeFlags& flags, bool with_dashboard) {
   (void)with_dashboard;  // the dashboard service is not part of this release yet
   sigset_t signals = BlockShutdownSignals();
@@ -148,35 +179,33 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
   metrics::Registry registry;
   metrics::TokenStats token_stats;
   std::unique_ptr<Store> store;
+  std::unique_ptr<storage::StoreMaintenance> maintenance;  // uses store and token_stats
   std::unique_ptr<Recorder> recorder;  // declared before the pipeline, which calls it
   std::unique_ptr<record::RecordPipeline> pipeline;
   if (cfg.storage_enabled) {
-    if (!cfg.database_url.empty()) {
-      log::Error("DATABASE_URL names a PostgreSQL server, but this build has no PostgreSQL backend "
-                 "yet; unset DATABASE_URL to record into embedded SQLite under DATA_DIR");
-      log::Shutdown();
-      return 2;
-    }
-    const std::string db_path = (cfg.data_dir / "claude-nexus.db").string();
-    auto opened = storage::SqliteStore::Open(storage::SqliteOptions{db_path});
+    // AUTO_MIGRATE=false: the schema is managed with `claude-nexus migrate` (docs/storage.md).
+    auto opened = OpenConfiguredStore(cfg, cfg.auto_migrate);
     if (!opened.ok()) {
-      log::Error("cannot open the database", {{"error", opened.status().message()}});
+      log::Error("cannot use the database", {{"error", opened.status().message()}});
       log::Shutdown();
       return 2;
     }
-    std::unique_ptr<storage::SqliteStore> sqlite = std::move(opened).value();
-    if (Status s = sqlite->Migrate(); !s.ok()) {
-      log::Error("database migration failed", {{"path", db_path}, {"error", s.message()}});
-      log::Shutdown();
-      return 2;
-    }
-    if (auto stats = sqlite->LoadDomainStats(); stats.ok()) {
+    store = std::move(opened).value();
+    if (auto stats = store->LoadDomainStats(); stats.ok()) {
       token_stats.Load(*stats);
     } else {
       log::Warn("could not load token statistics", {{"error", stats.status().message()}});
     }
-    log::Info("recording to SQLite", {{"path", db_path}});
-    store = std::move(sqlite);
+    log::Info("recording", {{"database", DescribeDatabase(cfg)}});
+    // Writer-side background work: /token-stats re-read from a store other replicas also write
+    // (never a database call on the I/O threads), and retention.
+    storage::MaintenanceOptions mopts;
+    if (storage::SharedByReplicas(*store)) mopts.stats_every = cfg.token_stats_refresh;
+    mopts.retention = std::chrono::hours(24 * cfg.retention_days);
+    maintenance = std::make_unique<storage::StoreMaintenance>(
+        *store, StoreConfigFor(cfg), mopts,
+        [&token_stats](const std::vector<DomainStats>& stats) { token_stats.Load(stats); });
+    maintenance->Start();
 
     auto& by_type = registry.AddCounterFamily(
         "cn_recorded_requests_total", "Recorded exchanges by status, model and request type.",
@@ -305,25 +334,33 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
   return 0;
 }
 
-struct OAuthFlags {
-  std::string path;  // login/refresh: the credential file; status: the directory
-  bool force = false;
-};
-
-// `claude-nexus oauth login|refresh|status` (oauth/commands.h), configured like the proxy.
-int OAuthCommand(const ServeFlags& flags, std::string_view command, const OAuthFlags& oauth_flags) {
+// `claude-nexus migrate`: creates or upgrades the schema (also a database created by the
+// original Claude Nexus Proxy) and exits; safe while replicas run (docs/storage.md).
+int MigrateCommand(const ServeFlags& flags) {
   auto config_or = BuildConfig(flags);
   if (!config_or.ok()) return Fail("configuration error: " + config_or.status().message());
-  const Config cfg = std::move(config_or).value();
-  const oauth::CommandOptions options = OAuthCommandOptions(cfg);
-  if (command == "status") {
-    return oauth::RunStatus(oauth_flags.path.empty() ? cfg.credentials_dir : std::filesystem::path(oauth_flags.path),
-                            options, std::cout, std::cerr);
-  }
-  auto endpoint = oauth::MakeHttpTokenEndpoint(cfg.oauth_token_url, cfg.oauth_ca_file);
-  if (!endpoint.ok()) return Fail("configuration error: " + endpoint.status().message());
-  if (command == "login") return oauth::RunLogin(oauth_flags.path, **endpoint, options, std::cin, std::cout, std::cerr);
-  return oauth::RunRefresh(oauth_flags.path, oauth_flags.force, **endpoint, options, std::cout, std::cerr);
+  auto store = OpenConfiguredStore(*config_or, /*migrate=*/true);
+  if (!store.ok()) return Fail(store.status().message());
+  std::cout << "schema of " << DescribeDatabase(*config_or) << " is up to date\n";
+  return 0;
+}
+
+// `claude-nexus prune [--days N]`: one retention pass now (N defaults to RETENTION_DAYS).
+int PruneCommand(const ServeFlags& flags, int days) {
+  auto config_or = BuildConfig(flags);
+  if (!config_or.ok()) return Fail("configuration error: " + config_or.status().message());
+  if (days <= 0) days = config_or->retention_days;
+  if (days <= 0) return Fail("give --days N or set RETENTION_DAYS");
+  auto store = OpenConfiguredStore(*config_or, /*migrate=*/false);
+  if (!store.ok()) return Fail(store.status().message());
+  storage::MaintenanceOptions mopts;
+  mopts.retention = std::chrono::hours(24 * days);
+  storage::StoreMaintenance maintenance(**store, StoreConfigFor(*config_or), mopts, nullptr);
+  auto pruned = maintenance.PruneNow();
+  if (!pruned.ok()) return Fail("prune failed: " + pruned.status().message());
+  std::cout << "deleted " << *pruned << " exchanges older than " << days << " days from "
+            << DescribeDatabase(*config_or) << "\n";
+  return 0;
 }
 
 struct RebuildFlags {
@@ -343,12 +380,9 @@ int RebuildConversationsCommand(const ServeFlags& flags, const RebuildFlags& reb
   if (!rebuild.since.empty() && !ParseIso8601(rebuild.since, &options.since_unix_micros)) {
     return Fail("--since wants an ISO 8601 UTC time such as 2025-06-01T00:00:00Z, got '" + rebuild.since + "'");
   }
-  if (!cfg.database_url.empty()) return Fail("DATABASE_URL is set, but this build has no PostgreSQL backend yet");
-  const std::string db_path = (cfg.data_dir / "claude-nexus.db").string();
-  auto opened = storage::SqliteStore::Open(storage::SqliteOptions{db_path});
-  if (!opened.ok()) return Fail("cannot open the database: " + opened.status().message());
+  auto opened = OpenConfiguredStore(cfg, /*migrate=*/true);
+  if (!opened.ok()) return Fail(opened.status().message());
   std::unique_ptr<Store> store = std::move(opened).value();
-  if (Status s = store->Migrate(); !s.ok()) return Fail("database migration failed: " + s.message());
 
   const bool tty = isatty(STDERR_FILENO) != 0;
   auto report = RebuildConversations(*store, options, [tty](const RebuildReport& r) {
@@ -364,6 +398,27 @@ int RebuildConversationsCommand(const ServeFlags& flags, const RebuildFlags& reb
               << report->by_kind[k] << "\n";
   }
   return 0;
+}
+
+struct OAuthFlags {
+  std::string path;  // login/refresh: the credential file; status: the directory
+  bool force = false;
+};
+
+// `claude-nexus oauth login|refresh|status` (oauth/commands.h), configured like the proxy.
+int OAuthCommand(const ServeFlags& flags, std::string_view command, const OAuthFlags& oauth_flags) {
+  auto config_or = BuildConfig(flags);
+  if (!config_or.ok()) return Fail("configuration error: " + config_or.status().message());
+  const Config cfg = std::move(config_or).value();
+  const oauth::CommandOptions options = OAuthCommandOptions(cfg);
+  if (command == "status") {
+    return oauth::RunStatus(oauth_flags.path.empty() ? cfg.credentials_dir : std::filesystem::path(oauth_flags.path),
+                            options, std::cout, std::cerr);
+  }
+  auto endpoint = oauth::MakeHttpTokenEndpoint(cfg.oauth_token_url, cfg.oauth_ca_file);
+  if (!endpoint.ok()) return Fail("configuration error: " + endpoint.status().message());
+  if (command == "login") return oauth::RunLogin(oauth_flags.path, **endpoint, options, std::cin, std::cout, std::cerr);
+  return oauth::RunRefresh(oauth_flags.path, oauth_flags.force, **endpoint, options, std::cout, std::cerr);
 }
 
 }  // namespace
@@ -435,6 +490,13 @@ int main(int argc, char** argv) {
   oauth_status->add_option("dir", oauth_flags.path, "Default CREDENTIALS_DIR");
   CLI::App* keygen = cli.add_subcommand("keygen", "Print a new cnp_live_ client API key (for client_api_key)");
 
+  CLI::App* migrate = cli.add_subcommand("migrate", "Create or upgrade the database schema, then exit");
+  add_serve_flags(migrate);
+  CLI::App* prune = cli.add_subcommand("prune", "Delete exchanges older than RETENTION_DAYS (or --days) now");
+  add_serve_flags(prune);
+  int prune_days = 0;
+  prune->add_option("--days", prune_days, "Keep this many days (default RETENTION_DAYS)");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -447,12 +509,14 @@ int main(int argc, char** argv) {
   }
   if (*serve) return app::Serve(flags, true);
   if (*proxy) return app::Serve(flags, false);
+  if (*rebuild) return app::RebuildConversationsCommand(flags, rebuild_flags);
+  if (*migrate) return app::MigrateCommand(flags);
+  if (*prune) return app::PruneCommand(flags, prune_days);
   if (*oauth_cmd) {
     const char* command = *oauth_login ? "login" : *oauth_refresh ? "refresh" : "status";
     return app::OAuthCommand(flags, command, oauth_flags);
   }
   if (*keygen) return oauth::RunKeygen({}, std::cout);
-  if (*rebuild) return app::RebuildConversationsCommand(flags, rebuild_flags);
   if (*health) {
     if (health_url.empty()) {
       const char* port = std::getenv("PORT");

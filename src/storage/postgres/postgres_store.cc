@@ -706,6 +706,161 @@ StatusOr<std::optional<Record>> PostgresStore::GetRecord(std::string_view reques
   return result;
 }
 
+// ---- Conversation linking ----------------------------------------------------------------------
+
+namespace {
+
+// Bounds outside what timestamptz text can say become +-infinity.
+std::string TimestampBound(std::int64_t us) {
+  constexpr std::int64_t kMinMicros = -210866803200000000;  // 4713 BC, PostgreSQL's lower end
+  constexpr std::int64_t kMaxMicros = 253402300799999999;   // 9999-12-31T23:59:59.999999Z
+  if (us <= kMinMicros) return "-infinity";
+  if (us > kMaxMicros) return "infinity";
+  return FormatIso8601Micros(us);
+}
+
+std::string LinkingScanSql(bool newest_first) {
+  const char* dir = newest_first ? " DESC" : "";
+  std::string sql =
+      "SELECT request_id::text, domain, coalesce(timestamp_us, (extract(epoch FROM timestamp) * "
+      "1000000)::bigint), method, path, request_type, coalesce(message_count, 0), "
+      "response_status, outcome, coalesce(response_json_text, response_body::text), "
+      "current_message_hash, parent_message_hash, system_hash, conversation_id::text, "
+      "branch_id, parent_request_id::text, parent_task_request_id::text, "
+      "coalesce(is_subtask, false), "
+      "CASE WHEN $6::bool OR (is_subtask AND parent_message_hash IS NULL) THEN body_raw END, "
+      "CASE WHEN $6::bool OR (is_subtask AND parent_message_hash IS NULL) THEN body::text END "
+      "FROM api_requests WHERE timestamp >= $1::timestamptz AND timestamp < $2::timestamptz "
+      "AND ($3 = '' OR domain = $3) AND (NOT $4::bool OR request_type = 'inference') "
+      "AND ($5::timestamptz IS NULL OR (timestamp, request_id) ";
+  sql += newest_first ? "<" : ">";
+  sql += " ($5::timestamptz, $7::uuid)) ORDER BY timestamp";
+  sql += dir;
+  sql += ", request_id";
+  sql += dir;
+  sql += " LIMIT $8::bigint";
+  return sql;
+}
+
+}  // namespace
+
+StatusOr<std::vector<Record>> PostgresStore::LoadForLinking(const LinkingScan& scan) {
+  std::vector<Record> out;
+  if (scan.limit == 0) return out;
+  if (scan.after && !IsUuid(scan.after->second)) {
+    return Status::InvalidArgument("LoadForLinking: the cursor's request_id is not a UUID");
+  }
+  PgParams p;
+  p.AddText(TimestampBound(scan.since_unix_micros));
+  p.AddText(TimestampBound(scan.until_unix_micros));
+  p.AddText(SanitizeUtf8(scan.domain));
+  p.AddBool(scan.inference_only);
+  if (scan.after) {
+    p.AddText(FormatIso8601Micros(scan.after->first));
+  } else {
+    p.AddNull();
+  }
+  p.AddBool(scan.all_request_bodies);
+  if (scan.after) {
+    p.AddText(scan.after->second);
+  } else {
+    p.AddNull();
+  }
+  p.AddInt(static_cast<std::int64_t>(
+      std::min<std::size_t>(scan.limit, static_cast<std::size_t>(INT64_MAX))));
+  static const std::string kAscending = LinkingScanSql(false);
+  static const std::string kDescending = LinkingScanSql(true);
+  std::lock_guard lock(read_mu_);
+  PgResult r;
+  if (Status s = reader_->Query(scan.newest_first ? kDescending : kAscending, p,
+                                "loading requests for conversation linking", &r);
+      !s.ok()) {
+    return s;
+  }
+  out.reserve(static_cast<std::size_t>(PQntuples(r.get())));
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const Row q(r.get(), i);
+    Record& rec = out.emplace_back();
+    rec.enriched = true;
+    rec.request_id = q.Text(0);
+    rec.domain = q.Text(1);
+    rec.timestamp_unix_micros = q.Int(2);
+    rec.method = q.Text(3);
+    rec.path = q.Text(4);
+    rec.request_type = q.Text(5);
+    rec.message_count = static_cast<int>(q.Int(6));
+    rec.response_status = static_cast<int>(q.Int(7));
+    rec.outcome = ParseOutcome(q.Text(8));
+    rec.response_json = q.Text(9);
+    rec.current_message_hash = q.Text(10);
+    rec.parent_message_hash = q.Text(11);
+    rec.system_hash = q.Text(12);
+    rec.conversation_id = q.Text(13);
+    rec.branch_id = q.Text(14);
+    rec.parent_request_id = q.Text(15);
+    rec.parent_task_request_id = q.Text(16);
+    rec.is_subtask = q.Bool(17);
+    if (auto raw = q.Bytes(18)) {
+      rec.request_body = std::move(*raw);
+    } else {
+      rec.request_body = q.Text(19);
+    }
+  }
+  return out;
+}
+
+Status PostgresStore::UpdateLinks(std::span<const Record> records) {
+  if (records.empty()) return Status::Ok();
+  for (const Record& r : records) {
+    if (!IsUuid(r.request_id)) {
+      return Status::InvalidArgument("updating conversation links: request_id '" +
+                                     SanitizeUtf8(r.request_id) + "' is not a UUID");
+    }
+  }
+  constexpr std::size_t kFields = 9;
+  const std::size_t per_statement = kMaxParams / kFields;
+  std::lock_guard lock(write_mu_);
+  PgConnection& db = *writer_;
+  const std::string context = "updating the conversation links of " +
+                              std::to_string(records.size()) + " records in " + db.Describe();
+  Status s = db.Exec("BEGIN", "BEGIN");
+  for (std::size_t begin = 0; s.ok() && begin < records.size(); begin += per_statement) {
+    const std::size_t n = std::min(per_statement, records.size() - begin);
+    std::string sql =
+        "UPDATE api_requests a SET current_message_hash = v.cmh, parent_message_hash = v.pmh, "
+        "system_hash = v.sh, conversation_id = v.cid, branch_id = v.bid, "
+        "parent_request_id = v.prid, parent_task_request_id = v.ptid, is_subtask = v.sub "
+        "FROM (VALUES ";
+    PgParams p;
+    p.Reserve(n * kFields);
+    for (std::size_t i = 0; i < n; ++i) {
+      const Record& r = records[begin + i];
+      const std::size_t b = i * kFields;
+      auto at = [&](std::size_t k) { return "$" + std::to_string(b + k + 1); };
+      sql += (i > 0 ? ", (" : "(") + at(0) + "::uuid, " + at(1) + "::text, " + at(2) +
+             "::text, " + at(3) + "::text, " + at(4) + "::uuid, " + at(5) + "::text, " + at(6) +
+             "::uuid, " + at(7) + "::uuid, " + at(8) + "::bool)";
+      p.AddText(r.request_id);
+      p.AddTextOrNull(SanitizeUtf8(r.current_message_hash));
+      p.AddTextOrNull(SanitizeUtf8(r.parent_message_hash));
+      p.AddTextOrNull(SanitizeUtf8(r.system_hash));
+      p.AddTextOrNull(r.conversation_id);
+      p.AddTextOrNull(SanitizeUtf8(r.branch_id));
+      p.AddTextOrNull(r.parent_request_id);
+      p.AddTextOrNull(r.parent_task_request_id);
+      p.AddBool(r.is_subtask);
+    }
+    sql += ") AS v (id, cmh, pmh, sh, cid, bid, prid, ptid, sub) WHERE a.request_id = v.id";
+    s = db.Query(sql, p, "updating api_requests", nullptr);
+  }
+  if (s.ok()) s = db.Exec("COMMIT", "COMMIT");
+  if (!s.ok()) {
+    db.RollBackQuietly();
+    return WithContext(s, context);
+  }
+  return Status::Ok();
+}
+
 // ---- Retention -------------------------------------------------------------------------------
 
 StatusOr<std::int64_t> PostgresStore::PruneOlderThan(std::int64_t cutoff_unix_micros,

@@ -81,6 +81,10 @@ class PostgresStore final : public Store {
   Status WriteBatch(std::span<const Record> records) override;
   Status Ping() override;
   StatusOr<std::vector<DomainStats>> LoadDomainStats() override;
+  // Keyset pages over ("timestamp", request_id): timestamptz holds our microseconds exactly.
+  StatusOr<std::vector<Record>> LoadForLinking(const LinkingScan& scan) override;
+  // One UPDATE ... FROM (VALUES ...) per few thousand records, in one transaction.
+  Status UpdateLinks(std::span<const Record> records) override;
 
   // The stored record with its chunks, or nullopt if there is none. Rows written by the original
   // read back with what it stored (exact fields it lacks come from its rounded ones).

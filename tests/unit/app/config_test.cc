@@ -279,3 +279,32 @@ TEST(DescribeConfigTest, MasksTheDatabasePassword) {
 
 }  // namespace
 }  // namespace cn::app
+
+namespace cn::app {
+namespace {
+
+TEST(LoadConfigTest, StorageMaintenance) {
+  const Config defaults = *LoadConfig({});
+  EXPECT_TRUE(defaults.auto_migrate);
+  EXPECT_EQ(defaults.retention_days, 0);
+  EXPECT_TRUE(defaults.store_raw_bodies);
+  EXPECT_EQ(defaults.token_stats_refresh, std::chrono::milliseconds(5000));
+  StatusOr<Config> c = LoadConfig({{"AUTO_MIGRATE", "false"},
+                                   {"RETENTION_DAYS", "30"},
+                                   {"STORE_RAW_BODIES", "no"},
+                                   {"TOKEN_STATS_REFRESH_MS", "1500"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->auto_migrate);
+  EXPECT_EQ(c->retention_days, 30);
+  EXPECT_FALSE(c->store_raw_bodies);
+  EXPECT_EQ(c->token_stats_refresh, std::chrono::milliseconds(1500));
+  for (const auto& [name, value] : std::map<std::string, std::string>{
+           {"RETENTION_DAYS", "-1"}, {"AUTO_MIGRATE", "maybe"}, {"TOKEN_STATS_REFRESH_MS", "5"}}) {
+    StatusOr<Config> bad = LoadConfig({{name, value}});
+    ASSERT_FALSE(bad.ok()) << name;
+    EXPECT_NE(bad.status().message().find(name), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace cn::app

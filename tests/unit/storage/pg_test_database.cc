@@ -39,6 +39,11 @@ std::string PostgresMissingReason() {
   return "";
 }
 
+bool RunningUnderCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string_view(ci) == "true";
+}
+
 std::string UrlWithDatabase(std::string_view url, std::string_view database) {
   const std::size_t scheme = url.find("://");
   const std::size_t slash = url.find('/', scheme == std::string_view::npos ? 0 : scheme + 3);

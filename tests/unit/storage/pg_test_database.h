@@ -16,6 +16,19 @@ std::string TestServerUrl();
 // Why PostgreSQL tests cannot run here ("" when they can).
 std::string PostgresMissingReason();
 
+// True under CI=true: there a missing server is a failure, not a skip.
+bool RunningUnderCi();
+
+// In a test body or SetUp: skips (locally) or fails (CI) when no server is configured.
+#define CN_REQUIRE_POSTGRES()                                                          \
+  do {                                                                                 \
+    if (std::string cn_why = ::cn::storage::testing::PostgresMissingReason();           \
+        !cn_why.empty()) {                                                             \
+      if (::cn::storage::testing::RunningUnderCi()) FAIL() << cn_why;                  \
+      GTEST_SKIP() << cn_why;                                                          \
+    }                                                                                  \
+  } while (0)
+
 // `url` with its database name replaced by `database`.
 std::string UrlWithDatabase(std::string_view url, std::string_view database);
 

@@ -105,11 +105,7 @@ bool SameJson(std::string_view a, std::string_view b) {
 class PostgresStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (std::string why = PostgresMissingReason(); !why.empty()) {
-      const char* ci = std::getenv("CI");
-      if (ci != nullptr && std::string_view(ci) == "true") FAIL() << why;
-      GTEST_SKIP() << why;
-    }
+    CN_REQUIRE_POSTGRES();
     db_ = std::make_unique<PgTestDatabase>();
     ASSERT_TRUE(db_->ok()) << db_->error();
   }

@@ -254,3 +254,63 @@ TEST_P(StoreConformanceTest, ThousandRecordBatch) {
 }
 
 }  // namespace cn::storage::testing
+
+namespace cn::storage::testing {
+
+TEST_P(StoreConformanceTest, LoadForLinkingPagesInOrderAndUpdateLinksSetsThem) {
+  const std::int64_t t0 = 1'790'000'000'000'000;
+  std::vector<Record> batch;
+  for (int i = 0; i < 5; ++i) {
+    Record r = SimpleRecord(i == 2 ? "other.example" : "a.example", i == 3 ? "quota" : "inference",
+                            1, 1, 0, t0 + i * 1000);
+    r.request_body = R"({"messages":[)" + std::to_string(i) + "]}";
+    batch.push_back(r);
+  }
+  ASSERT_TRUE(store().WriteBatch(batch).ok());
+
+  LinkingScan scan;
+  scan.domain = "a.example";
+  scan.inference_only = true;
+  scan.limit = 2;
+  auto page1 = store().LoadForLinking(scan);
+  ASSERT_TRUE(page1.ok()) << page1.status().ToString();
+  ASSERT_EQ(page1->size(), 2u);
+  EXPECT_EQ((*page1)[0].request_id, batch[0].request_id);
+  EXPECT_EQ((*page1)[1].request_id, batch[1].request_id);
+  EXPECT_TRUE((*page1)[0].request_body.empty());  // bodies only when asked for
+  scan.after = std::make_pair((*page1)[1].timestamp_unix_micros, (*page1)[1].request_id);
+  scan.all_request_bodies = true;
+  auto page2 = store().LoadForLinking(scan);
+  ASSERT_TRUE(page2.ok()) << page2.status().ToString();
+  ASSERT_EQ(page2->size(), 1u);  // 2 is another domain, 3 is not inference
+  EXPECT_EQ((*page2)[0].request_id, batch[4].request_id);
+  EXPECT_EQ((*page2)[0].request_body, batch[4].request_body);
+  EXPECT_EQ((*page2)[0].timestamp_unix_micros, batch[4].timestamp_unix_micros);
+
+  Record link = batch[4];
+  link.conversation_id = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+  link.branch_id = "subtask_1";
+  link.parent_request_id = batch[1].request_id;
+  link.current_message_hash = std::string(64, 'c');
+  link.is_subtask = true;
+  Status s = store().UpdateLinks(std::vector{link});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  Record got = ReadBack(*target_, link.request_id);
+  EXPECT_EQ(got.conversation_id, link.conversation_id);
+  EXPECT_EQ(got.branch_id, "subtask_1");
+  EXPECT_EQ(got.parent_request_id, batch[1].request_id);
+  EXPECT_EQ(got.current_message_hash, link.current_message_hash);
+  EXPECT_TRUE(got.is_subtask);
+  EXPECT_EQ(got.model, batch[4].model);  // other columns untouched
+
+  scan = LinkingScan();
+  scan.newest_first = true;
+  scan.limit = 10;
+  auto all = store().LoadForLinking(scan);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ(all->front().request_id, batch[4].request_id);
+  EXPECT_EQ(all->front().conversation_id, link.conversation_id);
+}
+
+}  // namespace cn::storage::testing
