@@ -21,12 +21,14 @@ step "dependencies" scripts/deps.sh --test
 step "configure" cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCN_BUILD_TESTS=ON
 step "build" cmake --build "$BUILD_DIR"
 
-if [[ -x scripts/ci-postgres.sh ]]; then
-  step "postgresql" scripts/ci-postgres.sh start "$BUILD_DIR/pg"
-  # shellcheck disable=SC1090,SC1091
-  source "$BUILD_DIR/pg/env.sh"
-  trap 'scripts/ci-postgres.sh stop "$BUILD_DIR/pg" || true' EXIT
-fi
+# A throw-away PostgreSQL server for the storage tests (they fail under CI=true without one).
+t0=$SECONDS
+echo "=== postgresql"
+pg_env=$(scripts/ci-postgres.sh start)
+eval "$pg_env"
+trap 'scripts/ci-postgres.sh stop "$CN_TEST_PG_DIR" >/dev/null 2>&1 || true' EXIT
+echo "timing: postgresql $((SECONDS - t0))s"
+
 
 # shellcheck disable=SC2086
 step "tests" ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 300 -j2 ${CTEST_ARGS:-}

@@ -170,6 +170,7 @@ awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
       ctx.client->expires_after(sh.opts.server_timeout);
       auto [wec, wn] = co_await http::async_write(*ctx.client, sr, kTuple);
       if (wec == http::error::need_buffer) wec = {};
+      ctx.response_started = true;
       if (wec) {
         ctx.client_gone = true;
         co_return beast::error_code{};
@@ -235,7 +236,10 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
   const bool sse = IsEventStream(uh[http::field::content_type]);
   ctx.rec.response_streaming = sse;
 
-  http::response<http::buffer_body> res{uh.result(), 11};
+  // result_int(): statuses Beast has no enum for (529 overloaded) must pass unchanged.
+  http::response<http::buffer_body> res;
+  res.version(11);
+  res.result(uh.result_int());
   res.reason(uh.reason());
   ctx.rec.response_headers = proxy::ClientResponseHeaders(ToHeaders(uh.base()), ctx.rec.request_id);
   for (const auto& h : ctx.rec.response_headers) res.insert(h.name, h.value);
@@ -254,12 +258,18 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
   res.body().more = !no_body;
   http::response_serializer<http::buffer_body> sr{res};
 
-  ctx.client->expires_after(sh.opts.server_timeout);
-  auto [hec, hn] = co_await http::async_write_header(*ctx.client, sr, kTuple);
-  ctx.response_started = true;
-  if (hec) {
-    ctx.client_gone = true;
-    co_return;
+  // When body bytes came in with the upstream header (the usual case: a small JSON answer, or
+  // message_start), the header goes out with the first body bytes in one write (Pump's first
+  // async_write sends both). Otherwise it goes now, so the client never waits on a silent body.
+  const bool header_with_body = !no_body && ctx.conn->buffer.size() > 0;
+  if (!header_with_body) {
+    ctx.client->expires_after(sh.opts.server_timeout);
+    auto [hec, hn] = co_await http::async_write_header(*ctx.client, sr, kTuple);
+    ctx.response_started = true;
+    if (hec) {
+      ctx.client_gone = true;
+      co_return;
+    }
   }
   if (no_body) {
     ctx.rec.first_byte_micros = MicrosSince(ctx.arrival);

@@ -192,6 +192,13 @@ TEST_F(ProxyFixture, RetriesOverloadedThenSucceeds) {
   EXPECT_EQ(rec->upstream_attempts, 3);
 }
 
+TEST_F(ProxyFixture, StatusesBeastHasNoNameForPassUnchanged) {
+  StartProxy({{"CLAUDE_API_MAX_RETRIES", "0"}});
+  auto res = Http(port(), "POST", "/v1/messages", {{"x-fake-status", "529"}}, MessagesBody());
+  EXPECT_EQ(res.status, 529) << res.error;
+  EXPECT_NE(res.body.find("overloaded_error"), std::string::npos) << res.body;
+}
+
 TEST_F(ProxyFixture, RateLimitWithLongRetryAfterGoesBackToTheClient) {
   StartProxy();
   auto res = Http(port(), "POST", "/v1/messages", {{"x-fake-status", "429"}, {"x-fake-retry-after", "3600"}},
