@@ -328,7 +328,11 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& op
                              "'); put DATA_DIR on a local file system");
     }
   }
-  if (Status s = (*writer)->Exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON");
+  if (Status s = (*writer)->Exec(
+          // A 32 MiB page cache keeps the index pages of a growing table in memory, so inserts
+          // stop re-reading them from the OS (measured: most of the writer's CPU was pread).
+          "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; "
+          "PRAGMA temp_store = MEMORY");
       !s.ok()) {
     return s;
   }
