@@ -54,7 +54,12 @@ struct ExchangeCtx {
   bool stream_open = false;                 // counted in open_streams
 
   void CancelAll() {
-    if (conn) conn->Lowest().cancel();
+    // Close (not just cancel) the upstream side: an operation whose completion is already
+    // queued cannot be cancelled, and the pump must not be able to start another read.
+    if (conn) {
+      beast::error_code ignored;
+      conn->Lowest().socket().close(ignored);
+    }
     if (backoff) backoff->cancel();
     client->cancel();
   }
@@ -138,6 +143,8 @@ awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
   std::vector<sse::Event> events;
   const std::size_t record_cap = sh.opts.max_recorded_response_bytes;
   while (!parser.is_done()) {
+    // Checked before every read: an abort that raced with a completed read must still stop us.
+    if (ctx.abort_reason || ctx.client_gone) co_return beast::error_code{};
     parser.get().body().data = ctx.buf;
     parser.get().body().size = ctx.buf_size;
     // Inactivity limit only: a silent thinking pause shorter than server_timeout never trips it.

@@ -86,6 +86,7 @@ struct Server::Impl {
   std::size_t live_sessions = 0;  // guarded by mu
   bool started = false;
   bool stopped = false;
+  bool abandoned = false;  // sessions outlived every deadline; see ~Server
 
   void SessionStarted() {
     std::lock_guard lock(mu);
@@ -388,7 +389,13 @@ awaitable<void> AcceptLoop(Server::Impl& impl) {
 Server::Server(ServerOptions options, ServerServices services)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(services))) {}
 
-Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
+Server::~Server() {
+  Shutdown(std::chrono::milliseconds(0));
+  // Abandoned session coroutines still reference their worker: destroying the workers would
+  // run their frames' destructors against freed state. This only happens on the way out of the
+  // process, so leaking is the safe choice.
+  if (impl_ && impl_->abandoned) (void)impl_.release();
+}
 
 std::uint16_t Server::port() const { return impl_->port; }
 
@@ -466,7 +473,10 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
         }
       });
     }
-    impl.WaitForSessions(Clock::now() + std::chrono::seconds(5));
+    if (!impl.WaitForSessions(Clock::now() + std::chrono::seconds(5))) {
+      log::Error("sessions still open after the abort deadline; abandoning them");
+      impl.abandoned = true;
+    }
   }
   for (auto& w : impl.workers) {
     asio::post(w->ioc, [wp = w.get()] { wp->pool.CloseAll(); });
