@@ -26,6 +26,11 @@
 #include "integration/fixture.h"
 #include "storage/sqlite/sqlite_store.h"
 
+#ifdef CN_HAVE_POSTGRES
+#include "pg_test_database.h"
+#include "storage/postgres/postgres_store.h"
+#endif
+
 namespace cn::testing {
 namespace {
 
@@ -99,13 +104,38 @@ std::string TaskResponse(const std::vector<std::string>& prompts) {
 
 class LinkingTest : public ProxyFixture, public ::testing::WithParamInterface<std::string> {
  protected:
-  void SetUp() override { StartProxy(StoreEnv()); }
+#ifdef CN_HAVE_POSTGRES
+  std::unique_ptr<storage::testing::PgTestDatabase> pg_;  // "postgres": a throw-away database
+#endif
+  void SetUp() override {
+#ifdef CN_HAVE_POSTGRES
+    if (GetParam() == "postgres") {
+      CN_REQUIRE_POSTGRES();
+      pg_ = std::make_unique<storage::testing::PgTestDatabase>();
+      ASSERT_TRUE(pg_->ok()) << pg_->error();
+    }
+#endif
+    StartProxy(StoreEnv());
+  }
+  // The proxy goes before its database is dropped.
+  void TearDown() override { proxy_.reset(); }
 
   std::map<std::string, std::string> StoreEnv() const {
-    // "postgres": {{"DATABASE_URL", <fresh database>}}.
+#ifdef CN_HAVE_POSTGRES
+    if (pg_) return {{"DATABASE_URL", pg_->url()}};
+#endif
     return {};
   }
   std::unique_ptr<Store> OpenStore() const {
+#ifdef CN_HAVE_POSTGRES
+    if (pg_) {
+      storage::PostgresOptions options;
+      options.url = pg_->url();
+      auto pg = storage::PostgresStore::Open(options);
+      EXPECT_TRUE(pg.ok()) << pg.status().message();
+      return pg.ok() ? std::unique_ptr<Store>(std::move(pg).value()) : nullptr;
+    }
+#endif
     auto opened = storage::SqliteStore::Open({(dir_.path() / "claude-nexus.db").string()});
     EXPECT_TRUE(opened.ok()) << opened.status().message();
     return opened.ok() ? std::move(opened).value() : nullptr;
@@ -316,9 +346,12 @@ TEST_P(LinkingTest, ParallelSubAgentsGetDistinctNumbersInTaskOrder) {
 }
 
 // Runs `claude-nexus conversations rebuild <args>` on this test's data dir; returns its stdout.
-std::string RunRebuild(const std::filesystem::path& data_dir, const std::string& args, int* exit_code) {
+// `database_url` empty: the SQLite database in data_dir; else that PostgreSQL database.
+std::string RunRebuild(const std::filesystem::path& data_dir, const std::string& args, int* exit_code,
+                       const std::string& database_url = "") {
   const std::filesystem::path out = data_dir / ("rebuild-" + NewUuidV4() + ".txt");
-  const std::string cmd = std::string("env -i ") + CN_BINARY + " conversations rebuild --data-dir '" +
+  const std::string env = database_url.empty() ? "" : "DATABASE_URL='" + database_url + "' ";
+  const std::string cmd = std::string("env -i ") + env + CN_BINARY + " conversations rebuild --data-dir '" +
                           data_dir.string() + "' " + args + " > '" + out.string() + "' 2>&1";
   const int status = std::system(cmd.c_str());
   *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -329,7 +362,8 @@ std::string RunRebuild(const std::filesystem::path& data_dir, const std::string&
 }
 
 TEST_P(LinkingTest, RebuildRecomputesWipedLinksAndASecondRunChangesNothing) {
-  if (GetParam() != "sqlite") GTEST_SKIP() << "the rebuild runs the binary against the data dir";
+  std::string database_url;
+  if (auto env = StoreEnv(); env.count("DATABASE_URL")) database_url = env["DATABASE_URL"];
   const json::value f01 = LoadFixture("conversation-linking/01-simple-start.json");
   const json::value f02 = LoadFixture("conversation-linking/02-branching.json");
   const json::value f04 = LoadFixture("subtask-linking/04-second-subtask.json");
@@ -347,10 +381,10 @@ TEST_P(LinkingTest, RebuildRecomputesWipedLinksAndASecondRunChangesNothing) {
     ASSERT_TRUE(store->UpdateLinks(wipe).ok());
   }
   int code = -1;
-  std::string out = RunRebuild(dir_.path(), "--dry-run", &code);
+  std::string out = RunRebuild(dir_.path(), "--dry-run", &code, database_url);
   EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("would change 5"), std::string::npos) << out;
-  out = RunRebuild(dir_.path(), "", &code);
+  out = RunRebuild(dir_.path(), "", &code, database_url);
   EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("changed 5"), std::string::npos) << out;
 
@@ -374,12 +408,17 @@ TEST_P(LinkingTest, RebuildRecomputesWipedLinksAndASecondRunChangesNothing) {
       EXPECT_EQ(same_conversation(rebuilt, id, other), same_conversation(live, id, other));
     }
   }
-  out = RunRebuild(dir_.path(), "", &code);
+  out = RunRebuild(dir_.path(), "", &code, database_url);
   EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("changed 0"), std::string::npos) << "a second rebuild is a no-op: " << out;
 }
 
+#ifdef CN_HAVE_POSTGRES
+INSTANTIATE_TEST_SUITE_P(Stores, LinkingTest,
+                         ::testing::Values(std::string("sqlite"), std::string("postgres")),
+#else
 INSTANTIATE_TEST_SUITE_P(Stores, LinkingTest, ::testing::Values(std::string("sqlite")),
+#endif
                          [](const auto& info) { return info.param; });
 
 }  // namespace
