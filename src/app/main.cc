@@ -21,6 +21,7 @@
 #include <iostream>
 #include <sstream>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include "anthropic/enrich.h"
@@ -426,6 +427,11 @@ int OAuthCommand(const ServeFlags& flags, std::string_view command, const OAuthF
 
 int main(int argc, char** argv) {
   using namespace cn;
+  // glibc's defaults return freed heap tops to the kernel and re-fault them on the next request
+  // (sysmalloc/mprotect/page faults on every few requests under load). Keep up to 64 MiB.
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_TOP_PAD, 4 << 20);
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
   CLI::App cli{"claude-nexus: observability proxy for the Claude API"};
   cli.require_subcommand(0, 1);
   bool show_version = false;

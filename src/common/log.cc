@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/thread.h"
 #include "common/time.h"
 
 namespace cn::log {
@@ -43,6 +44,7 @@ void WriteAll(const std::string& data) {
 }
 
 void WriterLoop() {
+  SetThreadName("cn-log");
   State& s = S();
   std::unique_lock lock(s.mu);
   for (;;) {

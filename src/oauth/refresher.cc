@@ -1,6 +1,7 @@
 #include "oauth/refresher.h"
 
 #include "common/log.h"
+#include "common/thread.h"
 
 namespace cn::oauth {
 
@@ -208,6 +209,7 @@ std::string OAuthRefresher::FailureMessage(const proxy::Credential& cred, const 
 }
 
 void OAuthRefresher::WorkerLoop() {
+  SetThreadName("cn-oauth");
   for (;;) {
     Job job;
     {
@@ -300,6 +302,7 @@ std::vector<std::shared_ptr<const RefreshFlight>> OAuthRefresher::ScanOnce() {
 }
 
 void OAuthRefresher::BackgroundLoop() {
+  SetThreadName("cn-oauth-bg");
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();

@@ -1,8 +1,5 @@
 #include "record/pipeline.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -18,23 +15,13 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/thread.h"
 #include "record/record_json.h"
 
 namespace cn::record {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Recording is background work: when it competes with the proxy's I/O threads for a CPU, the
-// scheduler should favour the I/O threads (Linux applies nice values per thread).
-void LowerThreadPriority(int nice_value) {
-  if (nice_value <= 0) return;
-  errno = 0;
-  const int current = getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)));
-  if (errno == 0) {
-    setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), current + nice_value);
-  }
-}
 
 constexpr std::string_view kSegmentPrefix = "spill-";
 constexpr std::string_view kSegmentSuffix = ".jsonl";
@@ -335,7 +322,9 @@ PipelineStats RecordPipeline::Stats() const {
 // ---- Writer thread ---------------------------------------------------------------------------
 
 void RecordPipeline::WriterLoop() {
-  LowerThreadPriority(options_.writer_nice);
+  // Recording is background work: when it competes with the I/O threads for a CPU, they win.
+  SetThreadName("cn-writer");
+  if (options_.writer_nice > 0) MakeThreadBackground(options_.writer_nice);
   std::vector<Record> batch;
   batch.reserve(options_.batch_size);
   for (;;) {
@@ -616,6 +605,9 @@ Status RecordPipeline::AppendToSpill(std::string data, std::size_t count) {
 // ---- Spill thread ------------------------------------------------------------------------------
 
 void RecordPipeline::SpillLoop() {
+  // Normal priority on purpose: the spill thread is the overflow valve that keeps memory
+  // bounded when the writer cannot keep up, so it must not starve behind the I/O threads.
+  SetThreadName("cn-spill");
   std::deque<Record> batch;
   for (;;) {
     {

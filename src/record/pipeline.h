@@ -88,7 +88,9 @@ struct PipelineOptions {
   std::chrono::milliseconds retry_min{250};       // store probe backoff while degraded
   std::chrono::milliseconds retry_max{10000};
   std::uint64_t segment_max_bytes = 64ull << 20;  // rotate the active segment past this size
-  int writer_nice = 10;  // the writer thread's nice increment: recording yields to proxying
+  // > 0: the writer thread is background work (SCHED_IDLE, or this nice increment where the
+  // kernel refuses SCHED_IDLE), so recording never delays proxying; 0: normal priority.
+  int writer_nice = 10;
 };
 
 // Counters are totals since Start(); gauges are "now".

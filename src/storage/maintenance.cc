@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/thread.h"
 #include "common/time.h"
 
 namespace cn::storage {
@@ -69,6 +70,7 @@ StatusOr<std::int64_t> StoreMaintenance::PruneNow() {
 }
 
 void StoreMaintenance::Loop() {
+  SetThreadName("cn-maintenance");
   using Clock = std::chrono::steady_clock;
   const bool stats = options_.stats_every.count() > 0 && on_stats_;
   const bool retention = options_.retention.count() > 0;
