@@ -9,12 +9,12 @@
 //      events observed by sse::Parser on the side (never held back)  [upstream cut: for SSE a
 //      well-formed `error` event ends the stream; client gone: upstream cancelled]
 //   4. the Record is finished and submitted (never blocks)
-// A watcher runs beside steps 2–3 and notices a client that hangs up while we wait on the
-// upstream (long non-streaming generations, silent thinking pauses), cancelling the upstream.
+// A watch on the client socket (a completion handler, not a coroutine) runs beside steps 2–3 and
+// notices a client that hangs up while we wait on the upstream (long non-streaming generations,
+// silent thinking pauses), cancelling the upstream. Reads and writes go through net/io.h.
 
 #include <sys/socket.h>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <cerrno>
 #include <random>
 
@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "net/internal.h"
+#include "net/io.h"
 #include "oauth/refresher.h"
 #include "proxy/auth.h"
 #include "proxy/header_policy.h"
@@ -31,12 +32,11 @@
 
 namespace cn::net {
 
-using namespace boost::asio::experimental::awaitable_operators;
-
 struct ExchangeCtx {
   Worker* w = nullptr;
   Shared* sh = nullptr;
   beast::tcp_stream* client = nullptr;
+  Deadline* dl = nullptr;  // the session's: bounds every wait of the exchange
   http::request<http::string_body>* req = nullptr;
   char* buf = nullptr;
   std::size_t buf_size = 0;
@@ -99,31 +99,26 @@ bool IsEventStream(std::string_view content_type) {
 
 // Sends the request and reads the response header into `parser`.
 template <class Stream>
-awaitable<beast::error_code> SendAndReadHeader(Stream& stream, UpstreamConn& conn,
+awaitable<beast::error_code> SendAndReadHeader(Stream& stream, UpstreamConn& conn, Deadline& dl,
                                                http::request<http::buffer_body>& ureq,
                                                http::response_parser<http::buffer_body>& parser,
                                                std::chrono::milliseconds timeout) {
-  conn.Lowest().expires_after(timeout);
-  auto [wec, wn] = co_await http::async_write(stream, ureq, kTuple);
-  if (wec == http::error::need_buffer) wec = {};
-  if (wec) co_return wec;
-  conn.Lowest().expires_after(timeout);
-  auto [rec, rn] = co_await http::async_read_header(stream, conn.buffer, parser, kTuple);
-  co_return rec;
+  http::request_serializer<http::buffer_body> sr{ureq};
+  beast::error_code ec = co_await Write<WriteOp::kAll>(stream, sr, dl, timeout);
+  if (ec) co_return ec;
+  co_return co_await Read<ReadOp::kHeader>(stream, conn.buffer, parser, dl, timeout);
 }
 
 // Reads and discards a (small) error body so the connection can be reused.
 template <class Stream>
-awaitable<beast::error_code> DrainBody(Stream& stream, UpstreamConn& conn,
+awaitable<beast::error_code> DrainBody(Stream& stream, UpstreamConn& conn, Deadline& dl,
                                        http::response_parser<http::buffer_body>& parser, char* buf,
                                        std::size_t size, std::chrono::milliseconds timeout) {
   std::size_t total = 0;
   while (!parser.is_done()) {
     parser.get().body().data = buf;
     parser.get().body().size = size;
-    conn.Lowest().expires_after(timeout);
-    auto [ec, n] = co_await http::async_read_some(stream, conn.buffer, parser, kTuple);
-    if (ec == http::error::need_buffer) ec = {};
+    beast::error_code ec = co_await Read<ReadOp::kSome>(stream, conn.buffer, parser, dl, timeout);
     if (ec) co_return ec;
     total += size - parser.get().body().size;
     if (total > (1u << 20)) co_return http::error::body_limit;
@@ -148,9 +143,8 @@ awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
     parser.get().body().data = ctx.buf;
     parser.get().body().size = ctx.buf_size;
     // Inactivity limit only: a silent thinking pause shorter than server_timeout never trips it.
-    ctx.conn->Lowest().expires_after(sh.opts.server_timeout);
-    auto [ec, n] = co_await http::async_read_some(stream, ctx.conn->buffer, parser, kTuple);
-    if (ec == http::error::need_buffer) ec = {};
+    beast::error_code ec =
+        co_await Read<ReadOp::kSome>(stream, ctx.conn->buffer, parser, *ctx.dl, sh.opts.server_timeout);
     const std::size_t got = ctx.buf_size - parser.get().body().size;
     if (got > 0) {
       std::string_view chunk(ctx.buf, got);
@@ -174,9 +168,7 @@ awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
       // Once the last bytes are on their way, a client that hangs up has everything: flag it
       // before writing, as the watcher may run before this coroutine resumes.
       if (parser.is_done()) ctx.body_relayed = true;
-      ctx.client->expires_after(sh.opts.server_timeout);
-      auto [wec, wn] = co_await http::async_write(*ctx.client, sr, kTuple);
-      if (wec == http::error::need_buffer) wec = {};
+      beast::error_code wec = co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
       ctx.response_started = true;
       if (wec) {
         ctx.client_gone = true;
@@ -215,7 +207,7 @@ awaitable<void> RespondError(ExchangeCtx& ctx, http::status status, std::string_
   ctx.rec.response_headers.push_back({"Content-Type", "application/json"});
   ctx.rec.response_body = body;
   if (ctx.rec.error.empty()) ctx.rec.error = std::move(message);
-  auto ec = co_await WriteSimple(*ctx.client, status, "application/json", std::move(body), headers,
+  auto ec = co_await WriteSimple(*ctx.client, *ctx.dl, status, "application/json", std::move(body), headers,
                                  ctx.client_keep_alive && !ctx.sh->draining.load(),
                                  ctx.sh->opts.server_timeout);
   if (ec) {
@@ -270,8 +262,8 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
   // async_write sends both). Otherwise it goes now, so the client never waits on a silent body.
   const bool header_with_body = !no_body && ctx.conn->buffer.size() > 0;
   if (!header_with_body) {
-    ctx.client->expires_after(sh.opts.server_timeout);
-    auto [hec, hn] = co_await http::async_write_header(*ctx.client, sr, kTuple);
+    beast::error_code hec =
+        co_await Write<WriteOp::kHeader>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
     ctx.response_started = true;
     if (hec) {
       ctx.client_gone = true;
@@ -281,8 +273,7 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
   if (no_body) {
     ctx.rec.first_byte_micros = MicrosSince(ctx.arrival);
     sh.m.ttfb.ObserveMicros(*ctx.rec.first_byte_micros);
-    auto [fec, fn] = co_await http::async_write(*ctx.client, sr, kTuple);
-    if (fec == http::error::need_buffer) fec = {};
+    beast::error_code fec = co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
     if (fec) {
       ctx.client_gone = true;
       co_return;
@@ -309,15 +300,14 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
       res.body().data = ev.data();
       res.body().size = ev.size();
       res.body().more = true;
-      auto [e1, n1] = co_await http::async_write(*ctx.client, sr, kTuple);
-      if (e1 == http::error::need_buffer) e1 = {};
+      beast::error_code e1 = co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
       ctx.rec.chunks.push_back({NowUnixMicros(), ev});
       if (!e1) {
         res.body().data = nullptr;
         res.body().size = 0;
         res.body().more = false;
-        auto [e2, n2] = co_await http::async_write(*ctx.client, sr, kTuple);
-        if (e2 == http::error::need_buffer) e2 = {};
+        beast::error_code e2 =
+            co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
         if (e2) {
           ctx.client_gone = true;
         } else {
@@ -334,8 +324,7 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
   res.body().data = nullptr;
   res.body().size = 0;
   res.body().more = false;
-  auto [fec, fn] = co_await http::async_write(*ctx.client, sr, kTuple);
-  if (fec == http::error::need_buffer) fec = {};
+  beast::error_code fec = co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
   if (fec) {
     ctx.client_gone = true;
     co_return;
@@ -347,9 +336,8 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
   }
 }
 
-// Steps 2–3. Runs beside WatchClient.
+// Steps 2–3. Runs beside the client watch.
 awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& ureq) {
-  co_await asio::this_coro::throw_if_cancelled(false);
   Shared& sh = *ctx.sh;
   int attempt = 0;
   bool stale_retry_used = false;
@@ -364,9 +352,9 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
     const auto sent_at = Clock::now();
     if (!ec) {
       if (ctx.conn->tls) {
-        ec = co_await SendAndReadHeader(*ctx.conn->tls, *ctx.conn, ureq, parser, sh.opts.upstream_timeout);
+        ec = co_await SendAndReadHeader(*ctx.conn->tls, *ctx.conn, *ctx.dl, ureq, parser, sh.opts.upstream_timeout);
       } else {
-        ec = co_await SendAndReadHeader(*ctx.conn->tcp, *ctx.conn, ureq, parser, sh.opts.upstream_timeout);
+        ec = co_await SendAndReadHeader(*ctx.conn->tcp, *ctx.conn, *ctx.dl, ureq, parser, sh.opts.upstream_timeout);
       }
       if (ec && ctx.conn->reused && !stale_retry_used && !ctx.client_gone && !ctx.abort_reason &&
           ec != beast::error::timeout) {
@@ -413,9 +401,11 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
       if (d) {
         beast::error_code dec;
         if (ctx.conn->tls) {
-          dec = co_await DrainBody(*ctx.conn->tls, *ctx.conn, parser, ctx.buf, ctx.buf_size, sh.opts.server_timeout);
+          dec = co_await DrainBody(*ctx.conn->tls, *ctx.conn, *ctx.dl, parser, ctx.buf, ctx.buf_size,
+                                   sh.opts.server_timeout);
         } else {
-          dec = co_await DrainBody(*ctx.conn->tcp, *ctx.conn, parser, ctx.buf, ctx.buf_size, sh.opts.server_timeout);
+          dec = co_await DrainBody(*ctx.conn->tcp, *ctx.conn, *ctx.dl, parser, ctx.buf, ctx.buf_size,
+                                   sh.opts.server_timeout);
         }
         if (!dec && parser.get().keep_alive()) {
           ctx.w->pool.Release(std::move(ctx.conn));
@@ -439,25 +429,31 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
   }
 }
 
-// Completes when the client hangs up (then cancels the upstream side), or never (until the
-// exchange ends and cancels it). Pipelined bytes from the client are left for the session.
-awaitable<void> WatchClient(ExchangeCtx& ctx) {
-  co_await asio::this_coro::throw_if_cancelled(false);
-  auto& sock = ctx.client->socket();
-  auto [ec] = co_await sock.async_wait(tcp::socket::wait_read, kTuple);
-  if (ec) co_return;  // cancelled: the exchange is over
-  char byte;
-  ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  const bool hung_up = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-  if (hung_up && !ctx.body_relayed && !ctx.response_complete) {
-    ctx.client_gone = true;
-    if (ctx.conn) ctx.conn->Lowest().cancel();
-    if (ctx.backoff) ctx.backoff->cancel();
-    co_return;
-  }
-  // Pipelined bytes, or a client that hung up after receiving everything: let the exchange end.
-  asio::steady_timer forever(co_await asio::this_coro::executor, Clock::time_point::max());
-  co_await forever.async_wait(kTuple);
+// Watches the client socket while the exchange waits on the upstream: a client that hangs up
+// before it has the whole response ends the exchange (the upstream side is cancelled). A plain
+// completion handler on a readiness wait: it costs no system call unless the socket becomes
+// readable meanwhile. Pipelined request bytes are left for the session. The handler may run
+// after the exchange is over (nothing cancels the wait: the session's next readable edge, or its
+// close, completes it), so it reaches the exchange only through `watch->ctx`, cleared at the end.
+struct ClientWatch {
+  ExchangeCtx* ctx = nullptr;
+};
+
+void WatchClient(ExchangeCtx& ctx, const std::shared_ptr<ClientWatch>& watch) {
+  watch->ctx = &ctx;
+  ctx.client->socket().async_wait(tcp::socket::wait_read, [watch](beast::error_code ec) {
+    ExchangeCtx* c = watch->ctx;
+    if (ec || c == nullptr) return;  // cancelled or closed, or the exchange is over
+    if (c->body_relayed || c->response_complete) return;  // it has everything: a late hang-up is fine
+    char byte;
+    const ssize_t n = ::recv(c->client->socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const bool hung_up = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    if (!hung_up) return;  // pipelined bytes: the session reads them after this exchange
+    c->client_gone = true;
+    beast::error_code ignored;
+    if (c->conn) c->conn->Lowest().socket().cancel(ignored);
+    if (c->backoff) c->backoff->cancel();
+  });
 }
 
 // An OAuth credential near expiry is refreshed first (oauth/refresher.h). The refresh runs on
@@ -504,6 +500,7 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
   ctx.w = &w;
   ctx.sh = &sh;
   ctx.client = &client;
+  ctx.dl = &entry->deadline;
   ctx.req = &req;
   ctx.buf = relay_buffer;
   ctx.buf_size = relay_buffer_size;
@@ -566,7 +563,10 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
     ureq.body().size = req.body().size();
     ureq.body().more = false;
 
-    co_await (RunUpstream(ctx, ureq) || WatchClient(ctx));
+    auto watch = std::make_shared<ClientWatch>();
+    WatchClient(ctx, watch);
+    co_await RunUpstream(ctx, ureq);
+    watch->ctx = nullptr;
   }
 
   // ---- step 4: finish the record ----
@@ -584,11 +584,13 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
   sh.m.responses.With({std::to_string(rec.response_status), OutcomeName(rec.outcome)}).Inc();
   const bool reusable = ctx.response_complete && !ctx.client_gone && !ctx.abort_reason &&
                         ctx.client_keep_alive && !sh.draining.load();
-  log::Info("request completed",
-            {{"request_id", rec.request_id}, {"method", rec.method}, {"path", rec.path},
-             {"host", rec.domain}, {"status", rec.response_status}, {"outcome", OutcomeName(rec.outcome)},
-             {"attempts", rec.upstream_attempts},
-             {"duration_ms", rec.duration_micros / 1000}});
+  if (log::Enabled(log::Level::kInfo)) {  // the fields cost allocations even when filtered out
+    log::Info("request completed",
+              {{"request_id", rec.request_id}, {"method", rec.method}, {"path", rec.path},
+               {"host", rec.domain}, {"status", rec.response_status}, {"outcome", OutcomeName(rec.outcome)},
+               {"attempts", rec.upstream_attempts},
+               {"duration_ms", rec.duration_micros / 1000}});
+  }
   rec.request_body = std::move(req.body());
   entry->exchange = nullptr;
   sh.m.active_exchanges.Add(-1);

@@ -104,11 +104,31 @@ struct Shared {
 
 struct ExchangeCtx;
 
-// A client connection known to its worker, for shutdown (idle ones are closed at once, busy ones
-// after the grace period).
+// The time limit of a connection's current wait. Arming and disarming are plain stores, no
+// system call and no timer per operation: the worker's sweeper (one timer ticking every
+// kSweepInterval while the worker has sessions) cancels the target socket of an expired deadline
+// and marks it, so the waiting operation ends with operation_aborted, reported as a timeout.
+struct Deadline {
+  Clock::time_point at = Clock::time_point::max();
+  tcp::socket* target = nullptr;  // armed while non-null
+  bool expired = false;
+
+  void Arm(tcp::socket& sock, std::chrono::milliseconds timeout) {
+    target = &sock;
+    at = Clock::now() + timeout;
+    expired = false;
+  }
+  void Disarm() { target = nullptr; }
+};
+
+inline constexpr std::chrono::milliseconds kSweepInterval{100};
+
+// A client connection known to its worker: for shutdown (idle ones are closed at once, busy ones
+// after the grace period) and for the sweeper, which enforces its deadline.
 struct SessionEntry {
   beast::tcp_stream* stream = nullptr;
   ExchangeCtx* exchange = nullptr;  // non-null while a proxied exchange runs
+  Deadline deadline;                // the session's current wait (client or upstream socket)
 };
 
 struct Worker {
@@ -116,7 +136,12 @@ struct Worker {
   asio::io_context ioc{1};
   UpstreamPool pool;
   std::list<SessionEntry> sessions;  // touched only on this worker's thread
+  bool sweeping = false;             // the sweeper coroutine runs (while sessions exist)
 };
+
+// Starts the worker's deadline sweeper unless it runs already. Call on the worker's thread when
+// a session starts; the sweeper ends by itself once the worker has no sessions.
+void EnsureSweeper(Worker& w);
 
 // Proxies one request to the upstream and relays the answer. Returns whether the client
 // connection may be reused. `req` and `relay_buffer` belong to the calling session.
@@ -131,7 +156,7 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
 void AbortExchange(ExchangeCtx& ctx, const char* reason);
 
 // Writes a complete small response (JSON or text). Errors are returned, not thrown.
-awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, http::status status,
+awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, Deadline& dl, http::status status,
                                          std::string content_type, std::string body,
                                          Headers extra, bool keep_alive,
                                          std::chrono::milliseconds timeout, bool head_only = false);

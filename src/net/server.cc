@@ -10,8 +10,10 @@
 #include "cn_version.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/thread.h"
 #include "common/time.h"
 #include "net/internal.h"
+#include "net/io.h"
 #include "proxy/header_policy.h"
 #include "proxy/routing.h"
 
@@ -47,19 +49,18 @@ Worker::Worker(Shared& shared)
     : pool(ioc.get_executor(), shared.opts.upstream, shared.opts.upstream.tls ? &shared.tls_ctx : nullptr,
            shared.m.upstream_conns_opened, shared.m.upstream_conns_reused) {}
 
-awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, http::status status,
+awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, Deadline& dl, http::status status,
                                          std::string content_type, std::string body,
                                          Headers extra, bool keep_alive,
                                          std::chrono::milliseconds timeout, bool head_only) {
-  client.expires_after(timeout);
   if (head_only) {
     http::response<http::empty_body> res{status, 11};
     if (!content_type.empty()) res.set(http::field::content_type, content_type);
     for (const auto& h : extra) res.insert(h.name, h.value);
     res.set(http::field::content_length, std::to_string(body.size()));
     res.keep_alive(keep_alive);
-    auto [ec, n] = co_await http::async_write(client, res, kTuple);
-    co_return ec;
+    http::response_serializer<http::empty_body> sr{res};
+    co_return co_await Write<WriteOp::kAll>(client, sr, dl, timeout);
   }
   http::response<http::string_body> res{status, 11};
   if (!content_type.empty()) res.set(http::field::content_type, content_type);
@@ -67,8 +68,34 @@ awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, http::status
   res.body() = std::move(body);
   res.prepare_payload();
   res.keep_alive(keep_alive);
-  auto [ec, n] = co_await http::async_write(client, res, kTuple);
-  co_return ec;
+  http::response_serializer<http::string_body> sr{res};
+  co_return co_await Write<WriteOp::kAll>(client, sr, dl, timeout);
+}
+
+// Enforces the deadlines of the worker's sessions (see Deadline). Runs while it has sessions.
+awaitable<void> Sweep(Worker& w) {
+  asio::steady_timer timer(w.ioc);
+  while (!w.sessions.empty()) {
+    timer.expires_after(kSweepInterval);
+    co_await timer.async_wait(kTuple);
+    const auto now = Clock::now();
+    for (auto& s : w.sessions) {
+      Deadline& d = s.deadline;
+      if (d.target != nullptr && now >= d.at) {
+        d.expired = true;
+        beast::error_code ignored;
+        d.target->cancel(ignored);
+        d.target = nullptr;
+      }
+    }
+  }
+  w.sweeping = false;
+}
+
+void EnsureSweeper(Worker& w) {
+  if (w.sweeping) return;
+  w.sweeping = true;
+  asio::co_spawn(w.ioc, Sweep(w), asio::detached);
 }
 
 struct Server::Impl {
@@ -250,7 +277,10 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
   beast::tcp_stream stream(std::move(sock));
   beast::error_code ignored;
   stream.socket().set_option(tcp::no_delay(true), ignored);
-  Guard guard{impl, w, w.sessions.insert(w.sessions.end(), SessionEntry{&stream, nullptr})};
+  stream.socket().non_blocking(true, ignored);  // see net/io.h
+  Guard guard{impl, w, w.sessions.insert(w.sessions.end(), SessionEntry{&stream, nullptr, {}})};
+  Deadline& dl = guard.entry->deadline;
+  EnsureSweeper(w);
   sh.m.open_connections.Add(1);
   // Reads are sized by the buffer's capacity (512 bytes for an empty one): start at 16 KiB so a
   // typical request header and body arrive in one or two reads, not dozens.
@@ -266,8 +296,7 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(sh.opts.max_body_bytes);
     parser.header_limit(64 * 1024);
-    stream.expires_after(sh.opts.server_timeout);
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+    beast::error_code ec = co_await Read<ReadOp::kHeader>(stream, buffer, parser, dl, sh.opts.server_timeout);
     const auto arrival = Clock::now();
     const std::int64_t arrival_us = NowUnixMicros();
     const std::string rid = NewUuidV4();
@@ -275,7 +304,7 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
       sh.m.bad_requests.Inc();
       linger = true;
       log::Warn("request rejected", {{"request_id", rid}, {"status", static_cast<int>(st)}, {"reason", msg}});
-      return WriteSimple(stream, st, "application/json", anthropic::ErrorBody(type, msg),
+      return WriteSimple(stream, dl, st, "application/json", anthropic::ErrorBody(type, msg),
                          {{"X-Request-ID", rid}}, false, sh.opts.server_timeout);
     };
     if (ec) {
@@ -299,8 +328,8 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
       if (cec) break;
     }
     if (!parser.is_done()) {
-      stream.expires_after(sh.opts.server_timeout);
-      auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
+      beast::error_code bec =
+          co_await Read<ReadOp::kAll>(stream, buffer, parser, dl, sh.opts.server_timeout);
       if (bec == http::error::body_limit) {
         std::string msg = too_large;
         co_await reject(http::status::payload_too_large, "request_too_large", std::move(msg));
@@ -336,7 +365,7 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
       LocalAnswer a = Answer(sh, route, req.method_string(), path, query);
       a.extra.push_back({"X-Request-ID", rid});
       keep = req.keep_alive() && !sh.draining.load();
-      auto wec = co_await WriteSimple(stream, a.status, a.content_type, std::move(a.body), a.extra, keep,
+      auto wec = co_await WriteSimple(stream, dl, a.status, a.content_type, std::move(a.body), a.extra, keep,
                                       sh.opts.server_timeout, req.method() == http::verb::head);
       if (wec) keep = false;
       if (route != proxy::Route::kHealth && route != proxy::Route::kHealthLive &&
@@ -435,7 +464,10 @@ Status Server::Start() {
   asio::co_spawn(impl.workers[0]->ioc, AcceptLoop(impl), asio::detached);
   for (auto& w : impl.workers) {
     impl.guards.emplace_back(w->ioc.get_executor());
-    impl.threads.emplace_back([&ioc = w->ioc] { ioc.run(); });
+    impl.threads.emplace_back([&ioc = w->ioc, i = impl.threads.size()] {
+      SetThreadName(("cn-io-" + std::to_string(i)).c_str());
+      ioc.run();
+    });
   }
   impl.started = true;
   return Status::Ok();

@@ -81,6 +81,7 @@ awaitable<beast::error_code> UpstreamPool::Connect(UpstreamConn& c,
   }
   beast::error_code ignored;
   lowest.socket().set_option(tcp::no_delay(true), ignored);
+  if (!c.tls) lowest.socket().non_blocking(true, ignored);  // plain: synchronous first (net/io.h)
   if (c.tls) {
     if (!SSL_set_tlsext_host_name(c.tls->native_handle(), target_.host.c_str())) {
       co_return beast::error_code(static_cast<int>(::ERR_get_error()),

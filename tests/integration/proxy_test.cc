@@ -239,6 +239,36 @@ TEST_F(ProxyFixture, SilentThinkingPauseLongerThanTheHeaderTimeoutDoesNotTrip) {
   EXPECT_EQ(c.body().find("event: error"), std::string::npos);
 }
 
+// Deadlines are enforced by the worker's sweeper, not per-operation timers (net/io.h): a stream
+// the upstream stops feeding ends after PROXY_SERVER_TIMEOUT of silence, with an error event.
+TEST_F(ProxyFixture, StalledStreamEndsAfterTheInactivityTimeoutWithAnErrorEvent) {
+  StartProxy({{"PROXY_SERVER_TIMEOUT", "400"}});
+  StreamingClient c(port(), "/v1/messages", {{"x-fake-pause-ms", "3000"}}, MessagesBody(true));
+  ASSERT_TRUE(c.ReadHeader(seconds(5)));
+  ASSERT_TRUE(c.ReadToEnd(seconds(10)));
+  EXPECT_NE(c.body().find("event: error"), std::string::npos) << c.body();
+  EXPECT_EQ(c.body().find("event: message_stop"), std::string::npos);
+  auto rec = WaitForRecord(c.Header("x-request-id"));
+  ASSERT_TRUE(rec) << proxy_->Log();
+  EXPECT_EQ(rec->outcome, Outcome::kUpstreamFailed);
+  EXPECT_NE(rec->error.find("timeout"), std::string::npos) << rec->error;
+}
+
+// ... and a client that sends half a request and goes silent is disconnected, on the client side.
+TEST_F(ProxyFixture, ClientSilentMidRequestIsDisconnectedAfterTheServerTimeout) {
+  StartProxy({{"PROXY_SERVER_TIMEOUT", "300"}});
+  const auto start = std::chrono::steady_clock::now();
+  std::string got = RawExchange(port(),
+                                "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                "Content-Length: 100\r\n\r\n{\"model\":",
+                                seconds(20));
+  // RawExchange returns when the server closes, or after 20 s: well before that means closed.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(10));
+  EXPECT_EQ(upstream_->request_count(), 0u);
+  auto health = Http(port(), "GET", "/health/live", {}, "");
+  EXPECT_EQ(health.status, 200);
+}
+
 TEST_F(ProxyFixture, OversizedBodyIs413) {
   StartProxy({{"MAX_REQUEST_BODY_BYTES", "1000"}});
   auto res = Http(port(), "POST", "/v1/messages", {}, std::string(5000, 'x'));
