@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/base64.h"
 #include "common/ids.h"
 
 namespace cn::oauth {
@@ -22,27 +23,8 @@ std::string RandomToken(const RandomSource& random) {
 }  // namespace
 
 std::string Base64Url(std::span<const std::uint8_t> bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  const std::size_t rest = bytes.size() - i;
-  if (rest > 0) {
-    std::uint32_t v = std::uint32_t{bytes[i]} << 16;
-    if (rest == 2) v |= std::uint32_t{bytes[i + 1]} << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    if (rest == 2) out += kAlphabet[(v >> 6) & 63];
-  }
-  return out;
+  return Base64Encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                      Base64Alphabet::kUrlNoPad);
 }
 
 std::string S256Challenge(std::string_view verifier) {

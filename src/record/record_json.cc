@@ -8,66 +8,12 @@
 
 #include <boost/json.hpp>
 
+#include "common/base64.h"
+
 namespace cn::record {
 namespace json = boost::json;
 
 namespace {
-
-constexpr char kBase64Alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string Base64Encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t n = (std::uint32_t{static_cast<unsigned char>(in[i])} << 16) |
-                            (std::uint32_t{static_cast<unsigned char>(in[i + 1])} << 8) |
-                            static_cast<unsigned char>(in[i + 2]);
-    out += kBase64Alphabet[(n >> 18) & 63];
-    out += kBase64Alphabet[(n >> 12) & 63];
-    out += kBase64Alphabet[(n >> 6) & 63];
-    out += kBase64Alphabet[n & 63];
-  }
-  const std::size_t rest = in.size() - i;
-  if (rest > 0) {
-    std::uint32_t n = std::uint32_t{static_cast<unsigned char>(in[i])} << 16;
-    if (rest == 2) n |= std::uint32_t{static_cast<unsigned char>(in[i + 1])} << 8;
-    out += kBase64Alphabet[(n >> 18) & 63];
-    out += kBase64Alphabet[(n >> 12) & 63];
-    out += rest == 2 ? kBase64Alphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-// Strict: padded, no whitespace, length a multiple of 4 (only our own encoder writes it).
-bool Base64Decode(std::string_view in, std::string* out) {
-  static constexpr std::array<std::int8_t, 256> kValues = [] {
-    std::array<std::int8_t, 256> v{};
-    v.fill(-1);
-    for (int i = 0; i < 64; ++i) v[static_cast<unsigned char>(kBase64Alphabet[i])] = static_cast<std::int8_t>(i);
-    return v;
-  }();
-  if (in.size() % 4 != 0) return false;
-  out->clear();
-  out->reserve(in.size() / 4 * 3);
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    const bool last = i + 4 == in.size();
-    const int pad = last ? (in[i + 3] == '=') + (in[i + 2] == '=') : 0;
-    if (pad == 1 && in[i + 2] == '=') return false;  // "x=y=" is not padding
-    std::uint32_t n = 0;
-    for (int k = 0; k < 4 - pad; ++k) {
-      const std::int8_t d = kValues[static_cast<unsigned char>(in[i + k])];
-      if (d < 0) return false;
-      n |= static_cast<std::uint32_t>(d) << (18 - 6 * k);
-    }
-    out->push_back(static_cast<char>((n >> 16) & 0xFF));
-    if (pad < 2) out->push_back(static_cast<char>((n >> 8) & 0xFF));
-    if (pad < 1) out->push_back(static_cast<char>(n & 0xFF));
-  }
-  return true;
-}
 
 // Invariant 3 of the header: UTF-8 text stays a JSON string, anything else becomes base64.
 json::value BytesValue(std::string_view bytes) {
