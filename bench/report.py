@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Turns bench/run.sh's JSON lines into the Markdown report (see docs/benchmarks.md).
 
-argv: results.jsonl, idle-RSS JSON ({"nginx": kB, ...}), CLK_TCK, a one-line run description.
+argv: results.jsonl, idle-RSS JSON ({"nginx": kB, ...}), CLK_TCK, a one-line run description,
+and optionally the recording check as JSON ({"rows": N, "drain_s": S, ...} or null).
 """
 import json
 import sys
@@ -19,8 +20,9 @@ def main():
     targets = list(dict.fromkeys(r["target"] for r in rows))
 
     print("| scenario | target | req/s | p50 µs | p90 µs | p99 µs | max µs | TTFB p50 µs | TTFB p99 µs "
-          "| errors | added p99 µs vs direct | added TTFB p50 µs | req/s vs nginx | server CPU s / 1k req |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| errors | added p99 µs vs direct | added TTFB p50 µs | req/s vs nginx | server CPU s / 1k req "
+          "| of which I/O threads | backlog after |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for s in scenarios:
         if s == "streams1000":
             continue
@@ -30,7 +32,7 @@ def main():
             row = by.get((s, t))
             res = row and row["result"]
             if not res:
-                print(f"| {s} | {t} | failed | | | | | | | | | | | |")
+                print(f"| {s} | {t} | failed | | | | | | | | | | | | | |")
                 continue
             lat, ttfb = res["latency_us"], res["ttfb_us"]
             added_p99 = added_ttfb = ratio = "–"
@@ -41,10 +43,24 @@ def main():
                 ratio = f"{res['rps'] / nginx['rps']:.2f}"
             total = res["total_ok"] + res["errors"]
             cpu = f"{row['cpu_ticks'] / clk_tck / total * 1000:.3f}" if total else "–"
+            io = f"{row['io_ticks'] / clk_tck / total * 1000:.3f}" if total and "io_ticks" in row else "–"
+            backlog = f"{row['backlog_records']}" if "backlog_records" in row else "–"
+            if row.get("backlog_spill_bytes", 0) > 0:
+                backlog += f" + {row['backlog_spill_bytes'] / 1e6:.1f} MB spilled"
             print(f"| {s} | {t} | {res['rps']:.0f} | {lat['p50']} | {lat['p90']} | {lat['p99']} | "
                   f"{lat['max']} | {ttfb['p50']} | {ttfb['p99']} | {res['errors']} | {added_p99} | "
-                  f"{added_ttfb} | {ratio} | {cpu} |")
-    print("\n(direct: the CPU column is the fake upstream's own; for the proxies it is the proxy process.)\n")
+                  f"{added_ttfb} | {ratio} | {cpu} | {io} | {backlog} |")
+    print("\n(direct: the CPU column is the fake upstream's own; for the proxies it is the proxy process,"
+          " and for claude-nexus the part spent by its I/O threads; the rest is recording. Backlog after:"
+          " records not yet in the store when the scenario ended.)\n")
+    recording = json.loads(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "null" else None
+    if recording and "claude-nexus" in targets:
+        answered = sum(r["result"]["total_ok"] + r["result"]["errors"] for r in rows
+                       if r["target"] == "claude-nexus" and r.get("result"))
+        verdict = "every answered request recorded" if recording["rows"] >= answered else "RECORDS MISSING"
+        print(f"Recording check: {recording['rows']} rows in claude-nexus's SQLite database for {answered} "
+              f"answered requests ({verdict}); the backlog drained {recording['drain_s']} s after the last "
+              f"scenario (left: {recording['queued']} queued, {recording['spill_bytes']} spill bytes).\n")
 
     print("| target | idle RSS MiB | peak RSS MiB (throughput runs) | peak RSS MiB (1000 streams) "
           "| 1000 streams: ok / errors | max stream s (ideal %.1f) | verdict |" % STREAMS1000_IDEAL_S)

@@ -7,8 +7,14 @@
 #   BENCH_DURATION   measured seconds per scenario (default 3)   BENCH_WARMUP  warm-up seconds (1)
 #   BENCH_PIN        1 = pin proxies to CPU 0, loadgen + fake upstream to CPU 1 (default 1 on >= 2
 #                    CPUs), 0 = no pinning
+#   BENCH_RECORDER_CPUS  with BENCH_PIN=1, where claude-nexus's background threads (recording
+#                    writer at idle priority, spill, log) run while its I/O thread keeps CPU 0 like
+#                    nginx's worker: "other" (default) = the other CPUs, at idle priority so they
+#                    only take time the loadgen and fake upstream leave; "all" = any CPU; "same" =
+#                    CPU 0 too (recording then competes with the hot path for one CPU)
 #   BENCH_SKIP_BUILD 1 = use the binaries already in BENCH_BUILD_DIR
 #   CN_NEXUS_BIN     claude-nexus binary (default <build>/src/app/claude-nexus)
+#   BENCH_SCENARIOS  space-separated subset of: json-c1 json-c16 json-c64 stream-c16 streams1000
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,6 +77,23 @@ wait_port() {  # port timeout_s: true once something accepts on 127.0.0.1:port
   return 1
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# thread_ticks <pid> <io|bg>: CPU ticks of claude-nexus's I/O threads (cn-io-*) or of the others.
+thread_ticks() {
+  local sum=0 t comm
+  for t in /proc/$1/task/*; do
+    comm=$(cat "$t/comm" 2>/dev/null) || continue
+    if [[ ($2 == io && $comm == cn-io-*) || ($2 == bg && $comm != cn-io-*) ]]; then
+      sum=$((sum + $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)))
+    fi
+  done
+  echo "$sum"
+}
+# nexus_backlog <port>: records not yet in the store (queued in memory + bytes pending in spill files).
+nexus_backlog() {
+  curl -s --max-time 2 "http://127.0.0.1:$1/health" |
+    python3 -c 'import json,sys; s=json.load(sys.stdin)["storage"]; print(s.get("queued",0), s.get("spilledPending",0))' 2>/dev/null ||
+    echo "-1 -1"
+}
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 # --- start the servers ------------------------------------------------------------------------
@@ -134,6 +157,16 @@ if [[ -x $NEXUS_BIN ]]; then
   if wait_port "$NEXUS_PORT" 20; then
     sleep 0.5  # let start-up allocations settle before reading idle RSS
     IDLE_RSS[claude-nexus]=$(status_kb "$NEXUS_PID" VmRSS)
+    case ${BENCH_RECORDER_CPUS:-other} in
+      other) BG_CPUS="1-$(($(nproc) - 1))" ;;
+      all) BG_CPUS="0-$(($(nproc) - 1))" ;;
+      *) BG_CPUS="" ;;
+    esac
+    if [[ $PIN == 1 && -n $BG_CPUS ]]; then
+      for t in /proc/$NEXUS_PID/task/*; do
+        [[ $(cat "$t/comm") == cn-io-* ]] || taskset -p -c "$BG_CPUS" "${t##*/}" >/dev/null
+      done
+    fi
     TARGETS+=("claude-nexus:$NEXUS_PORT:$NEXUS_PID")
     log "claude-nexus on $NEXUS_PORT (pid $NEXUS_PID)"
   else
@@ -146,18 +179,26 @@ fi
 # --- measure ------------------------------------------------------------------------------------
 # measure <scenario> <loadgen args...>: runs the scenario against every target in turn (interleaved
 # per scenario so background noise on the shared machine hits all targets alike).
+SCENARIOS=" ${BENCH_SCENARIOS:-json-c1 json-c16 json-c64 stream-c16 streams1000} "
 measure() {
   local scenario=$1; shift
+  [[ $SCENARIOS == *" $scenario "* ]] || return 0
   for t in "${TARGETS[@]}"; do
     IFS=: read -r name port pid <<<"$t"
     [[ -d /proc/$pid ]] || { log "$name (pid $pid) died; skipping $scenario"; continue; }
     if [[ $scenario == streams1000 ]]; then echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; fi
-    local c0 c1 result
+    local c0 c1 io0 io1 result extra=""
     c0=$(cpu_ticks "$pid")
+    io0=$(thread_ticks "$pid" io)
     result=$("${ENV_CPU[@]}" "$LOADGEN" --port "$port" --label "$name" "$@" 2>>"$OUT/loadgen.log") || true
     c1=$(cpu_ticks "$pid")
+    io1=$(thread_ticks "$pid" io)
     [[ -n $result ]] || result=null
-    echo "{\"target\":\"$name\",\"scenario\":\"$scenario\",\"cpu_ticks\":$((c1 - c0)),\"hwm_kb\":$(status_kb "$pid" VmHWM),\"result\":$result}" >>"$RESULTS"
+    if [[ $name == claude-nexus ]]; then
+      read -r queued spilled <<<"$(nexus_backlog "$port")"
+      extra=",\"io_ticks\":$((io1 - io0)),\"backlog_records\":$queued,\"backlog_spill_bytes\":$spilled"
+    fi
+    echo "{\"target\":\"$name\",\"scenario\":\"$scenario\",\"cpu_ticks\":$((c1 - c0)),\"hwm_kb\":$(status_kb "$pid" VmHWM)$extra,\"result\":$result}" >>"$RESULTS"
     log "$scenario $name: $(tail -1 "$OUT/loadgen.log")"
   done
 }
@@ -169,6 +210,22 @@ measure json-c64 --mode json -c 64 "${COMMON[@]}"
 measure stream-c16 --mode stream -c 16 --deltas 10 --delay-ms 20 "${COMMON[@]}"
 measure streams1000 --mode stream -c 1000 -n 1000 --deltas 30 --delay-ms 100 --timeout 30
 
+# --- recording check: wait for the writer to drain, then count what claude-nexus stored ---------
+RECORDING_JSON=null
+if [[ -n ${NEXUS_PID:-} && -d /proc/$NEXUS_PID ]]; then
+  drain_start=$SECONDS
+  while ((SECONDS - drain_start < 300)); do
+    read -r queued spilled <<<"$(nexus_backlog "$NEXUS_PORT")"
+    [[ $queued == 0 && $spilled == 0 ]] && break
+    sleep 0.5
+  done
+  drain_s=$((SECONDS - drain_start))
+  rows=$(python3 -c 'import sqlite3,sys; c=sqlite3.connect("file:"+sys.argv[1]+"?mode=ro", uri=True); print(c.execute("select count(*) from api_requests").fetchone()[0])' \
+    "$OUT/nexus-data/claude-nexus.db" 2>/dev/null || echo -1)
+  RECORDING_JSON="{\"drain_s\":$drain_s,\"rows\":$rows,\"queued\":$queued,\"spill_bytes\":$spilled}"
+  log "recording: $rows rows stored; backlog drained in ${drain_s}s (left: $queued queued, $spilled spill bytes)"
+fi
+
 # --- report ------------------------------------------------------------------------------------
 IDLE_JSON="{"
 for k in "${!IDLE_RSS[@]}"; do IDLE_JSON+="\"$k\":${IDLE_RSS[$k]},"; done
@@ -176,6 +233,8 @@ IDLE_JSON="${IDLE_JSON%,}}"
 mkdir -p "$ROOT/bench/results"
 STAMP=$(date +%Y%m%d-%H%M%S)
 cp "$RESULTS" "$ROOT/bench/results/$STAMP.jsonl"
-python3 "$ROOT/bench/report.py" "$RESULTS" "$IDLE_JSON" "$(getconf CLK_TCK)" "pin=$PIN, duration=${DUR}s, warm-up=${WARM}s, $(nproc) CPUs" |
+PIN_DESC="pin=$PIN"
+[[ $PIN == 1 ]] && PIN_DESC+=" (I/O thread on CPU 0; recorder threads: ${BENCH_RECORDER_CPUS:-other})"
+python3 "$ROOT/bench/report.py" "$RESULTS" "$IDLE_JSON" "$(getconf CLK_TCK)" "$PIN_DESC, duration=${DUR}s, warm-up=${WARM}s, $(nproc) CPUs" "$RECORDING_JSON" |
   tee "$ROOT/bench/results/$STAMP.md"
 log "raw results and logs: $OUT; report: bench/results/$STAMP.md"
