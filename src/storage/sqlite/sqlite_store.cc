@@ -368,11 +368,17 @@ Status SqliteStore::Migrate() {
     std::string what = "migration " + std::to_string(m.version) + " (" + std::string(m.name) +
                        ") of '" + path_ + "'";
     if (s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return WithContext(s, what);
-    auto current = db.Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations");
-    if (!current.ok()) return RollBack(db, WithContext(current.status(), what));
-    int rc = current->Step();
-    if (rc != SQLITE_ROW) return RollBack(db, WithContext(db.Error(rc, "reading version"), what));
-    const std::int64_t version = current->Int(0);
+    std::int64_t version = 0;
+    int rc;
+    {
+      // Reset when it goes out of scope: a statement still pending on the connection would make
+      // a DROP in the migration fail with SQLITE_LOCKED.
+      auto current = db.Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations");
+      if (!current.ok()) return RollBack(db, WithContext(current.status(), what));
+      rc = current->Step();
+      if (rc != SQLITE_ROW) return RollBack(db, WithContext(db.Error(rc, "reading version"), what));
+      version = current->Int(0);
+    }
     if (version > LatestSchemaVersion()) {
       return RollBack(
           db, Status::InvalidArgument("SQLite database '" + path_ + "' has schema version " +
