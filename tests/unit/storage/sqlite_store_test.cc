@@ -111,6 +111,7 @@ TEST(SqliteStoreTest, MigrateOnFreshFileRecordsVersionsAndUsesWal) {
   const std::string latest = std::to_string(SqliteStore::LatestSchemaVersion());
   EXPECT_EQ(raw.One("SELECT count(*), max(version) FROM schema_migrations"), latest + "|" + latest);
   EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.One("PRAGMA page_size"), "16384");  // new files only, see SqliteStore::Open
   EXPECT_EQ(raw.One("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                     "('api_requests', 'streaming_chunks', 'schema_migrations')"),
             "3");
@@ -185,6 +186,7 @@ TEST(SqliteStoreTest, UpgradeFromVersion1DropsUnusedIndexesAndKeepsRowsAndPlans)
             "idx_requests_domain_timestamp,idx_requests_timestamp");
   EXPECT_EQ(raw.Rows(requests_sql), requests_before);
   EXPECT_EQ(raw.Rows(chunks_sql), chunks_before);
+  EXPECT_EQ(raw.One("PRAGMA page_size"), "4096");  // an existing file keeps its page size
   auto got = (*store)->GetRecord(full.request_id);
   ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
   EXPECT_EQ((*got)->request_body, full.request_body);
