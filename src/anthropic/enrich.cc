@@ -12,15 +12,8 @@
 namespace cn::anthropic {
 namespace {
 
-void EnrichFromRequest(Record& r) {
-  // Request bodies reach hundreds of KB (tool schemas, long histories) and only a few fields are
-  // read: parse once into an arena released on return.
-  boost::json::monotonic_resource arena;
-  std::optional<boost::json::value> body;
-  if (!r.request_body.empty()) {
-    body = ParseJson(r.request_body, /*lenient_utf8=*/true, &arena);
-  }
-  r.request_type = ClassifyRequest(r.method, r.path, body ? &*body : nullptr);
+void EnrichFromRequest(Record& r, const boost::json::value* body) {
+  r.request_type = ClassifyRequest(r.method, r.path, body);
   const boost::json::object* request = body ? body->if_object() : nullptr;
   if (request == nullptr) return;
   r.model = StringField(*request, "model");
@@ -73,10 +66,24 @@ void EnrichFromStream(Record& r) {
 }  // namespace
 
 void EnrichRecord(Record& r) {
+  // Request bodies reach hundreds of KB (tool schemas, long histories) and only a few fields are
+  // read: parse once into an arena released on return.
+  boost::json::monotonic_resource arena;
+  std::optional<boost::json::value> body;
+  try {
+    if (!r.request_body.empty()) body = ParseJson(r.request_body, /*lenient_utf8=*/true, &arena);
+  } catch (const std::exception&) {
+    r.enriched = true;  // as when EnrichRecord(r, body) below gives up
+    return;
+  }
+  EnrichRecord(r, body ? &*body : nullptr);
+}
+
+void EnrichRecord(Record& r, const boost::json::value* request_body) {
   // The boundary for Boost.JSON's exceptions (allocation failure, container limits): whatever
   // was derived before one stays, and the record is still written.
   try {
-    EnrichFromRequest(r);
+    EnrichFromRequest(r, request_body);
     if (r.response_streaming) {
       EnrichFromStream(r);
     } else {

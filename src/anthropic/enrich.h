@@ -2,6 +2,8 @@
 // the record writer's thread (never on the hot path). Pure function over the record.
 #pragma once
 
+#include <boost/json/value.hpp>
+
 #include "record/record.h"
 
 namespace cn::anthropic {
@@ -18,5 +20,10 @@ namespace cn::anthropic {
 //    "stream error: <type>: <message>" unless r.error already says what went wrong. A streaming
 //    record without chunks falls back to parsing response_body as an event stream.
 void EnrichRecord(Record& r);
+
+// The same, for a caller that has already parsed r.request_body and reads the tree too
+// (conversation linking): `request_body` is ParseJson(r.request_body, /*lenient_utf8=*/true), or
+// nullptr when the body is empty or not JSON. Parsing the body is most of what enrichment costs.
+void EnrichRecord(Record& r, const boost::json::value* request_body);
 
 }  // namespace cn::anthropic

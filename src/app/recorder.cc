@@ -99,21 +99,36 @@ StatusOr<std::size_t> Recorder::Warm(Store& store, std::int64_t until_unix_micro
 }
 
 void Recorder::Enrich(Record& r) {
-  anthropic::EnrichRecord(r);
-  Relink(r);
+  std::optional<conversation::LinkKind> kind;
+  {
+    // One parse of the request body serves both enrichment and linking (it was most of the cost of
+    // each). Claude Code bodies reach hundreds of KB; the tree dies before the index is touched.
+    boost::json::monotonic_resource arena;
+    std::optional<boost::json::value> body;
+    if (!r.request_body.empty()) {
+      body = anthropic::ParseJson(r.request_body, /*lenient_utf8=*/true, &arena);
+    }
+    anthropic::EnrichRecord(r, body ? &*body : nullptr);
+    if (body && IsLinkable(r)) kind = conversation::LinkRecord(r, *body, index_);
+  }
+  Linked(r, kind, {});
 }
 
 std::optional<conversation::LinkKind> Recorder::Relink(Record& r, std::string_view root_conversation_id) {
   if (!IsLinkable(r)) return std::nullopt;
   std::optional<conversation::LinkKind> kind;
   {
-    // Claude Code bodies reach hundreds of KB; the parsed tree dies before the index is touched.
     boost::json::monotonic_resource arena;
     const std::optional<boost::json::value> body =
         anthropic::ParseJson(r.request_body, /*lenient_utf8=*/true, &arena);
     if (!body) return std::nullopt;
     kind = conversation::LinkRecord(r, *body, index_);
   }
+  return Linked(r, kind, root_conversation_id);
+}
+
+std::optional<conversation::LinkKind> Recorder::Linked(Record& r, std::optional<conversation::LinkKind> kind,
+                                                       std::string_view root_conversation_id) {
   if (!kind) return std::nullopt;
   if (!root_conversation_id.empty() && r.parent_request_id.empty()) r.conversation_id = root_conversation_id;
   links_by_kind_[static_cast<std::size_t>(*kind)].fetch_add(1, std::memory_order_relaxed);

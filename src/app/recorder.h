@@ -67,7 +67,8 @@ class Recorder {
   // and about options.max_payload_bytes, added oldest first. Returns how many were added.
   StatusOr<std::size_t> Warm(Store& store, std::int64_t until_unix_micros, std::string_view domain = {});
 
-  // The pipeline's enrich callback: anthropic::EnrichRecord, then Relink.
+  // The pipeline's enrich callback: anthropic::EnrichRecord, then Relink, on one parse of the
+  // request body.
   void Enrich(Record& r);
 
   // Links an enriched record (IsLinkable ones; the request body is parsed once) and adds it to the
@@ -83,6 +84,11 @@ class Recorder {
   const conversation::ConversationIndex& index() const { return index_; }
 
  private:
+  // After LinkRecord gave `kind` (nullopt: not linked): the root's conversation id, the counters,
+  // and the index entry if `r` can be a parent. Returns `kind`.
+  std::optional<conversation::LinkKind> Linked(Record& r, std::optional<conversation::LinkKind> kind,
+                                               std::string_view root_conversation_id);
+
   conversation::ConversationIndex index_;
   std::array<std::atomic<std::uint64_t>, conversation::kLinkKindCount> links_by_kind_{};
   std::atomic<std::uint64_t> index_entries_{0};

@@ -434,18 +434,7 @@ Plan FakeUpstream::Impl::MakePlan(const ReceivedRequest& req) {
     plan.events = SyntheticEvents(in, n);
     return plan;
   }
-  plan.body = json::serialize(json::object{
-      {"id", "msg_fake_" + std::to_string(n)},
-      {"type", "message"},
-      {"role", "assistant"},
-      {"model", in.Model()},
-      {"content", json::array{json::object{{"type", "text"}, {"text", "Hello from fake"}}}},
-      {"stop_reason", "end_turn"},
-      {"stop_sequence", nullptr},
-      {"usage", json::object{{"input_tokens", 12},
-                             {"output_tokens", 5},
-                             {"cache_creation_input_tokens", 0},
-                             {"cache_read_input_tokens", 0}}}});
+  plan.body = FakeMessageJson(in.Model(), n);
   return plan;
 }
 
@@ -576,6 +565,21 @@ std::string FakeStreamText(int deltas) {
   std::string out;
   for (int i = 0; i < deltas; ++i) out += FakeDeltaText(i);
   return out;
+}
+
+std::string FakeMessageJson(std::string_view model, std::size_t n) {
+  return json::serialize(json::object{
+      {"id", "msg_fake_" + std::to_string(n)},
+      {"type", "message"},
+      {"role", "assistant"},
+      {"model", model},
+      {"content", json::array{json::object{{"type", "text"}, {"text", "Hello from fake"}}}},
+      {"stop_reason", "end_turn"},
+      {"stop_sequence", nullptr},
+      {"usage", json::object{{"input_tokens", 12},
+                             {"output_tokens", 5},
+                             {"cache_creation_input_tokens", 0},
+                             {"cache_read_input_tokens", 0}}}});
 }
 
 std::string ReceivedRequest::Header(std::string_view name) const {

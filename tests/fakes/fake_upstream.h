@@ -85,6 +85,9 @@ namespace cn::testing {
 std::string FakeDeltaText(int i);
 // Concatenation of FakeDeltaText(0..deltas-1).
 std::string FakeStreamText(int deltas);
+// The fake's non-streaming answer to its n-th request for `model`: a short text message with usage
+// (input 12, output 5 tokens), as JSON text.
+std::string FakeMessageJson(std::string_view model, std::size_t n);
 
 // One request as the fake received it (header names as sent on the wire).
 struct ReceivedRequest {

@@ -99,8 +99,35 @@ CREATE INDEX idx_requests_parent_request_id ON api_requests (parent_request_id);
 CREATE INDEX idx_requests_parent_task_request_id ON api_requests (parent_task_request_id);
 )sql";
 
+// Version 2: only the indexes a query of ours uses. Every api_requests index is written by every
+// insert, and a key that is random (conversation_id, the hashes) dirties a different page per
+// record: with 14 indexes the writer spent most of its CPU writing and checkpointing index pages
+// (docs/storage.md, "Write cost"). The SQL each remaining index serves:
+//   idx_requests_timestamp         LoadForLinking's time window (warm-up, rebuild), retention's
+//                                  "oldest first" DELETE
+//   idx_requests_domain_timestamp  LoadDomainStats' GROUP BY domain (no sort), a domain's requests
+// request_id lookups (GetRecord, UpdateLinks, ON CONFLICT) use the primary key, chunks and the
+// cascade their UNIQUE (request_id, chunk_index). Conversation linking reads no index: it keeps
+// its own in memory. A query added later brings its index in a new migration (a partial one,
+// WHERE col IS NOT NULL, when the column is sparse). PostgreSQL keeps the original's indexes.
+constexpr std::string_view kV2 = R"sql(
+DROP INDEX IF EXISTS idx_requests_model;
+DROP INDEX IF EXISTS idx_requests_request_type;
+DROP INDEX IF EXISTS idx_requests_branch_id;
+DROP INDEX IF EXISTS idx_requests_conversation_branch;
+DROP INDEX IF EXISTS idx_requests_conversation_timestamp;
+DROP INDEX IF EXISTS idx_requests_conversation_subtask;
+DROP INDEX IF EXISTS idx_requests_current_message_hash;
+DROP INDEX IF EXISTS idx_requests_parent_message_hash;
+DROP INDEX IF EXISTS idx_requests_system_hash;
+DROP INDEX IF EXISTS idx_requests_account_timestamp;
+DROP INDEX IF EXISTS idx_requests_parent_request_id;
+DROP INDEX IF EXISTS idx_requests_parent_task_request_id;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: api_requests, streaming_chunks", kV1},
+    {2, "drop the api_requests indexes no query uses", kV2},
 };
 
 }  // namespace

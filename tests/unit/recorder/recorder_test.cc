@@ -13,7 +13,9 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "anthropic/enrich.h"
 #include "common/ids.h"
+#include "record/record_json.h"
 #include "storage/sqlite/sqlite_store.h"
 
 namespace cn::app {
@@ -90,6 +92,36 @@ Record Enriched(Recorder& rec, Record r) {
 }
 
 // ---- Live linking ---------------------------------------------------------------------------------
+
+// Enrich parses the request body once for enrichment and linking; the result is what the two
+// steps give separately (EnrichRecord, then Relink, each parsing the body).
+TEST(RecorderTest, EnrichEqualsEnrichRecordThenRelink) {
+  Recorder one_parse;
+  Recorder two_parses;
+  const std::vector<Record> exchanges = {
+      Exchange(kT0, Body(Conversation(1)), TextResponse("turn 1")),
+      Exchange(kT0 + kSecond, Body(Conversation(3)), TextResponse("turn 3")),
+      Exchange(kT0 + 2 * kSecond, Body(Conversation(3)), TextResponse("again"), 529, Outcome::kCompleted),
+      Exchange(kT0 + 3 * kSecond, Body(Conversation(1, "t"), json::value("one system")), TaskResponse({"go"})),
+      Exchange(kT0 + 4 * kSecond, "not json", TextResponse("x")),
+      Exchange(kT0 + 5 * kSecond, "", ""),
+  };
+  for (const Record& exchange : exchanges) {
+    Record a = exchange;
+    one_parse.Enrich(a);
+    Record b = exchange;
+    anthropic::EnrichRecord(b);
+    two_parses.Relink(b);
+    SCOPED_TRACE(exchange.request_body.substr(0, 40));
+    EXPECT_TRUE(a.enriched);
+    // Each recorder gives its roots fresh UUIDs; everything else must match exactly.
+    EXPECT_EQ(a.conversation_id.empty(), b.conversation_id.empty());
+    b.conversation_id = a.conversation_id;
+    EXPECT_EQ(record::RecordToJson(a), record::RecordToJson(b));
+  }
+  EXPECT_EQ(one_parse.Stats().links_by_kind, two_parses.Stats().links_by_kind);
+  EXPECT_EQ(one_parse.Stats().index_entries, two_parses.Stats().index_entries);
+}
 
 TEST(RecorderTest, FollowUpLinksToItsParentBeforeAnythingIsStored) {
   Recorder rec;

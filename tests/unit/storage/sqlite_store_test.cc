@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "storage/sqlite/schema.h"
 #include "store_conformance_test.h"
 #include "store_test_target.h"
 
@@ -107,13 +108,14 @@ TEST(SqliteStoreTest, MigrateOnFreshFileRecordsVersionsAndUsesWal) {
   ASSERT_NE(t, nullptr);
   EXPECT_TRUE(std::filesystem::exists(t->db_path()));  // parent directory "data/" was created
   RawDb raw(t->db_path());
-  EXPECT_EQ(raw.One("SELECT count(*), max(version) FROM schema_migrations"),
-            "1|" + std::to_string(SqliteStore::LatestSchemaVersion()));
+  const std::string latest = std::to_string(SqliteStore::LatestSchemaVersion());
+  EXPECT_EQ(raw.One("SELECT count(*), max(version) FROM schema_migrations"), latest + "|" + latest);
   EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.One("PRAGMA page_size"), "16384");  // new files only, see SqliteStore::Open
   EXPECT_EQ(raw.One("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                     "('api_requests', 'streaming_chunks', 'schema_migrations')"),
             "3");
-  std::string applied_at = raw.One("SELECT applied_at FROM schema_migrations");
+  std::string applied_at = raw.One("SELECT applied_at FROM schema_migrations WHERE version = 1");
   EXPECT_EQ(applied_at.size(), 24u) << applied_at;  // YYYY-MM-DDTHH:MM:SS.mmmZ
 }
 
@@ -130,6 +132,95 @@ TEST(SqliteStoreTest, MigrateTwiceAndReopenAreNoOps) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(raw.One("SELECT group_concat(version || name || applied_at) FROM schema_migrations"),
             before);
+}
+
+// The plan of each query SqliteStore and retention run (same WHERE / ORDER BY shapes), one
+// string per plan step.
+std::vector<std::string> Plan(RawDb& raw, const std::string& sql) {
+  return raw.Rows("EXPLAIN QUERY PLAN " + sql);
+}
+
+std::string Joined(const std::vector<std::string>& rows) {
+  std::string s;
+  for (const std::string& r : rows) s += r + "; ";
+  return s;
+}
+
+// A database claude-nexus created at schema version 1, with rows: the upgrade to version 2 drops
+// the twelve indexes no query reads, keeps every row as it was, and every query still searches
+// an index.
+TEST(SqliteStoreTest, UpgradeFromVersion1DropsUnusedIndexesAndKeepsRowsAndPlans) {
+  TempDir dir;
+  const std::string path = dir.path() + "/v1.db";
+  const Migration& v1 = SqliteMigrations()[0];
+  ASSERT_EQ(v1.version, 1);
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec("PRAGMA journal_mode = WAL; CREATE TABLE schema_migrations (version "
+                       "INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"),
+              SQLITE_OK);
+    ASSERT_EQ(raw.Exec(std::string(v1.sql)), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("INSERT INTO schema_migrations VALUES (1, 'v1', '2026-01-01T00:00:00.000Z')"),
+              SQLITE_OK);
+    EXPECT_EQ(raw.One("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'"),
+              "14");
+  }
+  auto store = SqliteStore::Open({path});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const Record full = FullRecord(1);
+  const Record plain = SimpleRecord("x.example", "inference", 1, 2, 0, 1'795'000'000'000'000);
+  ASSERT_TRUE((*store)->WriteBatch(std::vector{full, plain}).ok());  // written at version 1
+  RawDb raw(path);
+  const std::string requests_sql = "SELECT * FROM api_requests ORDER BY request_id";
+  const std::string chunks_sql = "SELECT * FROM streaming_chunks ORDER BY id";
+  const std::vector<std::string> requests_before = raw.Rows(requests_sql);
+  const std::vector<std::string> chunks_before = raw.Rows(chunks_sql);
+  ASSERT_EQ(requests_before.size(), 2u);
+  ASSERT_FALSE(chunks_before.empty());
+
+  Status s = (*store)->Migrate();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(raw.One("SELECT max(version) FROM schema_migrations"), "2");
+  EXPECT_EQ(raw.One("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = "
+                    "'index' AND name LIKE 'idx_%' ORDER BY name)"),
+            "idx_requests_domain_timestamp,idx_requests_timestamp");
+  EXPECT_EQ(raw.Rows(requests_sql), requests_before);
+  EXPECT_EQ(raw.Rows(chunks_sql), chunks_before);
+  EXPECT_EQ(raw.One("PRAGMA page_size"), "4096");  // an existing file keeps its page size
+  auto got = (*store)->GetRecord(full.request_id);
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  EXPECT_EQ((*got)->request_body, full.request_body);
+  EXPECT_EQ((*got)->request_headers, full.request_headers);
+  EXPECT_EQ((*got)->chunks, full.chunks);
+
+  // LoadForLinking (both directions), retention, LoadDomainStats, the request_id lookups.
+  const std::string scan =
+      "SELECT request_id FROM api_requests WHERE timestamp >= ?1 AND timestamp <= ?2 AND "
+      "timestamp_us >= ?3 AND timestamp_us < ?4 AND (?5 = '' OR domain = ?5) AND (NOT ?6 OR "
+      "request_type = 'inference') AND (?7 IS NULL OR (timestamp_us, request_id) < (?7, ?8)) ";
+  for (const std::string& order : {"ORDER BY timestamp DESC, timestamp_us DESC, request_id DESC",
+                                   "ORDER BY timestamp, timestamp_us, request_id"}) {
+    const std::string plan = Joined(Plan(raw, scan + order + " LIMIT ?10"));
+    EXPECT_NE(plan.find("USING INDEX idx_requests_timestamp (timestamp>? AND timestamp<?)"),
+              std::string::npos)
+        << plan;
+  }
+  std::string plan = Joined(Plan(raw,
+      "DELETE FROM api_requests WHERE request_id IN (SELECT request_id FROM api_requests WHERE "
+      "timestamp < ?1 ORDER BY timestamp LIMIT ?2)"));
+  EXPECT_NE(plan.find("USING INDEX idx_requests_timestamp (timestamp<?)"), std::string::npos) << plan;
+  plan = Joined(Plan(raw, "SELECT domain, sum(input_tokens), count(*) FROM api_requests GROUP BY "
+                          "domain ORDER BY domain"));
+  EXPECT_NE(plan.find("USING INDEX idx_requests_domain_timestamp"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+  for (const std::string& sql :
+       {"SELECT * FROM api_requests WHERE request_id = ?1",
+        "UPDATE api_requests SET branch_id = ?2 WHERE request_id = ?1",
+        "SELECT data FROM streaming_chunks WHERE request_id = ?1 ORDER BY chunk_index"}) {
+    plan = Joined(Plan(raw, sql));
+    EXPECT_NE(plan.find("SEARCH"), std::string::npos) << sql << ": " << plan;
+    EXPECT_NE(plan.find("(request_id=?)"), std::string::npos) << sql << ": " << plan;
+  }
 }
 
 TEST(SqliteStoreTest, NewerSchemaVersionIsAClearError) {
