@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <array>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -21,19 +22,23 @@ void RandomBytes(std::span<std::uint8_t> out) {
   }
 }
 
-std::string NewUuidV4() {
-  // Batch the syscall: 16 UUIDs per getrandom call.
+namespace {
+
+// 16 random bytes from a thread-local pool: one getrandom call per 16 UUIDs.
+void Random16(std::uint8_t* b) {
   thread_local std::array<std::uint8_t, 256> pool;
   thread_local std::size_t used = pool.size();
   if (used + 16 > pool.size()) {
     RandomBytes(pool);
     used = 0;
   }
-  std::uint8_t b[16];
   std::memcpy(b, pool.data() + used, 16);
   used += 16;
-  b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);
-  b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);
+}
+
+std::string Format(std::uint8_t* b, int version) {
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | (version << 4));
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);  // RFC 9562 variant
   static constexpr char kHex[] = "0123456789abcdef";
   std::string s;
   s.reserve(36);
@@ -43,6 +48,24 @@ std::string NewUuidV4() {
     s.push_back(kHex[b[i] & 0x0F]);
   }
   return s;
+}
+
+}  // namespace
+
+std::string NewUuidV4() {
+  std::uint8_t b[16];
+  Random16(b);
+  return Format(b, 4);
+}
+
+std::string NewUuidV7() {
+  std::uint8_t b[16];
+  Random16(b);
+  const auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                 .count());
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));  // big-endian
+  return Format(b, 7);
 }
 
 bool IsUuid(std::string_view s) {

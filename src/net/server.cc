@@ -299,7 +299,7 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
     beast::error_code ec = co_await Read<ReadOp::kHeader>(stream, buffer, parser, dl, sh.opts.server_timeout);
     const auto arrival = Clock::now();
     const std::int64_t arrival_us = NowUnixMicros();
-    const std::string rid = NewUuidV4();
+    const std::string rid = NewUuidV7();
     auto reject = [&](http::status st, std::string_view type, std::string msg) {
       sh.m.bad_requests.Inc();
       linger = true;

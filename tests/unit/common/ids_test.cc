@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 
 namespace cn {
@@ -14,6 +15,30 @@ TEST(IdsTest, UuidV4HasVersionAndVariantBits) {
     EXPECT_EQ(id[14], '4') << id;
     EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b') << id;
   }
+}
+
+TEST(IdsTest, UuidV7CarriesTheTimeAndSortsByIt) {
+  const auto now_ms = [] {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+  };
+  const std::uint64_t before = now_ms();
+  const std::string a = NewUuidV7();
+  const std::uint64_t after = now_ms();
+  ASSERT_TRUE(IsUuid(a)) << a;
+  EXPECT_EQ(a[14], '7') << a;
+  EXPECT_TRUE(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b') << a;
+  const std::uint64_t ms = std::stoull(a.substr(0, 8) + a.substr(9, 4), nullptr, 16);
+  EXPECT_GE(ms, before);
+  EXPECT_LE(ms, after);
+  // An id from a later millisecond sorts after (bounded wait for the clock to move on).
+  std::string b;
+  for (int i = 0; i < 1000000 && (b.empty() || b.compare(0, 13, a, 0, 13) == 0); ++i) b = NewUuidV7();
+  EXPECT_GT(b, a);
+  std::set<std::string> seen;
+  for (int i = 0; i < 10000; ++i) seen.insert(NewUuidV7());
+  EXPECT_EQ(seen.size(), 10000u);
 }
 
 TEST(IdsTest, UuidsAreDistinct) {

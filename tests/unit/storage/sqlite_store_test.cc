@@ -198,8 +198,8 @@ TEST(SqliteStoreTest, UpgradeFromVersion1DropsUnusedIndexesAndKeepsRowsAndPlans)
       "SELECT request_id FROM api_requests WHERE timestamp >= ?1 AND timestamp <= ?2 AND "
       "timestamp_us >= ?3 AND timestamp_us < ?4 AND (?5 = '' OR domain = ?5) AND (NOT ?6 OR "
       "request_type = 'inference') AND (?7 IS NULL OR (timestamp_us, request_id) < (?7, ?8)) ";
-  for (const std::string& order : {"ORDER BY timestamp DESC, timestamp_us DESC, request_id DESC",
-                                   "ORDER BY timestamp, timestamp_us, request_id"}) {
+  for (const char* order : {"ORDER BY timestamp DESC, timestamp_us DESC, request_id DESC",
+                           "ORDER BY timestamp, timestamp_us, request_id"}) {
     const std::string plan = Joined(Plan(raw, scan + order + " LIMIT ?10"));
     EXPECT_NE(plan.find("USING INDEX idx_requests_timestamp (timestamp>? AND timestamp<?)"),
               std::string::npos)
@@ -213,7 +213,7 @@ TEST(SqliteStoreTest, UpgradeFromVersion1DropsUnusedIndexesAndKeepsRowsAndPlans)
                           "domain ORDER BY domain"));
   EXPECT_NE(plan.find("USING INDEX idx_requests_domain_timestamp"), std::string::npos) << plan;
   EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
-  for (const std::string& sql :
+  for (const char* sql :
        {"SELECT * FROM api_requests WHERE request_id = ?1",
         "UPDATE api_requests SET branch_id = ?2 WHERE request_id = ?1",
         "SELECT data FROM streaming_chunks WHERE request_id = ?1 ORDER BY chunk_index"}) {
