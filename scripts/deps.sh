@@ -8,7 +8,7 @@ set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake ninja-build ccache pkg-config git ca-certificates
   libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev libcli11-dev libpcre2-dev
-  libpq-dev)
+  libpq-dev libmimalloc-dev)
 TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev sqlite3 postgresql curl)
 
 pkgs=("${BUILD_PKGS[@]}")

@@ -143,6 +143,7 @@ TEST_F(ProxyFixture, HealthcheckAndVersionSubcommands) {
   ASSERT_TRUE(v->WaitExit(seconds(5)));
   EXPECT_NE(v->Log().find("claude-nexus "), std::string::npos);
   EXPECT_NE(v->Log().find("revision"), std::string::npos);
+  EXPECT_NE(v->Log().find("allocator "), std::string::npos) << v->Log();
 }
 
 }  // namespace
