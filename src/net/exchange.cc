@@ -106,7 +106,9 @@ awaitable<beast::error_code> SendAndReadHeader(Stream& stream, UpstreamConn& con
   http::request_serializer<http::buffer_body> sr{ureq};
   beast::error_code ec = co_await Write<WriteOp::kAll>(stream, sr, dl, timeout);
   if (ec) co_return ec;
-  co_return co_await Read<ReadOp::kHeader>(stream, conn.buffer, parser, dl, timeout);
+  // The upstream cannot have answered yet: wait at once instead of trying a read first.
+  co_return co_await Read<ReadOp::kHeader>(stream, conn.buffer, parser, dl, timeout,
+                                           /*data_expected=*/false);
 }
 
 // Reads and discards a (small) error body so the connection can be reused.

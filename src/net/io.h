@@ -10,6 +10,7 @@
 // Timeouts: each wait arms the session's Deadline (a store); the worker's sweeper enforces it.
 #pragma once
 
+#include <algorithm>
 #include <tuple>
 #include <type_traits>
 
@@ -44,17 +45,38 @@ inline awaitable<beast::error_code> WaitReady(tcp::socket& sock, tcp::socket::wa
   co_return TimeoutIfExpired(ec, dl);
 }
 
+// Waits for data by reading it into `buffer`: asio queues a read without touching epoll, where a
+// readiness wait (async_wait) re-registers the socket, one epoll_ctl per wait. End of stream is
+// not an error here: the synchronous read that follows meets it again and reports it as Beast
+// does (end_of_stream, partial_message).
+inline awaitable<beast::error_code> Fill(tcp::socket& sock, beast::flat_buffer& buffer, Deadline& dl,
+                                         std::chrono::milliseconds timeout) {
+  const std::size_t room = std::max<std::size_t>(buffer.capacity() - buffer.size(), 4096);
+  dl.Arm(sock, timeout);
+  auto [ec, n] = co_await sock.async_read_some(buffer.prepare(room), kTuple);
+  dl.Disarm();
+  buffer.commit(n);
+  if (ec == asio::error::eof) co_return beast::error_code{};
+  co_return TimeoutIfExpired(ec, dl);
+}
+
 enum class ReadOp { kHeader, kAll, kSome };
 enum class WriteOp { kAll, kHeader };
 
 // One read of kind `op`, synchronous first on plain streams. kHeader: until the parser has the
 // whole header; kAll: until the message is complete; kSome: some body bytes into the parser's
 // buffer_body. `timeout` bounds each wait for data. need_buffer (a full body buffer) is success.
+// `data_expected` false (an answer the peer cannot have sent yet) skips the synchronous attempt.
 template <ReadOp op, class Stream, class Parser>
 awaitable<beast::error_code> Read(Stream& s, beast::flat_buffer& buffer, Parser& parser,
-                                  Deadline& dl, std::chrono::milliseconds timeout) {
+                                  Deadline& dl, std::chrono::milliseconds timeout,
+                                  bool data_expected = true) {
   beast::error_code ec;
   if constexpr (kIsPlain<Stream>) {
+    if (!data_expected && buffer.size() == 0) {
+      ec = co_await Fill(s.socket(), buffer, dl, timeout);
+      if (ec) co_return ec;
+    }
     for (;;) {
       if constexpr (op == ReadOp::kHeader) {
         http::read_header(s, buffer, parser, ec);
@@ -64,7 +86,7 @@ awaitable<beast::error_code> Read(Stream& s, beast::flat_buffer& buffer, Parser&
         http::read_some(s, buffer, parser, ec);
       }
       if (!WouldBlock(ec)) break;
-      ec = co_await WaitReady(s.socket(), tcp::socket::wait_read, dl, timeout);
+      ec = co_await Fill(s.socket(), buffer, dl, timeout);
       if (ec) co_return ec;
     }
   } else {
