@@ -8,10 +8,10 @@
 #   BENCH_PIN        1 = pin proxies to CPU 0, loadgen + fake upstream to CPU 1 (default 1 on >= 2
 #                    CPUs), 0 = no pinning
 #   BENCH_RECORDER_CPUS  with BENCH_PIN=1, where claude-nexus's background threads (recording
-#                    writer at idle priority, spill, log) run while its I/O thread keeps CPU 0 like
-#                    nginx's worker: "other" (default) = the other CPUs, at idle priority so they
-#                    only take time the loadgen and fake upstream leave; "all" = any CPU; "same" =
-#                    CPU 0 too (recording then competes with the hot path for one CPU)
+#                    writer at idle priority, spill, log) run: "same" (default) = CPU 0 with the I/O
+#                    thread, so the whole proxy, recording included, gets one CPU like nginx's
+#                    worker; "other" = the other CPUs (shared with the loadgen and fake upstream);
+#                    "all" = any CPU
 #   BENCH_SKIP_BUILD 1 = use the binaries already in BENCH_BUILD_DIR
 #   CN_NEXUS_BIN     claude-nexus binary (default <build>/src/app/claude-nexus)
 #   BENCH_SCENARIOS  space-separated subset of: json-c1 json-c16 json-c64 stream-c16 streams1000
@@ -157,7 +157,7 @@ if [[ -x $NEXUS_BIN ]]; then
   if wait_port "$NEXUS_PORT" 20; then
     sleep 0.5  # let start-up allocations settle before reading idle RSS
     IDLE_RSS[claude-nexus]=$(status_kb "$NEXUS_PID" VmRSS)
-    case ${BENCH_RECORDER_CPUS:-other} in
+    case ${BENCH_RECORDER_CPUS:-same} in
       other) BG_CPUS="1-$(($(nproc) - 1))" ;;
       all) BG_CPUS="0-$(($(nproc) - 1))" ;;
       *) BG_CPUS="" ;;
@@ -234,7 +234,7 @@ mkdir -p "$ROOT/bench/results"
 STAMP=$(date +%Y%m%d-%H%M%S)
 cp "$RESULTS" "$ROOT/bench/results/$STAMP.jsonl"
 PIN_DESC="pin=$PIN"
-[[ $PIN == 1 ]] && PIN_DESC+=" (I/O thread on CPU 0; recorder threads: ${BENCH_RECORDER_CPUS:-other})"
+[[ $PIN == 1 ]] && PIN_DESC+=" (I/O thread on CPU 0; recorder threads: ${BENCH_RECORDER_CPUS:-same})"
 python3 "$ROOT/bench/report.py" "$RESULTS" "$IDLE_JSON" "$(getconf CLK_TCK)" "$PIN_DESC, duration=${DUR}s, warm-up=${WARM}s, $(nproc) CPUs" "$RECORDING_JSON" |
   tee "$ROOT/bench/results/$STAMP.md"
 log "raw results and logs: $OUT; report: bench/results/$STAMP.md"
