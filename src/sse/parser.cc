@@ -124,6 +124,21 @@ void Parser::Emit(std::string_view tail, Event* out) {
   line_start_ = 0;
 }
 
+std::string EventData(std::string_view raw_event) {
+  Parser parser;
+  std::vector<Event> events;
+  parser.Feed(raw_event, &events);
+  Event tail;
+  if (parser.Finish(&tail)) events.push_back(std::move(tail));
+  std::string data;
+  for (Event& e : events) {  // one for a stored chunk; joined like a block if ever more
+    if (!e.has_data) continue;
+    if (!data.empty()) data += '\n';
+    data += e.data;
+  }
+  return data;
+}
+
 std::string FormatEvent(std::string_view event, std::string_view data) {
   std::string out;
   out.reserve(event.size() + data.size() + 16);

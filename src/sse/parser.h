@@ -67,6 +67,10 @@ class Parser {
   bool at_stream_start_ = true;  // the next line is the stream's first (may carry a BOM)
 };
 
+// The `data` of one complete raw event (its `data:` field values joined with '\n', as Parser
+// reports them): how a stored streaming chunk is turned back into its JSON payload.
+std::string EventData(std::string_view raw_event);
+
 // Frames one event the way Anthropic does (`event: <name>\ndata: <data>\n\n`); `data` containing
 // line breaks becomes several `data:` lines, so parsing the result gives back `event` and `data`.
 // An empty `event` omits the event line.

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "sse/parser.h"
+
 namespace cn::storage::pg {
 namespace {
 
@@ -168,20 +170,7 @@ bool HeadersFromJsonObject(std::string_view json, Headers* out) {
 
 std::int64_t ChunkOutputTokens(std::string_view event) {
   if (event.find("\"usage\"") == std::string_view::npos) return 0;
-  std::string payload;
-  bool first = true;
-  while (!event.empty()) {
-    const std::size_t eol = event.find('\n');
-    std::string_view line = event.substr(0, eol);
-    event = eol == std::string_view::npos ? std::string_view() : event.substr(eol + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (!line.starts_with("data:")) continue;
-    line.remove_prefix(5);
-    if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-    if (!first) payload += '\n';
-    payload += line;
-    first = false;
-  }
+  const std::string payload = sse::EventData(event);
   boost::json::error_code ec;
   boost::json::value v = boost::json::parse(payload, ec, {}, Lenient());
   if (ec || !v.is_object()) return 0;

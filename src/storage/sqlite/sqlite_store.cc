@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/time.h"
+#include "sse/parser.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/schema.h"
 
@@ -230,25 +231,10 @@ std::string_view ImpliedResponseBody(bool streaming, std::string_view response_j
   return streaming ? std::string_view() : response_json;
 }
 
-// The JSON payload of one raw SSE event ("data:" lines joined by '\n'), if it might carry usage;
-// empty otherwise.
+// The JSON payload of one raw SSE event, if it might carry usage; empty otherwise.
 std::string UsagePayload(std::string_view event) {
   if (event.find("\"usage\"") == std::string_view::npos) return {};
-  std::string payload;
-  bool first = true;
-  while (!event.empty()) {
-    std::size_t eol = event.find('\n');
-    std::string_view line = event.substr(0, eol);
-    event = eol == std::string_view::npos ? std::string_view() : event.substr(eol + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (!line.starts_with("data:")) continue;
-    line.remove_prefix(5);
-    if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-    if (!first) payload += '\n';
-    payload += line;
-    first = false;
-  }
-  return payload;
+  return sse::EventData(event);
 }
 
 Outcome ParseOutcome(std::string_view name) {

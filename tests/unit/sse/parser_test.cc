@@ -267,3 +267,18 @@ TEST_F(CapturedStreamTest, CrLfFramingOfTheSameStream) {
 
 }  // namespace
 }  // namespace cn::sse
+
+namespace cn::sse {
+namespace {
+
+TEST(EventData, JoinsDataLinesLikeTheParser) {
+  EXPECT_EQ(EventData("event: message_delta\ndata: {\"usage\":{\"output_tokens\":7}}\n\n"),
+            "{\"usage\":{\"output_tokens\":7}}");
+  EXPECT_EQ(EventData("data:{\"a\":\r\ndata:  1}\r\n\r\n"), "{\"a\":\n 1}");  // one space removed
+  EXPECT_EQ(EventData(": keep-alive\n\n"), "");
+  EXPECT_EQ(EventData("event: ping\ndata: {}\n"), "{}");  // unterminated (a cut stream's last)
+  EXPECT_EQ(EventData(""), "");
+}
+
+}  // namespace
+}  // namespace cn::sse
