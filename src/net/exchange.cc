@@ -84,6 +84,7 @@ double Random01() {
 template <class Fields>
 Headers ToHeaders(const Fields& fields) {
   Headers out;
+  out.reserve(static_cast<std::size_t>(std::distance(fields.begin(), fields.end())));
   for (const auto& f : fields) {
     out.push_back(Header{std::string(f.name_string()), std::string(f.value())});
   }
@@ -520,7 +521,6 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
     if (q != std::string::npos) rec.query = target.substr(q + 1);
   }
   Headers client_headers = ToHeaders(req.base());
-  rec.request_headers = proxy::MaskHeaders(client_headers);
   entry->exchange = &ctx;
   sh.m.active_exchanges.Add(1);
 
@@ -572,6 +572,7 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
   }
 
   // ---- step 4: finish the record ----
+  rec.request_headers = proxy::MaskHeaders(std::move(client_headers));  // last use: masked in place
   if (ctx.abort_reason) {
     rec.outcome = Outcome::kClientAborted;
     rec.error = ctx.abort_reason;

@@ -112,13 +112,13 @@ Headers UpstreamRequestHeaders(const Headers& client, const AuthPlan& plan) {
   return out;
 }
 
-Headers ClientResponseHeaders(const Headers& upstream, std::string_view request_id) {
+Headers ClientResponseHeaders(Headers upstream, std::string_view request_id) {
   Headers out;
   out.reserve(upstream.size() + 1);
-  for (const Header& h : upstream) {
+  for (Header& h : upstream) {
     if (IsConnectionLevel(upstream, h.name)) continue;
     if (EqualsIgnoreCase(h.name, "content-length") || EqualsIgnoreCase(h.name, "x-request-id")) continue;
-    out.push_back(h);
+    out.push_back(std::move(h));  // IsConnectionLevel reads only the Connection header's value
   }
   out.push_back({"X-Request-ID", std::string(request_id)});
   return out;
@@ -142,21 +142,17 @@ std::string MaskSecret(std::string_view value) {
   return std::string(kMask);
 }
 
-Headers MaskHeaders(const Headers& headers) {
-  Headers out;
-  out.reserve(headers.size());
-  for (const Header& h : headers) {
+Headers MaskHeaders(Headers headers) {
+  for (Header& h : headers) {
     if (EqualsIgnoreCase(h.name, "authorization") || EqualsIgnoreCase(h.name, "proxy-authorization")) {
-      out.push_back({h.name, MaskAuthorization(h.value)});
+      h.value = MaskAuthorization(h.value);
     } else if (EqualsIgnoreCase(h.name, "x-api-key")) {
-      out.push_back({h.name, MaskSecret(h.value)});
-    } else if (IsSecretHeaderName(h.name)) {
-      out.push_back({h.name, h.value.empty() ? std::string() : std::string(kMask)});
-    } else {
-      out.push_back(h);
+      h.value = MaskSecret(h.value);
+    } else if (IsSecretHeaderName(h.name) && !h.value.empty()) {
+      h.value = std::string(kMask);
     }
   }
-  return out;
+  return headers;
 }
 
 }  // namespace cn::proxy

@@ -33,7 +33,8 @@ Headers UpstreamRequestHeaders(const Headers& client, const AuthPlan& plan);
 // header names) and Content-Length (the relay decides framing), in order; request-id,
 // anthropic-ratelimit-*, retry-after, content-type, ... pass. Any upstream X-Request-ID is
 // replaced by ours (`request_id`), appended last.
-Headers ClientResponseHeaders(const Headers& upstream, std::string_view request_id);
+// Takes `upstream` by value: pass an rvalue and its strings move instead of being copied.
+Headers ClientResponseHeaders(Headers upstream, std::string_view request_id);
 
 // The CORS headers of a preflight answer (204) and of every proxied response.
 Headers CorsPreflightHeaders();
@@ -48,6 +49,7 @@ std::string MaskSecret(std::string_view value);
 // x-api-key → MaskSecret; cookie, set-cookie, x-dashboard-key and any name containing "token",
 // "secret", "password", "api-key" or "api_key" → "****" (except anthropic-ratelimit-* headers,
 // which count tokens and hold no secret).
-Headers MaskHeaders(const Headers& headers);
+// Takes `headers` by value and masks in place: pass an rvalue to avoid copying every header.
+Headers MaskHeaders(Headers headers);
 
 }  // namespace cn::proxy
