@@ -21,11 +21,12 @@
 #include <iostream>
 #include <sstream>
 
-#include <malloc.h>
 #include <unistd.h>
 
 #ifdef CN_HAVE_MIMALLOC
 #include <mimalloc.h>
+#else
+#include <malloc.h>
 #endif
 
 #include "anthropic/enrich.h"
@@ -449,12 +450,14 @@ std::string AllocatorName() {
 
 int main(int argc, char** argv) {
   using namespace cn;
-  // With glibc's allocator (CN_MIMALLOC=OFF): its defaults return freed heap tops to the kernel
-  // and re-fault them on the next request (mprotect and page faults every few requests under
-  // load). Keep up to 64 MiB. Without effect when mimalloc serves malloc.
+#ifndef CN_HAVE_MIMALLOC
+  // glibc's allocator (CN_MIMALLOC=OFF): its defaults return freed heap tops to the kernel and
+  // re-fault them on the next request (mprotect and page faults every few requests under load).
+  // Keep up to 64 MiB.
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_TOP_PAD, 4 << 20);
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
   CLI::App cli{"claude-nexus: observability proxy for the Claude API"};
   cli.require_subcommand(0, 1);
   bool show_version = false;
