@@ -64,7 +64,10 @@ void SyncDir(const fs::path& dir) {
 // One record_json line per record (invariant 4: appended whole, with one write()).
 std::string ToLines(std::span<const Record> records) {
   std::string data;
-  for (const Record& r : records) data.append(RecordToJson(r)).push_back('\n');
+  for (const Record& r : records) {
+    AppendRecordJson(r, data);
+    data.push_back('\n');
+  }
   return data;
 }
 
@@ -251,7 +254,8 @@ void RecordPipeline::Submit(Record&& r) {
     lk.unlock();
     if (wake) writer_cv_.notify_one();
   } else {
-    const bool wake = overflow_.empty();
+    // The spill thread sleeps untimed on an empty overflow, and lingers (timed) on a short one.
+    const bool wake = overflow_.empty() || overflow_.size() + 1 == options_.spill_group;
     overflow_.push_back(std::move(r));
     lk.unlock();
     if (wake) spill_cv_.notify_one();
@@ -553,7 +557,7 @@ void RecordPipeline::RotateLocked() {
   active_bytes_ = 0;
 }
 
-Status RecordPipeline::AppendToSpill(std::string data, std::size_t count) {
+Status RecordPipeline::AppendToSpill(const std::string& data, std::size_t count) {
   if (count == 0) return Status::Ok();
 
   Status st;
@@ -609,27 +613,32 @@ void RecordPipeline::SpillLoop() {
   // bounded when the writer cannot keep up, so it must not starve behind the I/O threads.
   SetThreadName("cn-spill");
   std::deque<Record> batch;
+  std::string data;
   for (;;) {
     {
       std::unique_lock lk(mu_);
       spill_cv_.wait(lk, [this] { return !overflow_.empty() || stopping_; });
       if (overflow_.empty()) return;  // stopping_, and Submit() accepts no more
+      spill_cv_.wait_for(lk, options_.spill_linger,
+                         [this] { return overflow_.size() >= options_.spill_group || stopping_; });
       batch.swap(overflow_);  // group commit: everything that piled up, in as few fsyncs as fit
       overflow_in_flight_ = batch.size();
     }
     // Appends of bounded size: a long overload must not build one giant string in memory.
-    std::string data;
+    // `data` keeps its capacity from one append to the next (no regrowth copies per batch).
+    data.clear();
     std::size_t count = 0;
     for (const Record& r : batch) {
-      data.append(RecordToJson(r)).push_back('\n');
+      AppendRecordJson(r, data);
+      data.push_back('\n');
       ++count;
       if (data.size() >= kMaxAppendBytes) {
-        AppendToSpill(std::move(data), count);
+        AppendToSpill(data, count);
         data.clear();
         count = 0;
       }
     }
-    AppendToSpill(std::move(data), count);
+    AppendToSpill(data, count);
     batch.clear();
     std::lock_guard lk(mu_);
     overflow_in_flight_ = 0;

@@ -88,6 +88,11 @@ struct PipelineOptions {
   std::chrono::milliseconds retry_min{250};       // store probe backoff while degraded
   std::chrono::milliseconds retry_max{10000};
   std::uint64_t segment_max_bytes = 64ull << 20;  // rotate the active segment past this size
+  // Group commit of the spill thread: once overflow starts, it gathers records for up to
+  // spill_linger (or until spill_group are waiting) before one append + fdatasync. Under a
+  // sustained overload that is ~50 fsyncs a second instead of one per few dozen records.
+  std::chrono::milliseconds spill_linger{20};
+  std::size_t spill_group = 1024;
   // > 0: the writer thread is background work (SCHED_IDLE, or this nice increment where the
   // kernel refuses SCHED_IDLE), so recording never delays proxying; 0: normal priority.
   int writer_nice = 10;
@@ -169,7 +174,7 @@ class RecordPipeline {
   void Committed(std::span<const Record> records, bool replayed);
   void EnterDegraded(const Status& why);
   // Appends `count` records serialised as `data` (ToLines) to the active segment.
-  Status AppendToSpill(std::string data, std::size_t count);
+  Status AppendToSpill(const std::string& data, std::size_t count);
   void RotateLocked();  // REQUIRES: spill_mu_ held
   std::filesystem::path SegmentPath(std::uint64_t seq) const;
 

@@ -29,6 +29,8 @@ namespace cn::record {
 inline constexpr int kRecordJsonVersion = 1;
 
 std::string RecordToJson(const Record& r);
+// Appends RecordToJson(r) to `out` (no newline): one buffer for a whole batch of lines.
+void AppendRecordJson(const Record& r, std::string& out);
 StatusOr<Record> RecordFromJson(std::string_view json);
 
 // Strict UTF-8 check (no overlong forms, no surrogates, nothing above U+10FFFF): exactly what a

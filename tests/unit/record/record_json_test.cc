@@ -1,5 +1,6 @@
 #include "record/record_json.h"
 
+#include <cstdint>
 #include <string>
 
 #include <boost/json.hpp>
@@ -148,6 +149,60 @@ TEST(RecordJsonTest, UnicodeStaysReadableText) {
   const std::string line = RecordToJson(r);
   EXPECT_EQ(line.find("base64"), std::string::npos) << line;
   ExpectSame(RoundTrip(r), r);
+}
+
+TEST(RecordJsonTest, EveryAsciiByteIsEscapedAsText) {
+  std::string ascii;
+  for (int b = 0; b < 0x80; ++b) ascii.push_back(static_cast<char>(b));
+  Record r = FullRecord();
+  r.request_body = ascii + "\xc3\xa9";  // plus a valid multi-byte sequence: still text
+  r.request_headers = {{"X-Quote", "a\"b\\c"}};
+  const std::string line = RecordToJson(r);
+  const boost::json::value v = boost::json::parse(line);
+  EXPECT_TRUE(v.at("request_body").is_string()) << line;
+  EXPECT_TRUE(v.at("request_headers").at(0).at(1).is_string()) << line;
+  EXPECT_NE(line.find(R"(\u0000\u0001)"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"(\t\n\u000b\f\r)"), std::string::npos) << line;
+  ExpectSame(RoundTrip(r), r);
+}
+
+// The hand-written serializer against the real parser, over strings built from the bytes that
+// matter (escapes, control characters, valid and broken UTF-8 sequences).
+TEST(RecordJsonTest, RandomByteStringsRoundTripThroughTheParser) {
+  const unsigned char alphabet[] = {0x00, 0x01, 0x1f, 0x20, '"', '\\', '/', 'a', 0x7f, 0xc3, 0xa9,
+                                    0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0xed, 0xa0, 0xff,
+                                    // plain runs, for the eight-bytes-at-a-time scan
+                                    'b', 'c', 'd', 'e', ' ', '~', '!', '#', '[', ']', 0x21, 0x5d};
+  std::uint32_t seed = 12345;
+  const auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  int as_text = 0;
+  int as_base64 = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string bytes;
+    const std::uint32_t len = next() % 40;
+    for (std::uint32_t k = 0; k < len; ++k) bytes.push_back(static_cast<char>(alphabet[next() % sizeof alphabet]));
+    Record r = test::MakeRecord(i);
+    r.response_body = bytes;
+    const std::string line = RecordToJson(r);
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(line, ec);
+    ASSERT_FALSE(ec) << ec.message() << " for " << line;
+    const boost::json::value& body = v.at("response_body");
+    if (IsValidUtf8(bytes)) {
+      ++as_text;
+      ASSERT_TRUE(body.is_string()) << line;
+      EXPECT_EQ(std::string_view(body.as_string()), bytes) << line;
+    } else {
+      ++as_base64;
+      ASSERT_TRUE(body.is_object()) << line;
+    }
+    EXPECT_EQ(RoundTrip(r).response_body, bytes) << line;
+  }
+  EXPECT_GT(as_text, 100);
+  EXPECT_GT(as_base64, 100);
 }
 
 TEST(RecordJsonTest, Utf8ValidatorIsStrict) {
