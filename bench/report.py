@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns bench/run.sh's JSON lines into the Markdown report (see docs/benchmarks.md).
 
-argv: results.jsonl, idle-RSS JSON ({"nginx": kB, ...}), CLK_TCK, a one-line run description,
+argv: results.jsonl, idle-RSS JSON ({"nginx": kB, ...}), a one-line run description,
 and optionally the recording check as JSON ({"rows": N, "drain_s": S, ...} or null).
 """
 import json
@@ -13,8 +13,7 @@ STREAMS1000_IDEAL_S = 34 * 0.100  # 35 events (30 deltas) with 100 ms between co
 def main():
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     idle = json.loads(sys.argv[2])
-    clk_tck = float(sys.argv[3])
-    print(f"## claude-nexus benchmark ({sys.argv[4]})\n")
+    print(f"## claude-nexus benchmark ({sys.argv[3]})\n")
     by = {(r["scenario"], r["target"]): r for r in rows}
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
     targets = list(dict.fromkeys(r["target"] for r in rows))
@@ -42,8 +41,8 @@ def main():
             if nginx and t not in ("direct", "nginx") and nginx["rps"] > 0:
                 ratio = f"{res['rps'] / nginx['rps']:.2f}"
             total = res["total_ok"] + res["errors"]
-            cpu = f"{row['cpu_ticks'] / clk_tck / total * 1000:.3f}" if total else "–"
-            io = f"{row['io_ticks'] / clk_tck / total * 1000:.3f}" if total and "io_ticks" in row else "–"
+            cpu = f"{row['cpu_ns'] / 1e9 / total * 1000:.3f}" if total else "–"
+            io = f"{row['io_ns'] / 1e9 / total * 1000:.3f}" if total and "io_ns" in row else "–"
             backlog = f"{row['backlog_records']}" if "backlog_records" in row else "–"
             if row.get("backlog_spill_bytes", 0) > 0:
                 backlog += f" + {row['backlog_spill_bytes'] / 1e6:.1f} MB spilled"
@@ -53,7 +52,7 @@ def main():
     print("\n(direct: the CPU column is the fake upstream's own; for the proxies it is the proxy process,"
           " and for claude-nexus the part spent by its I/O threads; the rest is recording. Backlog after:"
           " records not yet in the store when the scenario ended.)\n")
-    recording = json.loads(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "null" else None
+    recording = json.loads(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] != "null" else None
     if recording and "claude-nexus" in targets:
         answered = sum(r["result"]["total_ok"] + r["result"]["errors"] for r in rows
                        if r["target"] == "claude-nexus" and r.get("result"))

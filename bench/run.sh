@@ -76,15 +76,19 @@ wait_port() {  # port timeout_s: true once something accepts on 127.0.0.1:port
   done
   return 1
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# thread_ticks <pid> <io|bg>: CPU ticks of claude-nexus's I/O threads (cn-io-*) or of the others.
-thread_ticks() {
+# CPU time in nanoseconds from the scheduler's own accounting (/proc/<pid>/task/<tid>/schedstat,
+# field 1): exact, where utime+stime in /proc/<pid>/stat are tick samples that, on a VM with an
+# idle tick, charge a whole tick to whoever runs when it fires (they overstated claude-nexus's
+# I/O thread at c=1 by ~1.6x against perf's task-clock).
+# cpu_ns <pid> [io|bg]: all threads, or claude-nexus's I/O threads (cn-io-*), or the others.
+cpu_ns() {
   local sum=0 t comm
   for t in /proc/$1/task/*; do
-    comm=$(cat "$t/comm" 2>/dev/null) || continue
-    if [[ ($2 == io && $comm == cn-io-*) || ($2 == bg && $comm != cn-io-*) ]]; then
-      sum=$((sum + $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)))
+    if [[ -n ${2:-} ]]; then
+      comm=$(cat "$t/comm" 2>/dev/null) || continue
+      [[ ($2 == io && $comm == cn-io-*) || ($2 == bg && $comm != cn-io-*) ]] || continue
     fi
+    sum=$((sum + $(awk '{print $1}' "$t/schedstat" 2>/dev/null || echo 0)))
   done
   echo "$sum"
 }
@@ -188,17 +192,17 @@ measure() {
     [[ -d /proc/$pid ]] || { log "$name (pid $pid) died; skipping $scenario"; continue; }
     if [[ $scenario == streams1000 ]]; then echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; fi
     local c0 c1 io0 io1 result extra=""
-    c0=$(cpu_ticks "$pid")
-    io0=$(thread_ticks "$pid" io)
+    c0=$(cpu_ns "$pid")
+    io0=$(cpu_ns "$pid" io)
     result=$("${ENV_CPU[@]}" "$LOADGEN" --port "$port" --label "$name" "$@" 2>>"$OUT/loadgen.log") || true
-    c1=$(cpu_ticks "$pid")
-    io1=$(thread_ticks "$pid" io)
+    c1=$(cpu_ns "$pid")
+    io1=$(cpu_ns "$pid" io)
     [[ -n $result ]] || result=null
     if [[ $name == claude-nexus ]]; then
       read -r queued spilled <<<"$(nexus_backlog "$port")"
-      extra=",\"io_ticks\":$((io1 - io0)),\"backlog_records\":$queued,\"backlog_spill_bytes\":$spilled"
+      extra=",\"io_ns\":$((io1 - io0)),\"backlog_records\":$queued,\"backlog_spill_bytes\":$spilled"
     fi
-    echo "{\"target\":\"$name\",\"scenario\":\"$scenario\",\"cpu_ticks\":$((c1 - c0)),\"hwm_kb\":$(status_kb "$pid" VmHWM)$extra,\"result\":$result}" >>"$RESULTS"
+    echo "{\"target\":\"$name\",\"scenario\":\"$scenario\",\"cpu_ns\":$((c1 - c0)),\"hwm_kb\":$(status_kb "$pid" VmHWM)$extra,\"result\":$result}" >>"$RESULTS"
     log "$scenario $name: $(tail -1 "$OUT/loadgen.log")"
   done
 }
@@ -235,6 +239,6 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 cp "$RESULTS" "$ROOT/bench/results/$STAMP.jsonl"
 PIN_DESC="pin=$PIN"
 [[ $PIN == 1 ]] && PIN_DESC+=" (I/O thread on CPU 0; recorder threads: ${BENCH_RECORDER_CPUS:-same})"
-python3 "$ROOT/bench/report.py" "$RESULTS" "$IDLE_JSON" "$(getconf CLK_TCK)" "$PIN_DESC, duration=${DUR}s, warm-up=${WARM}s, $(nproc) CPUs" "$RECORDING_JSON" |
+python3 "$ROOT/bench/report.py" "$RESULTS" "$IDLE_JSON" "$PIN_DESC, duration=${DUR}s, warm-up=${WARM}s, $(nproc) CPUs" "$RECORDING_JSON" |
   tee "$ROOT/bench/results/$STAMP.md"
 log "raw results and logs: $OUT; report: bench/results/$STAMP.md"

@@ -214,6 +214,7 @@ const IndexEntry* ConversationIndex::FindCompactParent(std::string_view domain, 
 
 std::optional<TaskMatch> ConversationIndex::MatchTaskInvocation(std::string_view domain, std::string_view prompt,
                                                                 std::int64_t at) const {
+  if (with_task_calls_.empty()) return std::nullopt;  // the common case: skip copying the prompt
   const std::string contained = LiteralBackslashNToNewline(prompt);
   std::vector<const Node*> rows;
   for (const Node* node : with_task_calls_) {

@@ -244,10 +244,16 @@ std::string_view JsTrim(std::string_view s) {
 std::string CrLfToLf(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') continue;
-    out.push_back(s[i]);
+  // Copies the runs between "\r\n" pairs whole (this runs over every message text the writer
+  // hashes); a lone '\r' stays.
+  std::size_t run = 0;
+  for (std::size_t cr = s.find('\r'); cr != std::string_view::npos; cr = s.find('\r', cr + 1)) {
+    if (cr + 1 < s.size() && s[cr + 1] == '\n') {
+      out.append(s.data() + run, cr - run);
+      run = cr + 1;
+    }
   }
+  out.append(s.data() + run, s.size() - run);
   return out;
 }
 

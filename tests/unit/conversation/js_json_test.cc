@@ -76,7 +76,12 @@ TEST(JsTrim, UsesTheEcmaScriptWhitespaceSet) {
   EXPECT_EQ(JsTrim("é "), "é");
 }
 
-TEST(CrLfToLf, OnlyPairsAreReplaced) { EXPECT_EQ(CrLfToLf("a\r\nb\rc\n\r\n"), "a\nb\rc\n\n"); }
+TEST(CrLfToLf, OnlyPairsAreReplaced) {
+  EXPECT_EQ(CrLfToLf("a\r\nb\rc\n\r\n"), "a\nb\rc\n\n");
+  EXPECT_EQ(CrLfToLf("\r\r\n\r"), "\r\n\r");
+  EXPECT_EQ(CrLfToLf(""), "");
+  EXPECT_EQ(CrLfToLf("no pairs"), "no pairs");
+}
 
 }  // namespace
 }  // namespace cn::conversation
