@@ -12,6 +12,9 @@
 #                    thread, so the whole proxy, recording included, gets one CPU like nginx's
 #                    worker; "other" = the other CPUs (shared with the loadgen and fake upstream);
 #                    "all" = any CPU
+#   BENCH_CORUNNER   1 = with BENCH_PIN=1, keep CPU 0 busy with a do-nothing loop at idle priority
+#                    (SCHED_IDLE) during the measurements: what any proxy pays on this machine for
+#                    sharing its CPU with background work (docs/benchmarks.md, "The c=1 tail")
 #   BENCH_SKIP_BUILD 1 = use the binaries already in BENCH_BUILD_DIR
 #   CN_NEXUS_BIN     claude-nexus binary (default <build>/src/app/claude-nexus)
 #   BENCH_SCENARIOS  space-separated subset of: json-c1 json-c16 json-c64 stream-c16 streams1000
@@ -207,6 +210,12 @@ measure() {
   done
 }
 
+if [[ ${BENCH_CORUNNER:-0} == 1 && $PIN == 1 ]]; then
+  taskset -c 0 chrt --idle 0 sh -c 'while :; do :; done' &
+  PIDS+=("$!")
+  log "co-runner: an idle-priority busy loop on CPU 0 (pid $!)"
+fi
+
 COMMON=(--duration "$DUR" --warmup "$WARM")
 measure json-c1 --mode json -c 1 "${COMMON[@]}"
 measure json-c16 --mode json -c 16 "${COMMON[@]}"
@@ -239,6 +248,7 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 cp "$RESULTS" "$ROOT/bench/results/$STAMP.jsonl"
 PIN_DESC="pin=$PIN"
 [[ $PIN == 1 ]] && PIN_DESC+=" (I/O thread on CPU 0; recorder threads: ${BENCH_RECORDER_CPUS:-same})"
+[[ ${BENCH_CORUNNER:-0} == 1 && $PIN == 1 ]] && PIN_DESC+=", idle-priority co-runner on CPU 0"
 python3 "$ROOT/bench/report.py" "$RESULTS" "$IDLE_JSON" "$PIN_DESC, duration=${DUR}s, warm-up=${WARM}s, $(nproc) CPUs" "$RECORDING_JSON" |
   tee "$ROOT/bench/results/$STAMP.md"
 log "raw results and logs: $OUT; report: bench/results/$STAMP.md"
