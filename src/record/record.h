@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,6 +42,8 @@ enum class Outcome {
   kRejected = 3,       // the proxy answered itself (auth failure, body too large, ...)
 };
 const char* OutcomeName(Outcome o);
+// The Outcome OutcomeName() names, or nullopt for any other text.
+std::optional<Outcome> OutcomeFromName(std::string_view name);
 
 struct TokenUsage {
   std::int64_t input_tokens = 0;
@@ -105,6 +108,14 @@ inline const char* OutcomeName(Outcome o) {
     case Outcome::kRejected: return "rejected";
   }
   return "completed";
+}
+
+inline std::optional<Outcome> OutcomeFromName(std::string_view name) {
+  for (Outcome o : {Outcome::kCompleted, Outcome::kClientAborted, Outcome::kUpstreamFailed,
+                    Outcome::kRejected}) {
+    if (name == OutcomeName(o)) return o;
+  }
+  return std::nullopt;
 }
 
 }  // namespace cn

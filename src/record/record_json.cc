@@ -17,14 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::optional<Outcome> ParseOutcome(std::string_view name) {
-  for (Outcome o : {Outcome::kCompleted, Outcome::kClientAborted, Outcome::kUpstreamFailed,
-                    Outcome::kRejected}) {
-    if (name == OutcomeName(o)) return o;
-  }
-  return std::nullopt;
-}
-
 // Reads typed fields out of one JSON object. An absent field keeps the caller's default; a
 // present field of the wrong type records the first such key as the error (invariant 4).
 class FieldReader {
@@ -456,7 +448,7 @@ StatusOr<Record> RecordFromJson(std::string_view text) {
   ReadChunks(f, &r.chunks);
   if (const json::value* v = f.Find("outcome")) {
     const json::string* s = v->if_string();
-    const std::optional<Outcome> o = s != nullptr ? ParseOutcome(*s) : std::nullopt;
+    const std::optional<Outcome> o = s != nullptr ? OutcomeFromName(*s) : std::nullopt;
     if (o) {
       r.outcome = *o;
     } else {

@@ -413,13 +413,14 @@ TEST_P(LinkingTest, RebuildRecomputesWipedLinksAndASecondRunChangesNothing) {
   EXPECT_NE(out.find("changed 0"), std::string::npos) << "a second rebuild is a no-op: " << out;
 }
 
+std::string StoreName(const ::testing::TestParamInfo<std::string>& param_info) { return param_info.param; }
+
 #ifdef CN_HAVE_POSTGRES
 INSTANTIATE_TEST_SUITE_P(Stores, LinkingTest,
-                         ::testing::Values(std::string("sqlite"), std::string("postgres")),
+                         ::testing::Values(std::string("sqlite"), std::string("postgres")), StoreName);
 #else
-INSTANTIATE_TEST_SUITE_P(Stores, LinkingTest, ::testing::Values(std::string("sqlite")),
+INSTANTIATE_TEST_SUITE_P(Stores, LinkingTest, ::testing::Values(std::string("sqlite")), StoreName);
 #endif
-                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace cn::testing

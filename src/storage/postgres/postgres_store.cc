@@ -12,6 +12,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/time.h"
+#include "storage/linking_row.h"
 #include "storage/postgres/pg_codec.h"
 #include "storage/postgres/pg_connection.h"
 #include "storage/postgres/pg_schema.h"
@@ -246,14 +247,6 @@ enum SelectColumn : int {
   sResponseHeaderList, sResponseHeaders,
 };
 // clang-format on
-
-Outcome ParseOutcome(std::string_view name) {
-  for (Outcome o : {Outcome::kCompleted, Outcome::kClientAborted, Outcome::kUpstreamFailed,
-                    Outcome::kRejected}) {
-    if (name == OutcomeName(o)) return o;
-  }
-  return Outcome::kCompleted;
-}
 
 // Typed access to one row of a text-format result.
 class Row {
@@ -662,7 +655,7 @@ StatusOr<std::optional<Record>> PostgresStore::GetRecord(std::string_view reques
     r.first_byte_micros = q.OptionalInt(sFirstByteUs);
     r.duration_micros = q.Int(sDurationUs);
     r.upstream_attempts = static_cast<int>(q.Int(sUpstreamAttempts));
-    r.outcome = ParseOutcome(q.Text(sOutcome));
+    r.outcome = StoredOutcome(q.Text(sOutcome));
     r.error = q.Text(sError);
     if (!q.IsNull(sAccountId)) r.account_id = q.Text(sAccountId);
     r.model = q.Text(sModel);
@@ -781,24 +774,7 @@ StatusOr<std::vector<Record>> PostgresStore::LoadForLinking(const LinkingScan& s
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     const Row q(r.get(), i);
     Record& rec = out.emplace_back();
-    rec.enriched = true;
-    rec.request_id = q.Text(0);
-    rec.domain = q.Text(1);
-    rec.timestamp_unix_micros = q.Int(2);
-    rec.method = q.Text(3);
-    rec.path = q.Text(4);
-    rec.request_type = q.Text(5);
-    rec.message_count = static_cast<int>(q.Int(6));
-    rec.response_status = static_cast<int>(q.Int(7));
-    rec.outcome = ParseOutcome(q.Text(8));
-    rec.response_json = q.Text(9);
-    rec.current_message_hash = q.Text(10);
-    rec.parent_message_hash = q.Text(11);
-    rec.system_hash = q.Text(12);
-    rec.conversation_id = q.Text(13);
-    rec.branch_id = q.Text(14);
-    rec.parent_request_id = q.Text(15);
-    rec.parent_task_request_id = q.Text(16);
+    ReadLinkingRow(q, rec);
     rec.is_subtask = q.Bool(17);
     if (auto raw = q.Bytes(18)) {
       rec.request_body = std::move(*raw);

@@ -11,6 +11,7 @@
 
 #include "common/time.h"
 #include "sse/parser.h"
+#include "storage/linking_row.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/schema.h"
 
@@ -235,14 +236,6 @@ std::string_view ImpliedResponseBody(bool streaming, std::string_view response_j
 std::string UsagePayload(std::string_view event) {
   if (event.find("\"usage\"") == std::string_view::npos) return {};
   return sse::EventData(event);
-}
-
-Outcome ParseOutcome(std::string_view name) {
-  for (Outcome o : {Outcome::kCompleted, Outcome::kClientAborted, Outcome::kUpstreamFailed,
-                    Outcome::kRejected}) {
-    if (name == OutcomeName(o)) return o;
-  }
-  return Outcome::kCompleted;  // the CHECK constraint admits nothing else
 }
 
 std::int64_t MicrosToMillis(std::int64_t us) { return us / 1000; }
@@ -588,7 +581,7 @@ StatusOr<std::optional<Record>> SqliteStore::GetRecord(std::string_view request_
     r.first_byte_micros = q.OptionalInt(kFirstByteUs);
     r.duration_micros = q.Int(kDurationUs);
     r.upstream_attempts = static_cast<int>(q.Int(kUpstreamAttempts));
-    r.outcome = ParseOutcome(q.Text(kOutcome));
+    r.outcome = StoredOutcome(q.Text(kOutcome));
     r.error = q.Text(kError);
     r.account_id = q.OptionalText(kAccountId);
     r.model = q.Text(kModel);
@@ -673,24 +666,7 @@ StatusOr<std::vector<Record>> SqliteStore::LoadForLinking(const LinkingScan& sca
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
     Record& r = out.emplace_back();
-    r.enriched = true;
-    r.request_id = q.Text(0);
-    r.domain = q.Text(1);
-    r.timestamp_unix_micros = q.Int(2);
-    r.method = q.Text(3);
-    r.path = q.Text(4);
-    r.request_type = q.Text(5);
-    r.message_count = static_cast<int>(q.Int(6));
-    r.response_status = static_cast<int>(q.Int(7));
-    r.outcome = ParseOutcome(q.Text(8));
-    r.response_json = q.Text(9);
-    r.current_message_hash = q.Text(10);
-    r.parent_message_hash = q.Text(11);
-    r.system_hash = q.Text(12);
-    r.conversation_id = q.Text(13);
-    r.branch_id = q.Text(14);
-    r.parent_request_id = q.Text(15);
-    r.parent_task_request_id = q.Text(16);
+    ReadLinkingRow(q, r);
     r.is_subtask = q.Int(17) != 0;
     r.request_body = q.Text(18);
   }

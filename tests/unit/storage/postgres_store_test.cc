@@ -59,7 +59,7 @@ INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformanceTest,
                          ::testing::Values(StoreFactory{"Postgres", &PostgresTarget::Make,
                                                         /*canonical_json=*/true,
                                                         &PostgresMissingReason}),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& param_info) { return param_info.param.name; });
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
