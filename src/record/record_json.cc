@@ -129,16 +129,21 @@ void ReadChunks(FieldReader& f, std::vector<StreamChunk>* out) {
   }
 }
 
+// The usage object's fields, read and written by the same loops (contract 1).
+constexpr std::pair<std::string_view, std::int64_t TokenUsage::*> kUsageFields[] = {
+    {"input_tokens", &TokenUsage::input_tokens},
+    {"output_tokens", &TokenUsage::output_tokens},
+    {"cache_creation_input_tokens", &TokenUsage::cache_creation_input_tokens},
+    {"cache_read_input_tokens", &TokenUsage::cache_read_input_tokens},
+};
+
 void ReadUsage(FieldReader& f, TokenUsage* u) {
   const json::value* v = f.Find("usage");
   if (v == nullptr) return;
   const json::object* o = v->if_object();
   if (o == nullptr) return f.Fail("usage");
   FieldReader uf(*o);
-  uf.Int("input_tokens", &u->input_tokens);
-  uf.Int("output_tokens", &u->output_tokens);
-  uf.Int("cache_creation_input_tokens", &u->cache_creation_input_tokens);
-  uf.Int("cache_read_input_tokens", &u->cache_read_input_tokens);
+  for (const auto& [key, field] : kUsageFields) uf.Int(key, &(u->*field));
   if (!uf.error().empty()) f.Fail("usage." + uf.error());
 }
 
@@ -186,50 +191,6 @@ constexpr Field<bool> kBoolFields[] = {
     {"enriched", &Record::enriched},
     {"is_subtask", &Record::is_subtask},
 };
-
-// Length of the strict UTF-8 sequence starting at s[i] (a byte >= 0x80), or 0 when it is not one:
-// no overlong forms, no surrogates, nothing above U+10FFFF.
-std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t len = 0;
-  std::uint32_t cp = 0;
-  std::uint32_t min = 0;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2, cp = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3, cp = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4, cp = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (len > s.size() - i) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
-}  // namespace
-
-bool IsValidUtf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    const std::size_t len = Utf8SequenceLength(s, i);
-    if (len == 0) return false;
-    i += len;
-  }
-  return true;
-}
-
-namespace {
 
 // Direct JSON writer for RecordToJson: the spill thread serialises every record of an overload,
 // at normal priority beside the I/O threads, so it appends straight into one string instead of
@@ -403,14 +364,10 @@ void AppendRecordJson(const Record& r, std::string& out) {
   w.Ascii(OutcomeName(r.outcome));
   w.Key("usage");
   LineWriter usage(out);
-  usage.Key("input_tokens");
-  usage.Int(r.usage.input_tokens);
-  usage.Key("output_tokens");
-  usage.Int(r.usage.output_tokens);
-  usage.Key("cache_creation_input_tokens");
-  usage.Int(r.usage.cache_creation_input_tokens);
-  usage.Key("cache_read_input_tokens");
-  usage.Int(r.usage.cache_read_input_tokens);
+  for (const auto& [key, field] : kUsageFields) {
+    usage.Key(key);
+    usage.Int(r.usage.*field);
+  }
   usage.Close();
   // Every control character is escaped above, so the line holds no raw '\n' (invariant 2).
   w.Close();

@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "common/utf8.h"  // IsValidUtf8: which bytes stay text (invariant 3)
 #include "record/record.h"
 
 namespace cn::record {
@@ -32,9 +33,5 @@ std::string RecordToJson(const Record& r);
 // Appends RecordToJson(r) to `out` (no newline): one buffer for a whole batch of lines.
 void AppendRecordJson(const Record& r, std::string& out);
 StatusOr<Record> RecordFromJson(std::string_view json);
-
-// Strict UTF-8 check (no overlong forms, no surrogates, nothing above U+10FFFF): exactly what a
-// conforming JSON parser accepts inside a string.
-bool IsValidUtf8(std::string_view s);
 
 }  // namespace cn::record

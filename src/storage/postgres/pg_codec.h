@@ -12,11 +12,10 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"  // IsValidUtf8, Utf8SequenceLength
 #include "record/record.h"
 
 namespace cn::storage::pg {
-
-bool IsValidUtf8(std::string_view s);
 
 // `s` with invalid UTF-8 sequences replaced by U+FFFD and NUL bytes removed: storable in TEXT.
 // Returns `s` unchanged when it already is.
