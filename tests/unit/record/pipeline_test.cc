@@ -49,6 +49,7 @@ class Observer {
     return [this](Record& r) {
       std::lock_guard lk(mu_);
       ++enriched_[r.request_id];
+      enrich_order_.push_back(r.request_id);
       r.model = "enriched-model";
     };
   }
@@ -62,6 +63,10 @@ class Observer {
     std::lock_guard lk(mu_);
     return enriched_;
   }
+  std::vector<std::string> enrich_order() const {
+    std::lock_guard lk(mu_);
+    return enrich_order_;
+  }
   std::map<std::string, int> committed() const {
     std::lock_guard lk(mu_);
     return committed_;
@@ -70,6 +75,7 @@ class Observer {
  private:
   mutable std::mutex mu_;
   std::map<std::string, int> enriched_, committed_;
+  std::vector<std::string> enrich_order_;
 };
 
 // Every id in [0, n) appears exactly once in `counts`, with count 1.
@@ -137,6 +143,21 @@ TEST_F(PipelineTest, PartialBatchIsFlushedAfterTheInterval) {
   ASSERT_TRUE(WaitFor([&] { return memory_.size() == 1; }));
   EXPECT_TRUE(memory_.records().at("req-0").enriched);
   p.Shutdown(milliseconds(1000));
+}
+
+TEST_F(PipelineTest, RecordsAreEnrichedInArrivalOrderNotQueueOrder) {
+  // A record is queued when its response has been sent; a conversation's next request can be
+  // answered (by another I/O thread) and queued first. Linking must see the parent first.
+  PipelineOptions o = Options();
+  o.batch_size = 3;                            // the third Submit hands all three over at once
+  o.flush_interval = std::chrono::seconds(30);  // never split by age
+  RecordPipeline p(store_, o, observer_.Enrich(), observer_.Committed());
+  ASSERT_TRUE(p.Start().ok());
+  for (int i : {2, 0, 1}) p.Submit(MakeRecord(i));  // MakeRecord(i) arrived at base + i µs
+  ASSERT_TRUE(WaitFor([&] { return p.Stats().written == 3; }));
+  p.Shutdown(milliseconds(1000));
+  EXPECT_EQ(memory_.write_calls(), 1u) << "the three records were not one batch";
+  EXPECT_EQ(observer_.enrich_order(), (std::vector<std::string>{"req-0", "req-1", "req-2"}));
 }
 
 TEST_F(PipelineTest, StoreOutageSpillsThenReplaysWithoutLossOrDuplicates) {
