@@ -2,7 +2,8 @@
 """Turns bench/run.sh's JSON lines into the Markdown report (see docs/benchmarks.md).
 
 argv: results.jsonl, idle-RSS JSON ({"nginx": kB, ...}), a one-line run description,
-and optionally the recording check as JSON ({"rows": N, "drain_s": S, ...} or null).
+optionally the recording check as JSON ({"rows": N, "drain_s": S, ...} or null), and optionally
+cn-wakeup-probe's JSON (or null).
 """
 import json
 import sys
@@ -81,6 +82,15 @@ def main():
             print(f"| {t} | {idle_mib} | {peak} | – | failed | – | – |")
     if "claude-nexus" not in targets:
         print("\nclaude-nexus: not measured (binary missing or did not start).")
+    probe = json.loads(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "null" else None
+    if probe:
+        print(f"\nWake-up probe (cn-wakeup-probe, CPU {probe['from']} -> CPU {probe['to']}): a round trip that "
+              f"wakes a thread on CPU {probe['to']} takes p50 {probe['idle']['p50']:.1f} µs (p99 "
+              f"{probe['idle']['p99']:.1f}) when that CPU is idle, p50 {probe['busy']['p50']:.1f} µs (p99 "
+              f"{probe['busy']['p99']:.1f}) when an idle-priority thread runs there: "
+              f"{probe['penalty_p50_us']:+.1f} µs per wake-up of a busy CPU. claude-nexus's recording "
+              f"writer runs beside its I/O thread, so a request whose events arrive while it runs pays "
+              f"this (docs/benchmarks.md, \"The c=1 tail\").")
 
 
 if __name__ == "__main__":

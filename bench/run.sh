@@ -43,7 +43,7 @@ if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
   log "building Release in $BUILD"
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCN_BUILD_BENCH=ON \
     -DCN_BUILD_TESTS=OFF >"$OUT/cmake.log" 2>&1 || { cat "$OUT/cmake.log" >&2; exit 1; }
-  nice -n 10 cmake --build "$BUILD" --target fake-upstream cn-loadgen -j2 >"$OUT/build.log" 2>&1 ||
+  nice -n 10 cmake --build "$BUILD" --target fake-upstream cn-loadgen cn-wakeup-probe -j2 >"$OUT/build.log" 2>&1 ||
     { tail -40 "$OUT/build.log" >&2; exit 1; }
   if cmake --build "$BUILD" --target help 2>/dev/null | grep -q '^claude-nexus:'; then
     nice -n 10 cmake --build "$BUILD" --target claude-nexus -j2 >>"$OUT/build.log" 2>&1 ||
@@ -216,6 +216,13 @@ if [[ ${BENCH_CORUNNER:-0} == 1 && $PIN == 1 ]]; then
   log "co-runner: an idle-priority busy loop on CPU 0 (pid $!)"
 fi
 
+# --- machine check: what waking a thread on a busy CPU 0 costs here (docs/benchmarks.md) -------
+PROBE_JSON=null
+if [[ $PIN == 1 && -x $BUILD/bench/cn-wakeup-probe ]]; then
+  PROBE_JSON=$("$BUILD/bench/cn-wakeup-probe" --from 1 --to 0 2>>"$OUT/probe.log") || PROBE_JSON=null
+  log "wake-up probe (CPU 1 -> CPU 0): $PROBE_JSON"
+fi
+
 COMMON=(--duration "$DUR" --warmup "$WARM")
 measure json-c1 --mode json -c 1 "${COMMON[@]}"
 measure json-c16 --mode json -c 16 "${COMMON[@]}"
@@ -249,6 +256,6 @@ cp "$RESULTS" "$ROOT/bench/results/$STAMP.jsonl"
 PIN_DESC="pin=$PIN"
 [[ $PIN == 1 ]] && PIN_DESC+=" (I/O thread on CPU 0; recorder threads: ${BENCH_RECORDER_CPUS:-same})"
 [[ ${BENCH_CORUNNER:-0} == 1 && $PIN == 1 ]] && PIN_DESC+=", idle-priority co-runner on CPU 0"
-python3 "$ROOT/bench/report.py" "$RESULTS" "$IDLE_JSON" "$PIN_DESC, duration=${DUR}s, warm-up=${WARM}s, $(nproc) CPUs" "$RECORDING_JSON" |
+python3 "$ROOT/bench/report.py" "$RESULTS" "$IDLE_JSON" "$PIN_DESC, duration=${DUR}s, warm-up=${WARM}s, $(nproc) CPUs" "$RECORDING_JSON" "$PROBE_JSON" |
   tee "$ROOT/bench/results/$STAMP.md"
 log "raw results and logs: $OUT; report: bench/results/$STAMP.md"
