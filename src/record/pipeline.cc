@@ -393,8 +393,7 @@ void RecordPipeline::EnrichAll(std::span<Record> records) {
   // conversation's next request (sent as soon as the client has that response, and maybe served
   // by another I/O thread) can be queued before the record it continues. Linking needs the
   // parent first; a child always arrived after its parent.
-  std::vector<std::size_t>& order = enrich_order_;
-  order.resize(records.size());
+  std::vector<std::size_t> order(records.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return records[a].timestamp_unix_micros < records[b].timestamp_unix_micros;

@@ -211,7 +211,6 @@ class RecordPipeline {
   std::unique_ptr<SpillReader> reader_;  // open on closed_.front() while replaying it
   std::vector<Record> replay_batch_;     // read and enriched, not yet committed (kept across a
                                          // store outage so enrich never runs twice on it)
-  std::vector<std::size_t> enrich_order_;  // EnrichAll's scratch: indices in arrival order
 
   // Counters (PipelineStats).
   std::atomic<std::uint64_t> submitted_{0}, written_{0}, write_batches_{0}, spilled_{0},

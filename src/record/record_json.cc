@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "common/base64.h"
+#include "common/utf8.h"
 
 namespace cn::record {
 namespace json = boost::json;

@@ -21,7 +21,6 @@
 #include <string_view>
 
 #include "common/status.h"
-#include "common/utf8.h"  // IsValidUtf8: which bytes stay text (invariant 3)
 #include "record/record.h"
 
 namespace cn::record {

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/utf8.h"
 #include "sse/parser.h"
 
 namespace cn::storage::pg {

@@ -12,7 +12,6 @@
 #include <string>
 #include <string_view>
 
-#include "common/utf8.h"  // IsValidUtf8, Utf8SequenceLength
 #include "record/record.h"
 
 namespace cn::storage::pg {

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "common/utf8.h"
 #include "test_util.h"
 
 namespace cn::record {

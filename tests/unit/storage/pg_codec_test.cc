@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/utf8.h"
+
 namespace cn::storage::pg {
 namespace {
 
