@@ -5,7 +5,7 @@
 // tool_result pairs) repeated with fresh tool ids until it holds 200 messages. Each iteration is a
 // distinct conversation (its first message carries the iteration number): the 198-message parent is
 // linked and indexed (untimed), then the 200-message follow-up is timed through
-// app::Recorder::Relink — JSON parse of the request body, message and system hashing, the index
+// recording::Recorder::Relink — JSON parse of the request body, message and system hashing, the index
 // lookups, and the index insert (which parses the response). The index grows by two entries per
 // iteration, as a busy writer's would. Also timed separately: the body parse alone and the
 // hashing alone (ComputeMessageHashes + SystemHash on the parsed body). Wall-clock times, plus the
@@ -25,7 +25,7 @@
 
 #include <boost/json.hpp>
 
-#include "app/recorder.h"
+#include "recording/recorder.h"
 #include "common/ids.h"
 #include "conversation/hashing.h"
 
@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
   const json::object& base_body = captured.at("body").as_object();
   const json::array conversation = BuildConversation(base_body.at("messages").as_array());
 
-  cn::app::Recorder recorder;
+  cn::recording::Recorder recorder;
   std::vector<double> relink_us, relink_cpu_us, parse_us, hash_us;
   std::size_t body_bytes = 0;
   int linked_to_parent = 0;
@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
     const auto kind = recorder.Relink(c);
     relink_cpu_us.push_back(ThreadCpuMicros() - cpu_start);
     relink_us.push_back(MicrosSince(start));
-    if (kind == cn::conversation::LinkKind::kParent && c.parent_request_id == p.request_id) ++linked_to_parent;
+    if (kind == cn::conversation::LinkKind::kParent && c.link.parent_request_id == p.request_id) ++linked_to_parent;
   }
   const Summary relink = Summarise(relink_us);
   const Summary parse = Summarise(parse_us);

@@ -12,8 +12,8 @@
 //
 // Phases, each on fresh copies of the same records:
 //   enrich   anthropic::EnrichRecord
-//   link     app::Recorder::Relink (on enriched records; a fresh Recorder)
-//   recorder app::Recorder::Enrich (what the pipeline calls: enrich + link)
+//   link     recording::Recorder::Relink (on enriched records; a fresh Recorder)
+//   recorder recording::Recorder::Enrich (what the pipeline calls: enrich + link)
 //   write/N  SqliteStore::WriteBatch into a fresh database file, batches of N (128: a busy
 //            writer's batches; 8: low load, where per-transaction costs dominate)
 // total = recorder + write/8 (the proxy benchmark's closed loop keeps batches small).
@@ -36,7 +36,7 @@
 #include <boost/json.hpp>
 
 #include "anthropic/enrich.h"
-#include "app/recorder.h"
+#include "recording/recorder.h"
 #include "common/ids.h"
 #include "fakes/fake_upstream.h"
 #include "record/record.h"
@@ -199,10 +199,10 @@ void Run(const std::string& name, const std::vector<cn::Record>& records,
   if (records.empty()) return;
   std::vector<cn::Record> enriched = records;
   const double enrich = PerRecord(enriched, [](cn::Record& r) { cn::anthropic::EnrichRecord(r); });
-  cn::app::Recorder linker;
+  cn::recording::Recorder linker;
   const double link = PerRecord(enriched, [&](cn::Record& r) { linker.Relink(r); });
   std::vector<cn::Record> both = records;
-  cn::app::Recorder recorder;
+  cn::recording::Recorder recorder;
   const double recorder_enrich = PerRecord(both, [&](cn::Record& r) { recorder.Enrich(r); });
   const double write128 = WritePerRecord(both, 128, dir, name);
   const double write8 = WritePerRecord(both, 8, dir, name);

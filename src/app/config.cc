@@ -4,14 +4,12 @@
 #include <limits>
 #include <system_error>
 
-#include "proxy/ascii.h"
+#include "common/ascii.h"
 
 namespace cn::app {
 namespace {
 
 namespace fs = std::filesystem;
-using proxy::AsciiToLower;
-using proxy::EqualsIgnoreCase;
 
 constexpr std::string_view kDefaultUpstream = "https://api.anthropic.com";
 
@@ -28,7 +26,7 @@ Status Bad(std::string_view name, std::string_view value, std::string_view expec
 }
 
 StatusOr<bool> ParseBool(std::string_view name, std::string_view value) {
-  const std::string v = AsciiToLower(proxy::TrimHttpSpace(value));
+  const std::string v = AsciiToLower(TrimHttpSpace(value));
   if (v == "true" || v == "1" || v == "yes") return true;
   if (v == "false" || v == "0" || v == "no") return false;
   return Bad(name, value, "true/false, 1/0 or yes/no");
@@ -36,7 +34,7 @@ StatusOr<bool> ParseBool(std::string_view name, std::string_view value) {
 
 StatusOr<std::uint64_t> ParseUint(std::string_view name, std::string_view value, std::uint64_t min,
                                   std::uint64_t max) {
-  const std::string_view v = proxy::TrimHttpSpace(value);
+  const std::string_view v = TrimHttpSpace(value);
   std::uint64_t n = 0;
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || n < min || n > max) {
@@ -176,14 +174,14 @@ std::string FormatUpstream(const UpstreamUrl& u) {
 
 // Only blanks or a comment may follow a closing quote.
 bool OnlyCommentAfter(std::string_view rest) {
-  rest = proxy::TrimHttpSpace(rest);
+  rest = TrimHttpSpace(rest);
   return rest.empty() || rest.starts_with('#');
 }
 
 // Parses the value part of a .env line (after '='). Returns false on an unterminated quote or
 // text after the closing quote.
 bool ParseDotEnvValue(std::string_view raw, std::string* out) {
-  raw = proxy::TrimHttpSpace(raw);
+  raw = TrimHttpSpace(raw);
   out->clear();
   if (raw.starts_with('\'')) {
     const std::size_t end = raw.find('\'', 1);
@@ -206,12 +204,12 @@ bool ParseDotEnvValue(std::string_view raw, std::string* out) {
   }
   // Unquoted: a '#' preceded by whitespace starts a comment.
   for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '#' && (i == 0 || proxy::IsHttpSpace(raw[i - 1]))) {
+    if (raw[i] == '#' && (i == 0 || IsHttpSpace(raw[i - 1]))) {
       raw = raw.substr(0, i);
       break;
     }
   }
-  out->assign(proxy::TrimHttpSpace(raw));
+  out->assign(TrimHttpSpace(raw));
   return true;
 }
 
@@ -325,13 +323,13 @@ StatusOr<std::map<std::string, std::string>> ParseDotEnv(std::string_view text) 
     std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     if (line.ends_with('\r')) line.remove_suffix(1);
-    line = proxy::TrimHttpSpace(line);
+    line = TrimHttpSpace(line);
     if (line.empty() || line.starts_with('#')) continue;
-    if (line.starts_with("export ") || line.starts_with("export\t")) line = proxy::TrimHttpSpace(line.substr(7));
+    if (line.starts_with("export ") || line.starts_with("export\t")) line = TrimHttpSpace(line.substr(7));
     const std::size_t eq = line.find('=');
     const std::string where = ".env line " + std::to_string(line_no);
     if (eq == std::string_view::npos) return Status::InvalidArgument(where + ": expected KEY=VALUE");
-    const std::string_view key = proxy::TrimHttpSpace(line.substr(0, eq));
+    const std::string_view key = TrimHttpSpace(line.substr(0, eq));
     if (!IsEnvName(key)) return Status::InvalidArgument(where + ": '" + std::string(key) + "' is not a variable name");
     std::string value;
     if (!ParseDotEnvValue(line.substr(eq + 1), &value)) {

@@ -32,19 +32,19 @@
 #include "anthropic/enrich.h"
 #include "app/config.h"
 #include "app/healthcheck.h"
-#include "app/recorder.h"
+#include "recording/recorder.h"
 #include "cn_version.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "metrics/metrics.h"
-#include "metrics/token_stats.h"
+#include "recording/token_stats.h"
 #include "net/server.h"
 #include "oauth/commands.h"
 #include "oauth/refresher.h"
 #include "oauth/status.h"
 #include "oauth/token_client.h"
 #include "proxy/credentials.h"
-#include "record/pipeline.h"
+#include "recording/pipeline.h"
 #include "storage/factory.h"
 #include "storage/maintenance.h"
 
@@ -185,11 +185,11 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
   }
 
   metrics::Registry registry;
-  metrics::TokenStats token_stats;
+  recording::TokenStats token_stats;
   std::unique_ptr<Store> store;
   std::unique_ptr<storage::StoreMaintenance> maintenance;  // uses store and token_stats
-  std::unique_ptr<Recorder> recorder;  // declared before the pipeline, which calls it
-  std::unique_ptr<record::RecordPipeline> pipeline;
+  std::unique_ptr<recording::Recorder> recorder;  // declared before the pipeline, which calls it
+  std::unique_ptr<recording::RecordPipeline> pipeline;
   if (cfg.storage_enabled) {
     // AUTO_MIGRATE=false: the schema is managed with `claude-nexus migrate` (docs/storage.md).
     auto opened = OpenConfiguredStore(cfg, cfg.auto_migrate);
@@ -222,7 +222,7 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
                                              {"model", "kind"});
     // Conversation linking runs on the pipeline's writer against this index; fill it with the
     // recent history first so follow-ups of requests from before the restart still link.
-    recorder = std::make_unique<Recorder>();
+    recorder = std::make_unique<recording::Recorder>();
     const std::int64_t warm_start = NowUnixMicros();
     if (auto warmed = recorder->Warm(*store, warm_start + 1); warmed.ok()) {
       log::Info("conversation index warmed", {{"requests", static_cast<std::uint64_t>(*warmed)},
@@ -232,10 +232,10 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
                 {{"error", warmed.status().message()}});
     }
     registry.AddCollector([r = recorder.get()] { return r->CollectMetrics(); });
-    record::PipelineOptions popts;
+    recording::PipelineOptions popts;
     popts.spill_dir = cfg.data_dir / "spill";
     popts.queue_capacity = cfg.record_queue_capacity;
-    pipeline = std::make_unique<record::RecordPipeline>(
+    pipeline = std::make_unique<recording::RecordPipeline>(
         *store, popts, [r = recorder.get()](Record& rec) { r->Enrich(rec); },
         [&token_stats, &by_type, &tokens](std::span<const Record> records) {
           token_stats.AddCommitted(records);
@@ -382,7 +382,7 @@ int RebuildConversationsCommand(const ServeFlags& flags, const RebuildFlags& reb
   auto config_or = BuildConfig(flags);
   if (!config_or.ok()) return Fail("configuration error: " + config_or.status().message());
   const Config cfg = std::move(config_or).value();
-  RebuildOptions options;
+  recording::RebuildOptions options;
   options.domain = rebuild.domain;
   options.dry_run = rebuild.dry_run;
   if (!rebuild.since.empty() && !ParseIso8601(rebuild.since, &options.since_unix_micros)) {
@@ -393,7 +393,7 @@ int RebuildConversationsCommand(const ServeFlags& flags, const RebuildFlags& reb
   std::unique_ptr<Store> store = std::move(opened).value();
 
   const bool tty = isatty(STDERR_FILENO) != 0;
-  auto report = RebuildConversations(*store, options, [tty](const RebuildReport& r) {
+  auto report = recording::RebuildConversations(*store, options, [tty](const recording::RebuildReport& r) {
     if (tty) std::cerr << "\rscanned " << r.scanned << ", changed " << r.changed << std::flush;
   });
   if (tty) std::cerr << "\n";

@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include "common/json.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -69,28 +71,6 @@ const char* LevelName(Level l) {
     case Level::kError: return "error";
   }
   return "info";
-}
-
-void AppendJsonString(std::string& out, std::string_view v) {
-  out.push_back('"');
-  for (unsigned char c : v) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 bool NeedsQuoting(std::string_view v) {

@@ -64,13 +64,13 @@ IndexEntry IndexEntryFromRecord(const Record& r) {
   e.request_id = r.request_id;
   e.domain = r.domain;
   e.timestamp_unix_micros = r.timestamp_unix_micros;
-  e.current_message_hash = r.current_message_hash;
-  e.parent_message_hash = r.parent_message_hash;
-  e.system_hash = r.system_hash;
-  e.conversation_id = r.conversation_id;
-  e.branch_id = r.branch_id;
-  e.parent_task_request_id = r.parent_task_request_id;
-  e.is_subtask = r.is_subtask;
+  e.current_message_hash = r.link.current_message_hash;
+  e.parent_message_hash = r.link.parent_message_hash;
+  e.system_hash = r.link.system_hash;
+  e.conversation_id = r.link.conversation_id;
+  e.branch_id = r.link.branch_id;
+  e.parent_task_request_id = r.link.parent_task_request_id;
+  e.is_subtask = r.link.is_subtask;
   if (!r.response_json.empty()) {
     std::error_code ec;
     const json::value response = json::parse(r.response_json, ec);
@@ -79,7 +79,7 @@ IndexEntry IndexEntryFromRecord(const Record& r) {
       e.task_invocations = ExtractTaskInvocations(response);
     }
   }
-  if (r.is_subtask && r.parent_message_hash.empty() && !r.request_body.empty()) {
+  if (r.link.is_subtask && r.link.parent_message_hash.empty() && !r.request_body.empty()) {
     std::error_code ec;
     const json::value body = json::parse(r.request_body, ec);
     const json::object* o = ec ? nullptr : body.if_object();

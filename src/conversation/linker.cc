@@ -177,14 +177,14 @@ std::optional<LinkKind> LinkRecord(Record& r, const json::value& request_body, C
   in.messages = &messages->get_array();
   in.system = body->if_contains("system");
   LinkResult result = Link(in, index);
-  r.current_message_hash = std::move(result.current_message_hash);
-  r.parent_message_hash = result.parent_message_hash.value_or("");
-  r.system_hash = result.system_hash.value_or("");
-  r.conversation_id = result.conversation_id ? std::move(*result.conversation_id) : NewUuidV4();
-  r.branch_id = std::move(result.branch_id);
-  r.parent_request_id = result.parent_request_id != r.request_id ? std::move(result.parent_request_id) : "";
-  r.parent_task_request_id = std::move(result.parent_task_request_id);
-  r.is_subtask = result.is_subtask;
+  r.link.current_message_hash = std::move(result.current_message_hash);
+  r.link.parent_message_hash = result.parent_message_hash.value_or("");
+  r.link.system_hash = result.system_hash.value_or("");
+  r.link.conversation_id = result.conversation_id ? std::move(*result.conversation_id) : NewUuidV4();
+  r.link.branch_id = std::move(result.branch_id);
+  r.link.parent_request_id = result.parent_request_id != r.request_id ? std::move(result.parent_request_id) : "";
+  r.link.parent_task_request_id = std::move(result.parent_task_request_id);
+  r.link.is_subtask = result.is_subtask;
   return result.kind;
 }
 

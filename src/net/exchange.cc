@@ -19,6 +19,7 @@
 #include <random>
 
 #include "anthropic/errors.h"
+#include "common/ascii.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/time.h"
@@ -91,11 +92,10 @@ Headers ToHeaders(const Fields& fields) {
   return out;
 }
 
-bool IEquals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
 
 bool IsEventStream(std::string_view content_type) {
   constexpr std::string_view kSse = "text/event-stream";
-  return content_type.size() >= kSse.size() && IEquals(content_type.substr(0, kSse.size()), kSse);
+  return content_type.size() >= kSse.size() && EqualsIgnoreCase(content_type.substr(0, kSse.size()), kSse);
 }
 
 // Sends the request and reads the response header into `parser`.

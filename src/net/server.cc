@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/thread.h"
 #include "common/time.h"
+#include "common/json.h"
 #include "net/internal.h"
 #include "net/io.h"
 #include "proxy/header_policy.h"
@@ -170,23 +171,6 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
     query.remove_prefix(amp + 1);
   }
   return std::nullopt;
-}
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      out += b;
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
 }
 
 std::string StoreJson(const StoreHealth& s) {

@@ -29,7 +29,7 @@
 
 #include "common/status.h"
 #include "metrics/metrics.h"
-#include "metrics/token_stats.h"
+#include "recording/token_stats.h"
 #include "proxy/credentials.h"
 #include "proxy/retry.h"
 #include "record/record.h"
@@ -75,7 +75,7 @@ struct ServerServices {
   std::function<void(Record&&)> submit_record;        // empty when recording is disabled
   std::function<StoreHealth()> store_health;          // empty when recording is disabled
   metrics::Registry* registry = nullptr;              // required
-  metrics::TokenStats* token_stats = nullptr;         // required
+  recording::TokenStats* token_stats = nullptr;         // required
   oauth::OAuthRefresher* oauth = nullptr;             // optional: refreshes OAuth credentials
 };
 

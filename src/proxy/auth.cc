@@ -5,7 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "proxy/ascii.h"
+#include "common/ascii.h"
 
 namespace cn::proxy {
 namespace {

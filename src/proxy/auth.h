@@ -15,7 +15,7 @@
 #include <string_view>
 
 #include "proxy/credentials.h"
-#include "record/record.h"
+#include "common/header.h"
 
 namespace cn::proxy {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "proxy/ascii.h"
+#include "common/ascii.h"
 
 namespace cn::proxy {
 namespace {

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "proxy/auth.h"
-#include "record/record.h"
+#include "common/header.h"
 
 namespace cn::proxy {
 

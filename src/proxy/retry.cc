@@ -5,7 +5,7 @@
 #include <charconv>
 #include <cmath>
 
-#include "proxy/ascii.h"
+#include "common/ascii.h"
 
 namespace cn::proxy {
 namespace {

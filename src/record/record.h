@@ -18,14 +18,9 @@
 #include <utility>
 #include <vector>
 
-namespace cn {
+#include "common/header.h"
 
-struct Header {
-  std::string name;   // as received (case preserved)
-  std::string value;
-  bool operator==(const Header&) const = default;
-};
-using Headers = std::vector<Header>;
+namespace cn {
 
 // One server-sent event exactly as it appeared on the wire (including its terminating blank
 // line), with the wall-clock time at which its last byte arrived from the upstream.
@@ -53,16 +48,39 @@ struct TokenUsage {
   bool operator==(const TokenUsage&) const = default;
 };
 
+// Where a request sits in its conversation (docs/conversations.md). Set by conversation linking
+// on the writer thread; every field empty/false until then. Empty strings are stored as NULL.
+struct ConversationLink {
+  std::string current_message_hash;
+  std::string parent_message_hash;
+  std::string system_hash;
+  std::string conversation_id;
+  std::string branch_id;
+  std::string parent_request_id;
+  std::string parent_task_request_id;  // the request whose Task call started this sub-agent
+  bool is_subtask = false;
+  bool operator==(const ConversationLink&) const = default;
+};
+
+// The usage object carried by one SSE event (message_start, message_delta), read by enrichment
+// so that the stores never parse SSE themselves.
+struct ChunkUsage {
+  std::size_t chunk_index = 0;  // index into Record::chunks
+  std::string payload;          // the event's JSON data (the `data:` field)
+  std::int64_t output_tokens = 0;
+  bool operator==(const ChunkUsage&) const = default;
+};
+
 struct Record {
   // ---- Filled on the hot path ---------------------------------------------------------------
-  std::string request_id;               // UUIDv4; primary key; also the X-Request-ID header
+  std::string request_id;               // UUIDv7; primary key; also the X-Request-ID header
   std::string domain;                   // raw Host header, port included (the original's choice)
   std::optional<std::string> account_id;  // accountId of the credential file used, if any
   std::int64_t timestamp_unix_micros = 0; // request arrival
   std::string method;
   std::string path;                     // without the query string
   std::string query;                    // raw query string without '?', may be empty
-  Headers request_headers;              // secrets masked (proxy::MaskHeadersForRecord)
+  Headers request_headers;              // secrets masked (proxy::MaskHeaders)
   std::string request_body;             // raw bytes as received
   int response_status = 0;              // status the client got; 0 when it got none
   Headers response_headers;             // as sent to the client
@@ -89,15 +107,9 @@ struct Record {
   std::string task_tool_invocation_json;  // JSON array of {id,name,input} Task tool_uses, or empty
   std::string stop_reason;
 
-  // Conversation tracking (issue: conversation tracking); empty/false until linked.
-  std::string current_message_hash;
-  std::string parent_message_hash;
-  std::string system_hash;
-  std::string conversation_id;
-  std::string branch_id;
-  std::string parent_request_id;
-  std::string parent_task_request_id;
-  bool is_subtask = false;
+  std::vector<ChunkUsage> chunk_usage;  // events of `chunks` that carry usage, in order
+
+  ConversationLink link;                // conversation linking (docs/conversations.md)
 };
 
 inline const char* OutcomeName(Outcome o) {

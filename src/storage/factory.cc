@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include "common/ascii.h"
 #include "common/time.h"
 #include "storage/sqlite/sqlite_store.h"
 #ifdef CN_HAVE_POSTGRES
@@ -11,15 +12,6 @@
 namespace cn::storage {
 namespace {
 
-bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    if (c != prefix[i]) return false;
-  }
-  return true;
-}
 
 // SQLite retention through a connection of its own (SqliteStore has no pruning entry point):
 // WAL lets it run beside the store's writer; busy_timeout bounds the wait for its lock.

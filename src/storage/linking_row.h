@@ -35,13 +35,13 @@ void ReadLinkingRow(const Row& q, Record& r) {
   r.response_status = static_cast<int>(q.Int(7));
   r.outcome = StoredOutcome(q.Text(8));
   r.response_json = q.Text(9);
-  r.current_message_hash = q.Text(10);
-  r.parent_message_hash = q.Text(11);
-  r.system_hash = q.Text(12);
-  r.conversation_id = q.Text(13);
-  r.branch_id = q.Text(14);
-  r.parent_request_id = q.Text(15);
-  r.parent_task_request_id = q.Text(16);
+  r.link.current_message_hash = q.Text(10);
+  r.link.parent_message_hash = q.Text(11);
+  r.link.system_hash = q.Text(12);
+  r.link.conversation_id = q.Text(13);
+  r.link.branch_id = q.Text(14);
+  r.link.parent_request_id = q.Text(15);
+  r.link.parent_task_request_id = q.Text(16);
 }
 
 }  // namespace cn::storage

@@ -205,25 +205,25 @@ TEST_P(LinkingTest, FollowUpsLinkAndEditsBranch) {
 
   auto rows = Stored({parent, first, second, third});
   const Record& p = rows[parent];
-  EXPECT_EQ(p.current_message_hash, Obj(f01, "parent").at("current_message_hash").as_string());
-  EXPECT_TRUE(IsUuid(p.conversation_id));
-  EXPECT_EQ(p.branch_id, "main");
-  EXPECT_TRUE(p.parent_request_id.empty());
+  EXPECT_EQ(p.link.current_message_hash, Obj(f01, "parent").at("current_message_hash").as_string());
+  EXPECT_TRUE(IsUuid(p.link.conversation_id));
+  EXPECT_EQ(p.link.branch_id, "main");
+  EXPECT_TRUE(p.link.parent_request_id.empty());
   EXPECT_EQ(p.message_count, 1);
   EXPECT_EQ(p.request_type, "inference");
 
   const std::regex user_branch("^branch_\\d{14}$");
   for (const std::string* id : {&first, &second, &third}) {
     const Record& c = rows[*id];
-    EXPECT_EQ(c.conversation_id, p.conversation_id);
-    EXPECT_EQ(c.parent_request_id, parent);
-    EXPECT_EQ(c.parent_message_hash, p.current_message_hash);
-    EXPECT_FALSE(c.is_subtask);
+    EXPECT_EQ(c.link.conversation_id, p.link.conversation_id);
+    EXPECT_EQ(c.link.parent_request_id, parent);
+    EXPECT_EQ(c.link.parent_message_hash, p.link.current_message_hash);
+    EXPECT_FALSE(c.link.is_subtask);
     EXPECT_EQ(c.message_count, 3);
   }
-  EXPECT_EQ(rows[first].branch_id, "main");
-  EXPECT_TRUE(std::regex_match(rows[second].branch_id, user_branch)) << rows[second].branch_id;
-  EXPECT_TRUE(std::regex_match(rows[third].branch_id, user_branch)) << rows[third].branch_id;
+  EXPECT_EQ(rows[first].link.branch_id, "main");
+  EXPECT_TRUE(std::regex_match(rows[second].link.branch_id, user_branch)) << rows[second].link.branch_id;
+  EXPECT_TRUE(std::regex_match(rows[third].link.branch_id, user_branch)) << rows[third].link.branch_id;
 }
 
 TEST_P(LinkingTest, FollowUpAfterARestartLinksThroughTheIndexWarmedFromTheStore) {
@@ -236,8 +236,8 @@ TEST_P(LinkingTest, FollowUpAfterARestartLinksThroughTheIndexWarmedFromTheStore)
   EXPECT_NE(proxy_->Log().find("conversation index warmed"), std::string::npos) << proxy_->Log();
   const std::string child = SendFixtureChild(f);
   auto rows = Stored({parent, child});
-  EXPECT_EQ(rows[child].parent_request_id, parent);
-  EXPECT_EQ(rows[child].conversation_id, rows[parent].conversation_id);
+  EXPECT_EQ(rows[child].link.parent_request_id, parent);
+  EXPECT_EQ(rows[child].link.conversation_id, rows[parent].link.conversation_id);
 }
 
 TEST_P(LinkingTest, DuplicatedToolBlocksAndLongerHistoriesLink) {
@@ -246,10 +246,10 @@ TEST_P(LinkingTest, DuplicatedToolBlocksAndLongerHistoriesLink) {
     const std::string parent = SendFixtureParent(f);
     const std::string child = SendFixtureChild(f);
     auto rows = Stored({parent, child});
-    EXPECT_EQ(rows[parent].current_message_hash, Obj(f, "parent").at("current_message_hash").as_string()) << file;
-    EXPECT_EQ(rows[child].parent_request_id, parent) << file;
-    EXPECT_EQ(rows[child].conversation_id, rows[parent].conversation_id) << file;
-    EXPECT_EQ(rows[child].branch_id, "main") << file;
+    EXPECT_EQ(rows[parent].link.current_message_hash, Obj(f, "parent").at("current_message_hash").as_string()) << file;
+    EXPECT_EQ(rows[child].link.parent_request_id, parent) << file;
+    EXPECT_EQ(rows[child].link.conversation_id, rows[parent].link.conversation_id) << file;
+    EXPECT_EQ(rows[child].link.branch_id, "main") << file;
   }
 }
 
@@ -264,15 +264,15 @@ TEST_P(LinkingTest, CompactContinuationJoinsTheSummarisedConversationAndItsFollo
 
   auto rows = Stored({summarise, compact, follow});
   const Record& c = rows[compact];
-  EXPECT_EQ(c.conversation_id, rows[summarise].conversation_id);
-  EXPECT_EQ(c.parent_request_id, summarise);
-  EXPECT_TRUE(std::regex_match(c.branch_id, std::regex("^compact_\\d{6}$"))) << c.branch_id;
-  EXPECT_EQ(c.parent_message_hash, rows[summarise].current_message_hash);
-  EXPECT_FALSE(c.is_subtask);
+  EXPECT_EQ(c.link.conversation_id, rows[summarise].link.conversation_id);
+  EXPECT_EQ(c.link.parent_request_id, summarise);
+  EXPECT_TRUE(std::regex_match(c.link.branch_id, std::regex("^compact_\\d{6}$"))) << c.link.branch_id;
+  EXPECT_EQ(c.link.parent_message_hash, rows[summarise].link.current_message_hash);
+  EXPECT_FALSE(c.link.is_subtask);
   const Record& f = rows[follow];
-  EXPECT_EQ(f.parent_request_id, compact);
-  EXPECT_EQ(f.conversation_id, c.conversation_id);
-  EXPECT_EQ(f.branch_id, c.branch_id);
+  EXPECT_EQ(f.link.parent_request_id, compact);
+  EXPECT_EQ(f.link.conversation_id, c.link.conversation_id);
+  EXPECT_EQ(f.link.branch_id, c.link.branch_id);
 }
 
 TEST_P(LinkingTest, SubAgentLinksToItsTaskRequestAndItsFollowUpsInheritTheSubtask) {
@@ -294,21 +294,21 @@ TEST_P(LinkingTest, SubAgentLinksToItsTaskRequestAndItsFollowUpsInheritTheSubtas
 
   auto rows = Stored({task, agent, main, agent_first, agent_follow});
   const Record& a = rows[agent];
-  EXPECT_TRUE(a.is_subtask);
-  EXPECT_EQ(a.parent_task_request_id, task);
-  EXPECT_EQ(a.parent_request_id, task);
-  EXPECT_EQ(a.conversation_id, rows[task].conversation_id);
-  EXPECT_EQ(a.branch_id, "subtask_1");
-  EXPECT_FALSE(rows[task].is_subtask) << "the main conversation is not a sub-agent";
+  EXPECT_TRUE(a.link.is_subtask);
+  EXPECT_EQ(a.link.parent_task_request_id, task);
+  EXPECT_EQ(a.link.parent_request_id, task);
+  EXPECT_EQ(a.link.conversation_id, rows[task].link.conversation_id);
+  EXPECT_EQ(a.link.branch_id, "subtask_1");
+  EXPECT_FALSE(rows[task].link.is_subtask) << "the main conversation is not a sub-agent";
 
-  EXPECT_EQ(rows[agent_first].branch_id, "subtask_1");
-  EXPECT_EQ(rows[agent_first].parent_task_request_id, main);
+  EXPECT_EQ(rows[agent_first].link.branch_id, "subtask_1");
+  EXPECT_EQ(rows[agent_first].link.parent_task_request_id, main);
   const Record& f = rows[agent_follow];
-  EXPECT_EQ(f.parent_request_id, agent_first);
-  EXPECT_EQ(f.branch_id, "subtask_1");
-  EXPECT_TRUE(f.is_subtask);
-  EXPECT_EQ(f.parent_task_request_id, main);
-  EXPECT_EQ(f.conversation_id, rows[main].conversation_id);
+  EXPECT_EQ(f.link.parent_request_id, agent_first);
+  EXPECT_EQ(f.link.branch_id, "subtask_1");
+  EXPECT_TRUE(f.link.is_subtask);
+  EXPECT_EQ(f.link.parent_task_request_id, main);
+  EXPECT_EQ(f.link.conversation_id, rows[main].link.conversation_id);
 }
 
 TEST_P(LinkingTest, ParallelSubAgentsGetDistinctNumbersInTaskOrder) {
@@ -338,10 +338,10 @@ TEST_P(LinkingTest, ParallelSubAgentsGetDistinctNumbersInTaskOrder) {
   auto rows = Stored(all);
   for (int i = 0; i < kAgents; ++i) {
     const Record& a = rows[ids[i]];
-    EXPECT_EQ(a.branch_id, "subtask_" + std::to_string(i + 1)) << prompts[i];
-    EXPECT_TRUE(a.is_subtask);
-    EXPECT_EQ(a.parent_task_request_id, task);
-    EXPECT_EQ(a.conversation_id, rows[task].conversation_id);
+    EXPECT_EQ(a.link.branch_id, "subtask_" + std::to_string(i + 1)) << prompts[i];
+    EXPECT_TRUE(a.link.is_subtask);
+    EXPECT_EQ(a.link.parent_task_request_id, task);
+    EXPECT_EQ(a.link.conversation_id, rows[task].link.conversation_id);
   }
 }
 
@@ -391,19 +391,19 @@ TEST_P(LinkingTest, RebuildRecomputesWipedLinksAndASecondRunChangesNothing) {
   auto rebuilt = Stored(ids);
   // Same structure; the roots got new conversation ids (theirs were wiped).
   auto same_conversation = [](const std::map<std::string, Record>& rows, const std::string& a, const std::string& b) {
-    return rows.at(a).conversation_id == rows.at(b).conversation_id;
+    return rows.at(a).link.conversation_id == rows.at(b).link.conversation_id;
   };
   for (const std::string& id : ids) {
     const Record& before = live.at(id);
     const Record& after = rebuilt.at(id);
-    EXPECT_EQ(after.current_message_hash, before.current_message_hash);
-    EXPECT_EQ(after.parent_message_hash, before.parent_message_hash);
-    EXPECT_EQ(after.system_hash, before.system_hash);
-    EXPECT_EQ(after.parent_request_id, before.parent_request_id);
-    EXPECT_EQ(after.parent_task_request_id, before.parent_task_request_id);
-    EXPECT_EQ(after.is_subtask, before.is_subtask);
-    EXPECT_EQ(after.branch_id, before.branch_id);  // branch_<time> and compact_<time> use arrival time
-    EXPECT_TRUE(IsUuid(after.conversation_id));
+    EXPECT_EQ(after.link.current_message_hash, before.link.current_message_hash);
+    EXPECT_EQ(after.link.parent_message_hash, before.link.parent_message_hash);
+    EXPECT_EQ(after.link.system_hash, before.link.system_hash);
+    EXPECT_EQ(after.link.parent_request_id, before.link.parent_request_id);
+    EXPECT_EQ(after.link.parent_task_request_id, before.link.parent_task_request_id);
+    EXPECT_EQ(after.link.is_subtask, before.link.is_subtask);
+    EXPECT_EQ(after.link.branch_id, before.link.branch_id);  // branch_<time> and compact_<time> use arrival time
+    EXPECT_TRUE(IsUuid(after.link.conversation_id));
     for (const std::string& other : ids) {
       EXPECT_EQ(same_conversation(rebuilt, id, other), same_conversation(live, id, other));
     }

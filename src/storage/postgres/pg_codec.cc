@@ -7,20 +7,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/header.h"
 #include "common/utf8.h"
 #include "sse/parser.h"
 
 namespace cn::storage::pg {
 namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 void AppendField(std::string* out, std::string_view v) {
   *out += std::to_string(v.size());
@@ -93,17 +85,7 @@ bool DecodeHeaderList(std::string_view bytes, Headers* out) {
 
 std::string HeadersJsonObject(const Headers& headers) {
   if (headers.empty()) return {};
-  std::vector<std::pair<std::string, std::string>> merged;
-  for (const Header& h : headers) {
-    auto it = merged.begin();
-    while (it != merged.end() && !EqualsIgnoreCase(it->first, h.name)) ++it;
-    if (it == merged.end()) {
-      merged.emplace_back(h.name, h.value);
-    } else {
-      it->second += ", ";
-      it->second += h.value;
-    }
-  }
+  const auto merged = MergeRepeatedHeaders(headers);
   boost::json::object obj;
   for (auto& [name, value] : merged) {
     obj[SanitizeUtf8(name)] = SanitizeUtf8(value);

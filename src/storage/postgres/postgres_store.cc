@@ -170,21 +170,21 @@ void AppendRequestRow(const Record& r, PostgresOptions::RawBodies raw_bodies, Pg
   p.AddInt(r.duration_micros / 1000);
   p.AddTextOrNull(SanitizeUtf8(r.error));
   p.AddInt(r.tool_call_count);
-  p.AddTextOrNull(SanitizeUtf8(r.current_message_hash));
-  p.AddTextOrNull(SanitizeUtf8(r.parent_message_hash));
-  p.AddTextOrNull(r.conversation_id);
-  p.AddTextOrNull(SanitizeUtf8(r.branch_id));
+  p.AddTextOrNull(SanitizeUtf8(r.link.current_message_hash));
+  p.AddTextOrNull(SanitizeUtf8(r.link.parent_message_hash));
+  p.AddTextOrNull(r.link.conversation_id);
+  p.AddTextOrNull(SanitizeUtf8(r.link.branch_id));
   p.AddInt(r.message_count);
-  p.AddTextOrNull(r.parent_task_request_id);
-  p.AddBool(r.is_subtask);
+  p.AddTextOrNull(r.link.parent_task_request_id);
+  p.AddBool(r.link.is_subtask);
   AddJson(p, r.task_tool_invocation_json, &task_text);
   if (r.account_id) {
     p.AddText(SanitizeUtf8(*r.account_id));
   } else {
     p.AddNull();
   }
-  p.AddTextOrNull(r.parent_request_id);
-  p.AddTextOrNull(SanitizeUtf8(r.system_hash));
+  p.AddTextOrNull(r.link.parent_request_id);
+  p.AddTextOrNull(SanitizeUtf8(r.link.system_hash));
   p.AddTextOrNull(SanitizeUtf8(r.query));
   p.AddText(OutcomeName(r.outcome));
   p.AddInt(r.upstream_attempts);
@@ -669,14 +669,14 @@ StatusOr<std::optional<Record>> PostgresStore::GetRecord(std::string_view reques
     r.tool_call_count = static_cast<int>(q.Int(sToolCallCount));
     r.task_tool_invocation_json = q.IsNull(sTaskText) ? q.Text(sTask) : q.Text(sTaskText);
     r.stop_reason = q.Text(sStopReason);
-    r.current_message_hash = q.Text(sCurrentMessageHash);
-    r.parent_message_hash = q.Text(sParentMessageHash);
-    r.system_hash = q.Text(sSystemHash);
-    r.conversation_id = q.Text(sConversationId);
-    r.branch_id = q.Text(sBranchId);
-    r.parent_request_id = q.Text(sParentRequestId);
-    r.parent_task_request_id = q.Text(sParentTaskRequestId);
-    r.is_subtask = q.Bool(sIsSubtask);
+    r.link.current_message_hash = q.Text(sCurrentMessageHash);
+    r.link.parent_message_hash = q.Text(sParentMessageHash);
+    r.link.system_hash = q.Text(sSystemHash);
+    r.link.conversation_id = q.Text(sConversationId);
+    r.link.branch_id = q.Text(sBranchId);
+    r.link.parent_request_id = q.Text(sParentRequestId);
+    r.link.parent_task_request_id = q.Text(sParentTaskRequestId);
+    r.link.is_subtask = q.Bool(sIsSubtask);
     r.request_headers = ReadHeaders(q, sHeaderList, sHeaders);
     r.response_headers = ReadHeaders(q, sResponseHeaderList, sResponseHeaders);
 
@@ -775,7 +775,7 @@ StatusOr<std::vector<Record>> PostgresStore::LoadForLinking(const LinkingScan& s
     const Row q(r.get(), i);
     Record& rec = out.emplace_back();
     ReadLinkingRow(q, rec);
-    rec.is_subtask = q.Bool(17);
+    rec.link.is_subtask = q.Bool(17);
     if (auto raw = q.Bytes(18)) {
       rec.request_body = std::move(*raw);
     } else {
@@ -817,14 +817,14 @@ Status PostgresStore::UpdateLinks(std::span<const Record> records) {
              "::text, " + at(3) + "::text, " + at(4) + "::uuid, " + at(5) + "::text, " + at(6) +
              "::uuid, " + at(7) + "::uuid, " + at(8) + "::bool)";
       p.AddText(r.request_id);
-      p.AddTextOrNull(SanitizeUtf8(r.current_message_hash));
-      p.AddTextOrNull(SanitizeUtf8(r.parent_message_hash));
-      p.AddTextOrNull(SanitizeUtf8(r.system_hash));
-      p.AddTextOrNull(r.conversation_id);
-      p.AddTextOrNull(SanitizeUtf8(r.branch_id));
-      p.AddTextOrNull(r.parent_request_id);
-      p.AddTextOrNull(r.parent_task_request_id);
-      p.AddBool(r.is_subtask);
+      p.AddTextOrNull(SanitizeUtf8(r.link.current_message_hash));
+      p.AddTextOrNull(SanitizeUtf8(r.link.parent_message_hash));
+      p.AddTextOrNull(SanitizeUtf8(r.link.system_hash));
+      p.AddTextOrNull(r.link.conversation_id);
+      p.AddTextOrNull(SanitizeUtf8(r.link.branch_id));
+      p.AddTextOrNull(r.link.parent_request_id);
+      p.AddTextOrNull(r.link.parent_task_request_id);
+      p.AddBool(r.link.is_subtask);
     }
     sql += ") AS v (id, cmh, pmh, sh, cid, bid, prid, ptid, sub) WHERE a.request_id = v.id";
     s = db.Query(sql, p, "updating api_requests", nullptr);

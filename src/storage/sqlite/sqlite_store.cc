@@ -9,6 +9,8 @@
 #include <system_error>
 #include <utility>
 
+#include "common/header.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "sse/parser.h"
 #include "storage/linking_row.h"
@@ -119,52 +121,7 @@ constexpr std::string_view kSelectChunksSql =
 
 // ---- Value encodings -------------------------------------------------------------------------
 
-// Appends `s` as a JSON string literal. Bytes >= 0x80 pass through unchanged: header bytes are
-// stored as received, and SQLite's JSON functions do not validate UTF-8.
-void AppendJsonString(std::string* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (u < 0x20) {
-          *out += "\\u00";
-          out->push_back(kHex[u >> 4]);
-          out->push_back(kHex[u & 0xf]);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) {
-      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 struct EncodedHeaders {
   std::string object;  // {"name": "value", ...}; empty when there are no headers
@@ -174,25 +131,14 @@ struct EncodedHeaders {
 EncodedHeaders EncodeHeaders(const Headers& headers) {
   EncodedHeaders out;
   if (headers.empty()) return out;
-  std::vector<std::pair<std::string_view, std::string>> merged;
   bool repeated = false;
-  for (const Header& h : headers) {
-    auto it = merged.begin();
-    while (it != merged.end() && !EqualsIgnoreCase(it->first, h.name)) ++it;
-    if (it == merged.end()) {
-      merged.emplace_back(h.name, h.value);
-    } else {
-      repeated = true;
-      it->second += ", ";
-      it->second += h.value;
-    }
-  }
+  const auto merged = MergeRepeatedHeaders(headers, &repeated);
   out.object = "{";
   for (const auto& [name, value] : merged) {
     if (out.object.size() > 1) out.object += ',';
-    AppendJsonString(&out.object, name);
+    AppendJsonString(out.object, name);
     out.object += ':';
-    AppendJsonString(&out.object, value);
+    AppendJsonString(out.object, value);
   }
   out.object += '}';
   if (repeated) {
@@ -200,9 +146,9 @@ EncodedHeaders EncodeHeaders(const Headers& headers) {
     for (const Header& h : headers) {
       if (out.list.size() > 1) out.list += ',';
       out.list += '[';
-      AppendJsonString(&out.list, h.name);
+      AppendJsonString(out.list, h.name);
       out.list += ',';
-      AppendJsonString(&out.list, h.value);
+      AppendJsonString(out.list, h.value);
       out.list += ']';
     }
     out.list += ']';
@@ -454,17 +400,17 @@ Status SqliteStore::InsertRecord(const Record& r) {
   q.BindInt(p(kDurationMs), MicrosToMillis(r.duration_micros));
   q.BindTextOrNull(p(kError), r.error);
   q.BindInt(p(kToolCallCount), r.tool_call_count);
-  q.BindTextOrNull(p(kCurrentMessageHash), r.current_message_hash);
-  q.BindTextOrNull(p(kParentMessageHash), r.parent_message_hash);
-  q.BindTextOrNull(p(kConversationId), r.conversation_id);
-  q.BindTextOrNull(p(kBranchId), r.branch_id);
+  q.BindTextOrNull(p(kCurrentMessageHash), r.link.current_message_hash);
+  q.BindTextOrNull(p(kParentMessageHash), r.link.parent_message_hash);
+  q.BindTextOrNull(p(kConversationId), r.link.conversation_id);
+  q.BindTextOrNull(p(kBranchId), r.link.branch_id);
   q.BindInt(p(kMessageCount), r.message_count);
-  q.BindTextOrNull(p(kParentTaskRequestId), r.parent_task_request_id);
-  q.BindInt(p(kIsSubtask), r.is_subtask);
+  q.BindTextOrNull(p(kParentTaskRequestId), r.link.parent_task_request_id);
+  q.BindInt(p(kIsSubtask), r.link.is_subtask);
   q.BindTextOrNull(p(kTaskToolInvocation), r.task_tool_invocation_json);
   q.BindOptionalText(p(kAccountId), r.account_id);
-  q.BindTextOrNull(p(kParentRequestId), r.parent_request_id);
-  q.BindTextOrNull(p(kSystemHash), r.system_hash);
+  q.BindTextOrNull(p(kParentRequestId), r.link.parent_request_id);
+  q.BindTextOrNull(p(kSystemHash), r.link.system_hash);
   q.BindTextOrNull(p(kQueryString), r.query);
   q.BindText(p(kOutcome), OutcomeName(r.outcome));
   q.BindInt(p(kUpstreamAttempts), r.upstream_attempts);
@@ -595,14 +541,14 @@ StatusOr<std::optional<Record>> SqliteStore::GetRecord(std::string_view request_
     r.tool_call_count = static_cast<int>(q.Int(kToolCallCount));
     r.task_tool_invocation_json = q.Text(kTaskToolInvocation);
     r.stop_reason = q.Text(kStopReason);
-    r.current_message_hash = q.Text(kCurrentMessageHash);
-    r.parent_message_hash = q.Text(kParentMessageHash);
-    r.system_hash = q.Text(kSystemHash);
-    r.conversation_id = q.Text(kConversationId);
-    r.branch_id = q.Text(kBranchId);
-    r.parent_request_id = q.Text(kParentRequestId);
-    r.parent_task_request_id = q.Text(kParentTaskRequestId);
-    r.is_subtask = q.Int(kIsSubtask) != 0;
+    r.link.current_message_hash = q.Text(kCurrentMessageHash);
+    r.link.parent_message_hash = q.Text(kParentMessageHash);
+    r.link.system_hash = q.Text(kSystemHash);
+    r.link.conversation_id = q.Text(kConversationId);
+    r.link.branch_id = q.Text(kBranchId);
+    r.link.parent_request_id = q.Text(kParentRequestId);
+    r.link.parent_task_request_id = q.Text(kParentTaskRequestId);
+    r.link.is_subtask = q.Int(kIsSubtask) != 0;
 
     auto request_headers = DecodeHeaders(db, q.Text(kHeaders), q.Text(kHeaderList));
     if (!request_headers.ok()) return request_headers.status();
@@ -667,7 +613,7 @@ StatusOr<std::vector<Record>> SqliteStore::LoadForLinking(const LinkingScan& sca
   while ((rc = q.Step()) == SQLITE_ROW) {
     Record& r = out.emplace_back();
     ReadLinkingRow(q, r);
-    r.is_subtask = q.Int(17) != 0;
+    r.link.is_subtask = q.Int(17) != 0;
     r.request_body = q.Text(18);
   }
   if (rc != SQLITE_DONE) return reader_->Error(rc, "loading requests for conversation linking");
@@ -686,14 +632,14 @@ Status SqliteStore::UpdateLinks(std::span<const Record> records) {
   Statement& q = *stmt;
   for (const Record& r : records) {
     q.BindText(1, r.request_id);
-    q.BindTextOrNull(2, r.current_message_hash);
-    q.BindTextOrNull(3, r.parent_message_hash);
-    q.BindTextOrNull(4, r.system_hash);
-    q.BindTextOrNull(5, r.conversation_id);
-    q.BindTextOrNull(6, r.branch_id);
-    q.BindTextOrNull(7, r.parent_request_id);
-    q.BindTextOrNull(8, r.parent_task_request_id);
-    q.BindInt(9, r.is_subtask);
+    q.BindTextOrNull(2, r.link.current_message_hash);
+    q.BindTextOrNull(3, r.link.parent_message_hash);
+    q.BindTextOrNull(4, r.link.system_hash);
+    q.BindTextOrNull(5, r.link.conversation_id);
+    q.BindTextOrNull(6, r.link.branch_id);
+    q.BindTextOrNull(7, r.link.parent_request_id);
+    q.BindTextOrNull(8, r.link.parent_task_request_id);
+    q.BindInt(9, r.link.is_subtask);
     if (int rc = q.Step(); rc != SQLITE_DONE) {
       return RollBack(db, WithContext(db.Error(rc, "updating api_requests"), context + ", request " + r.request_id));
     }

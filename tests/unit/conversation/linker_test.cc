@@ -99,26 +99,26 @@ TEST(Link, FollowUpInheritsAndSecondChildBranches) {
   ConversationIndex index;
   const Record root = Process(index, kT0, Body("[" + UserMessage("hi") + "]"));
   const Record a = Process(index, kT0 + 10 * kSecond, Body(Conversation3("hi", "Hello!", "question one")));
-  EXPECT_EQ(a.parent_request_id, root.request_id);
-  EXPECT_EQ(a.conversation_id, root.conversation_id);
-  EXPECT_EQ(a.branch_id, "main");
-  EXPECT_EQ(a.parent_message_hash, root.current_message_hash);
-  EXPECT_FALSE(a.is_subtask);
+  EXPECT_EQ(a.link.parent_request_id, root.request_id);
+  EXPECT_EQ(a.link.conversation_id, root.link.conversation_id);
+  EXPECT_EQ(a.link.branch_id, "main");
+  EXPECT_EQ(a.link.parent_message_hash, root.link.current_message_hash);
+  EXPECT_FALSE(a.link.is_subtask);
   // The user edits the second prompt: same parent, a child already exists -> a new branch (UTC).
   const Record b = Process(index, kT0 + 20 * kSecond, Body(Conversation3("hi", "Hello!", "question two")));
-  EXPECT_EQ(b.parent_request_id, root.request_id);
-  EXPECT_EQ(b.conversation_id, root.conversation_id);
-  EXPECT_EQ(b.branch_id, UserBranchId(kT0 + 20 * kSecond));
-  EXPECT_EQ(b.branch_id, "branch_20250629143709");
+  EXPECT_EQ(b.link.parent_request_id, root.request_id);
+  EXPECT_EQ(b.link.conversation_id, root.link.conversation_id);
+  EXPECT_EQ(b.link.branch_id, UserBranchId(kT0 + 20 * kSecond));
+  EXPECT_EQ(b.link.branch_id, "branch_20250629143709");
 }
 
 TEST(Link, NoParentKeepsParentHashAndStartsConversation) {
   ConversationIndex index;
   const Record r = Process(index, kT0, Body(Conversation3("a", "b", "c")));
-  EXPECT_TRUE(IsUuid(r.conversation_id));
-  EXPECT_EQ(r.branch_id, "main");
-  EXPECT_FALSE(r.parent_message_hash.empty());
-  EXPECT_TRUE(r.parent_request_id.empty());
+  EXPECT_TRUE(IsUuid(r.link.conversation_id));
+  EXPECT_EQ(r.link.branch_id, "main");
+  EXPECT_FALSE(r.link.parent_message_hash.empty());
+  EXPECT_TRUE(r.link.parent_request_id.empty());
 }
 
 TEST(Link, ExactSystemMatchWinsOverNewerFallback) {
@@ -126,7 +126,7 @@ TEST(Link, ExactSystemMatchWinsOverNewerFallback) {
   const Record same_system = Process(index, kT0, Body("[" + UserMessage("hi") + "]"));
   const Record other_system = Process(index, kT0 + kSecond, Body("[" + UserMessage("hi") + "]", R"("Other prompt")"));
   const Record child = Process(index, kT0 + 5 * kSecond, Body(Conversation3("hi", "yo", "next")));
-  EXPECT_EQ(child.parent_request_id, same_system.request_id);
+  EXPECT_EQ(child.link.parent_request_id, same_system.request_id);
   // A system prompt neither parent has: the newest by message hash alone.
   const LinkResult fallback = LinkOnly(index, kT0 + 6 * kSecond, Body(Conversation3("hi", "yo", "n2"), R"("Third")"));
   EXPECT_EQ(fallback.parent_request_id, other_system.request_id);
@@ -149,7 +149,7 @@ TEST(Link, GrandparentFallbackWhenTheParentIsMissing) {
   const LinkResult r = LinkOnly(index, kT0 + 60 * kSecond, Body(five));
   EXPECT_EQ(r.kind, LinkKind::kGrandparent);
   EXPECT_EQ(r.parent_request_id, root.request_id);
-  EXPECT_EQ(r.conversation_id, std::optional<std::string>(root.conversation_id));
+  EXPECT_EQ(r.conversation_id, std::optional<std::string>(root.link.conversation_id));
   // The returned parent hash stays the computed (grand-child) one.
   auto hashes = ComputeMessageHashes(ParseJson(five).as_array());
   ASSERT_TRUE(hashes.ok());
@@ -166,13 +166,13 @@ TEST(Link, MalformedMessagesGiveTheSafeDefault) {
   Record rec;
   rec.request_id = NewUuidV4();
   LinkRecord(rec, body, index);
-  EXPECT_TRUE(IsUuid(rec.conversation_id));
-  EXPECT_EQ(rec.branch_id, "main");
+  EXPECT_TRUE(IsUuid(rec.link.conversation_id));
+  EXPECT_EQ(rec.link.branch_id, "main");
   // Bodies without messages are left unlinked.
   Record untouched;
   LinkRecord(untouched, ParseJson(R"({"model":"x"})"), index);
-  EXPECT_TRUE(untouched.conversation_id.empty());
-  EXPECT_TRUE(untouched.branch_id.empty());
+  EXPECT_TRUE(untouched.link.conversation_id.empty());
+  EXPECT_TRUE(untouched.link.branch_id.empty());
 }
 
 TEST(Subtasks, ParallelAgentsAreNumberedByTaskCallOrderNotArrival) {
@@ -188,12 +188,12 @@ TEST(Subtasks, ParallelAgentsAreNumberedByTaskCallOrderNotArrival) {
   }
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
-    EXPECT_EQ(agents[i].branch_id, "subtask_" + std::to_string(i + 1));
-    EXPECT_TRUE(agents[i].is_subtask);
-    EXPECT_EQ(agents[i].parent_task_request_id, task.request_id);
-    EXPECT_EQ(agents[i].parent_request_id, task.request_id);
-    EXPECT_EQ(agents[i].conversation_id, task.conversation_id);
-    EXPECT_TRUE(agents[i].parent_message_hash.empty());
+    EXPECT_EQ(agents[i].link.branch_id, "subtask_" + std::to_string(i + 1));
+    EXPECT_TRUE(agents[i].link.is_subtask);
+    EXPECT_EQ(agents[i].link.parent_task_request_id, task.request_id);
+    EXPECT_EQ(agents[i].link.parent_request_id, task.request_id);
+    EXPECT_EQ(agents[i].link.conversation_id, task.link.conversation_id);
+    EXPECT_TRUE(agents[i].link.parent_message_hash.empty());
   }
 
   // The main agent continues: never flagged as a sub-task (the §4.9 quirk), and its response
@@ -202,23 +202,23 @@ TEST(Subtasks, ParallelAgentsAreNumberedByTaskCallOrderNotArrival) {
                              R"(,{"role":"assistant","content":[{"type":"tool_use","id":"toolu_0","name":"Task","input":{}}]},)" +
                              R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_0","content":"done"}]}])";
   const Record main2 = Process(index, kT0 + 90 * kSecond, Body(follow), TaskResponse({"Second wave A", "Second wave B"}));
-  EXPECT_EQ(main2.parent_request_id, task.request_id);
-  EXPECT_EQ(main2.branch_id, "main");
-  EXPECT_FALSE(main2.is_subtask);
-  EXPECT_TRUE(main2.parent_task_request_id.empty());
+  EXPECT_EQ(main2.link.parent_request_id, task.request_id);
+  EXPECT_EQ(main2.link.branch_id, "main");
+  EXPECT_FALSE(main2.link.is_subtask);
+  EXPECT_TRUE(main2.link.parent_task_request_id.empty());
   const Record b = Process(index, kT0 + 95 * kSecond, Body("[" + UserMessage("Second wave B") + "]"));
   const Record a = Process(index, kT0 + 95 * kSecond, Body("[" + UserMessage("Second wave A") + "]"));
-  EXPECT_EQ(a.branch_id, "subtask_4");
-  EXPECT_EQ(b.branch_id, "subtask_5");
-  EXPECT_EQ(b.parent_task_request_id, main2.request_id);
+  EXPECT_EQ(a.link.branch_id, "subtask_4");
+  EXPECT_EQ(b.link.branch_id, "subtask_5");
+  EXPECT_EQ(b.link.parent_task_request_id, main2.request_id);
 
   // A sub-agent's follow-up stays on its branch and is a sub-agent request too.
   const Record agent_follow = Process(index, kT0 + 100 * kSecond,
                                       Body(Conversation3(prompts[0], "Looking.", "tool output")));
-  EXPECT_EQ(agent_follow.parent_request_id, agents[0].request_id);
-  EXPECT_EQ(agent_follow.branch_id, "subtask_1");
-  EXPECT_TRUE(agent_follow.is_subtask);
-  EXPECT_EQ(agent_follow.parent_task_request_id, task.request_id);
+  EXPECT_EQ(agent_follow.link.parent_request_id, agents[0].request_id);
+  EXPECT_EQ(agent_follow.link.branch_id, "subtask_1");
+  EXPECT_TRUE(agent_follow.link.is_subtask);
+  EXPECT_EQ(agent_follow.link.parent_task_request_id, task.request_id);
 
   // Rebuilt from the stored records (start-up fill), the numbering continues where it was.
   ConversationIndex rebuilt;
@@ -229,8 +229,8 @@ TEST(Subtasks, ParallelAgentsAreNumberedByTaskCallOrderNotArrival) {
   const Record task3 = Process(rebuilt, kT0 + 200 * kSecond,
                                Body(Conversation3("do three things", "", "x")), TaskResponse({"Third wave"}));
   const Record c = Process(rebuilt, kT0 + 210 * kSecond, Body("[" + UserMessage("Third wave") + "]"));
-  EXPECT_EQ(c.conversation_id, task3.conversation_id);
-  EXPECT_EQ(c.branch_id, "subtask_6");
+  EXPECT_EQ(c.link.conversation_id, task3.link.conversation_id);
+  EXPECT_EQ(c.link.branch_id, "subtask_6");
 }
 
 TEST(Subtasks, SamePromptTwiceGetsDistinctNumbers) {
@@ -238,17 +238,17 @@ TEST(Subtasks, SamePromptTwiceGetsDistinctNumbers) {
   const Record task = Process(index, kT0, Body("[" + UserMessage("twice") + "]"), TaskResponse({"Same", "Same"}));
   const Record first = Process(index, kT0 + kSecond, Body("[" + UserMessage("Same") + "]"));
   const Record second = Process(index, kT0 + kSecond, Body("[" + UserMessage("Same") + "]"));
-  EXPECT_EQ(first.branch_id, "subtask_1");
-  EXPECT_EQ(second.branch_id, "subtask_2");
-  EXPECT_EQ(second.parent_task_request_id, task.request_id);
+  EXPECT_EQ(first.link.branch_id, "subtask_1");
+  EXPECT_EQ(second.link.branch_id, "subtask_2");
+  EXPECT_EQ(second.link.parent_task_request_id, task.request_id);
 }
 
 TEST(Subtasks, TaskCallsOlderThanADayAreIgnored) {
   ConversationIndex index;
   Process(index, kT0, Body("[" + UserMessage("go") + "]"), TaskResponse({"Late agent"}));
   const Record late = Process(index, kT0 + kMicrosPerDay + kSecond, Body("[" + UserMessage("Late agent") + "]"));
-  EXPECT_FALSE(late.is_subtask);
-  EXPECT_EQ(late.branch_id, "main");
+  EXPECT_FALSE(late.link.is_subtask);
+  EXPECT_EQ(late.link.branch_id, "main");
 }
 
 constexpr const char* kCompactText =
@@ -280,18 +280,18 @@ TEST(Compact, ContinuationJoinsTheSummarisedConversation) {
                                    R"("You are a helpful AI assistant tasked with summarizing conversations.")"),
                                    response);
   const Record compact = Process(index, kT0, Body("[" + UserMessage(kCompactText) + "]"));
-  EXPECT_EQ(compact.parent_request_id, summarise.request_id);
-  EXPECT_EQ(compact.conversation_id, summarise.conversation_id);
-  EXPECT_EQ(compact.branch_id, "compact_143649");
-  EXPECT_EQ(compact.parent_message_hash, summarise.current_message_hash);
+  EXPECT_EQ(compact.link.parent_request_id, summarise.request_id);
+  EXPECT_EQ(compact.link.conversation_id, summarise.link.conversation_id);
+  EXPECT_EQ(compact.link.branch_id, "compact_143649");
+  EXPECT_EQ(compact.link.parent_message_hash, summarise.link.current_message_hash);
 
   // Follow-ups stay on the compact branch even when a sibling already exists.
   const std::string follow = Conversation3(kCompactText, "Continuing.", "next");
   const Record f1 = Process(index, kT0 + 10 * kSecond, Body(follow));
   const Record f2 = Process(index, kT0 + 20 * kSecond, Body(Conversation3(kCompactText, "Continuing.", "other")));
-  EXPECT_EQ(f1.branch_id, "compact_143649");
-  EXPECT_EQ(f2.branch_id, "compact_143649");
-  EXPECT_EQ(f2.parent_request_id, compact.request_id);
+  EXPECT_EQ(f1.link.branch_id, "compact_143649");
+  EXPECT_EQ(f2.link.branch_id, "compact_143649");
+  EXPECT_EQ(f2.link.parent_request_id, compact.request_id);
 
   // Outside the 7-day window there is nothing to join.
   const LinkResult late = LinkOnly(index, kT0 + 8 * kMicrosPerDay, Body("[" + UserMessage(kCompactText) + "]"));

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "proxy/ascii.h"
+#include "common/ascii.h"
 
 namespace cn::proxy {
 namespace {

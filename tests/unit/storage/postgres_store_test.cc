@@ -220,7 +220,7 @@ TEST_F(PostgresStoreTest, AdoptsAnOriginalDatabaseInPlaceAndReadsItsRows) {
   EXPECT_EQ(r.tool_call_count, 1);
   EXPECT_EQ(r.duration_micros, 2'000'000);
   EXPECT_EQ(r.account_id, "acc-1");
-  EXPECT_EQ(r.parent_request_id, "11111111-1111-4111-8111-111111111111");
+  EXPECT_EQ(r.link.parent_request_id, "11111111-1111-4111-8111-111111111111");
   EXPECT_EQ(r.message_count, 3);
   EXPECT_EQ(r.response_status, 200);
   EXPECT_EQ(r.outcome, Outcome::kCompleted);
@@ -260,11 +260,11 @@ TEST_F(PostgresStoreTest, OriginalQueriesReadWhatWeWrite) {
   ours.timestamp_unix_micros = now - 10LL * 60 * 1'000'000;  // 10 minutes ago
   ours.usage = {100, 40, 3, 4};
   ours.response_headers.push_back({"anthropic-ratelimit-unified-status", "allowed_warning"});
-  ours.conversation_id = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
-  ours.branch_id = "main";
-  ours.is_subtask = false;
-  ours.parent_request_id = "22222222-2222-4222-8222-222222222222";
-  ours.parent_task_request_id.clear();
+  ours.link.conversation_id = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+  ours.link.branch_id = "main";
+  ours.link.is_subtask = false;
+  ours.link.parent_request_id = "22222222-2222-4222-8222-222222222222";
+  ours.link.parent_task_request_id.clear();
   ours.error.clear();
   ours.outcome = Outcome::kCompleted;
   Record failed = SimpleRecord("team.example.com", "inference", 0, 0, 0, now - 5'000'000);
@@ -320,8 +320,8 @@ TEST_F(PostgresStoreTest, OriginalQueriesReadWhatWeWrite) {
                                ours.request_id + "'");
   ASSERT_EQ(detail.size(), 1u);
   EXPECT_EQ(detail[0], (std::vector<std::string>{"claude-3-opus", "1", "msg_1", "42",
-                                                  ours.conversation_id, "main",
-                                                  ours.parent_request_id}));
+                                                  ours.link.conversation_id, "main",
+                                                  ours.link.parent_request_id}));
   auto chunks = Query(url, "SELECT chunk_index, data, token_count FROM streaming_chunks WHERE "
                            "request_id = '" + ours.request_id + "' ORDER BY chunk_index");
   ASSERT_EQ(chunks.size(), 3u);

@@ -62,14 +62,14 @@ void ExpectSameRecord(const Record& want, const Record& got, bool canonical_json
   ExpectSameJson(want.task_tool_invocation_json, got.task_tool_invocation_json, canonical_json,
                  "task_tool_invocation_json");
   EXPECT_EQ(want.stop_reason, got.stop_reason);
-  EXPECT_EQ(want.current_message_hash, got.current_message_hash);
-  EXPECT_EQ(want.parent_message_hash, got.parent_message_hash);
-  EXPECT_EQ(want.system_hash, got.system_hash);
-  EXPECT_EQ(want.conversation_id, got.conversation_id);
-  EXPECT_EQ(want.branch_id, got.branch_id);
-  EXPECT_EQ(want.parent_request_id, got.parent_request_id);
-  EXPECT_EQ(want.parent_task_request_id, got.parent_task_request_id);
-  EXPECT_EQ(want.is_subtask, got.is_subtask);
+  EXPECT_EQ(want.link.current_message_hash, got.link.current_message_hash);
+  EXPECT_EQ(want.link.parent_message_hash, got.link.parent_message_hash);
+  EXPECT_EQ(want.link.system_hash, got.link.system_hash);
+  EXPECT_EQ(want.link.conversation_id, got.link.conversation_id);
+  EXPECT_EQ(want.link.branch_id, got.link.branch_id);
+  EXPECT_EQ(want.link.parent_request_id, got.link.parent_request_id);
+  EXPECT_EQ(want.link.parent_task_request_id, got.link.parent_task_request_id);
+  EXPECT_EQ(want.link.is_subtask, got.link.is_subtask);
 }
 
 void ExpectSameStats(const DomainStats& want, const DomainStats& got) {
@@ -207,7 +207,7 @@ TEST_P(StoreConformanceTest, DuplicateWithinOneBatchIsStoredOnce) {
 
 TEST_P(StoreConformanceTest, FailingRecordCommitsNothingOfItsBatch) {
   std::vector<Record> batch = {FullRecord(1), FullRecord(2), FullRecord(3)};
-  batch[2].parent_request_id = batch[2].request_id;  // violates CHECK parent <> self
+  batch[2].link.parent_request_id = batch[2].request_id;  // violates CHECK parent <> self
   Status s = store().WriteBatch(batch);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
@@ -288,19 +288,19 @@ TEST_P(StoreConformanceTest, LoadForLinkingPagesInOrderAndUpdateLinksSetsThem) {
   EXPECT_EQ((*page2)[0].timestamp_unix_micros, batch[4].timestamp_unix_micros);
 
   Record link = batch[4];
-  link.conversation_id = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
-  link.branch_id = "subtask_1";
-  link.parent_request_id = batch[1].request_id;
-  link.current_message_hash = std::string(64, 'c');
-  link.is_subtask = true;
+  link.link.conversation_id = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+  link.link.branch_id = "subtask_1";
+  link.link.parent_request_id = batch[1].request_id;
+  link.link.current_message_hash = std::string(64, 'c');
+  link.link.is_subtask = true;
   Status s = store().UpdateLinks(std::vector{link});
   ASSERT_TRUE(s.ok()) << s.ToString();
   Record got = ReadBack(*target_, link.request_id);
-  EXPECT_EQ(got.conversation_id, link.conversation_id);
-  EXPECT_EQ(got.branch_id, "subtask_1");
-  EXPECT_EQ(got.parent_request_id, batch[1].request_id);
-  EXPECT_EQ(got.current_message_hash, link.current_message_hash);
-  EXPECT_TRUE(got.is_subtask);
+  EXPECT_EQ(got.link.conversation_id, link.link.conversation_id);
+  EXPECT_EQ(got.link.branch_id, "subtask_1");
+  EXPECT_EQ(got.link.parent_request_id, batch[1].request_id);
+  EXPECT_EQ(got.link.current_message_hash, link.link.current_message_hash);
+  EXPECT_TRUE(got.link.is_subtask);
   EXPECT_EQ(got.model, batch[4].model);  // other columns untouched
 
   scan = LinkingScan();
@@ -310,7 +310,7 @@ TEST_P(StoreConformanceTest, LoadForLinkingPagesInOrderAndUpdateLinksSetsThem) {
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 5u);
   EXPECT_EQ(all->front().request_id, batch[4].request_id);
-  EXPECT_EQ(all->front().conversation_id, link.conversation_id);
+  EXPECT_EQ(all->front().link.conversation_id, link.link.conversation_id);
 }
 
 }  // namespace cn::storage::testing

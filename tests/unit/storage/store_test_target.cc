@@ -69,14 +69,14 @@ Record FullRecord(int n) {
   r.tool_call_count = 1;
   r.task_tool_invocation_json = R"([{"id":"toolu_1","name":"Task","input":{}}])";
   r.stop_reason = "end_turn";
-  r.current_message_hash = std::string(64, 'c');
-  r.parent_message_hash = std::string(64, 'p');
-  r.system_hash = std::string(64, 's');
-  r.conversation_id = NewUuidV4();
-  r.branch_id = "subtask_1";
-  r.parent_request_id = NewUuidV4();
-  r.parent_task_request_id = NewUuidV4();
-  r.is_subtask = true;
+  r.link.current_message_hash = std::string(64, 'c');
+  r.link.parent_message_hash = std::string(64, 'p');
+  r.link.system_hash = std::string(64, 's');
+  r.link.conversation_id = NewUuidV4();
+  r.link.branch_id = "subtask_1";
+  r.link.parent_request_id = NewUuidV4();
+  r.link.parent_task_request_id = NewUuidV4();
+  r.link.is_subtask = true;
   return r;
 }
 

@@ -19,7 +19,7 @@
 #include "record/record.h"
 #include "storage/store.h"
 
-namespace cn::record::test {
+namespace cn::recording::test {
 
 // A record with every hot-path field set; `i` makes it unique.
 inline Record MakeRecord(int i) {
@@ -127,4 +127,4 @@ bool WaitFor(Pred done, std::chrono::milliseconds limit = std::chrono::seconds(2
   return true;
 }
 
-}  // namespace cn::record::test
+}  // namespace cn::recording::test

@@ -1,4 +1,4 @@
-#include "record/record_json.h"
+#include "recording/record_json.h"
 
 #include <cstdint>
 #include <string>
@@ -9,7 +9,7 @@
 #include "common/utf8.h"
 #include "test_util.h"
 
-namespace cn::record {
+namespace cn::recording {
 namespace {
 
 // Every field of Record, compared one by one (Record has no operator==).
@@ -44,14 +44,14 @@ void ExpectSame(const Record& a, const Record& b) {
   EXPECT_EQ(a.tool_call_count, b.tool_call_count);
   EXPECT_EQ(a.task_tool_invocation_json, b.task_tool_invocation_json);
   EXPECT_EQ(a.stop_reason, b.stop_reason);
-  EXPECT_EQ(a.current_message_hash, b.current_message_hash);
-  EXPECT_EQ(a.parent_message_hash, b.parent_message_hash);
-  EXPECT_EQ(a.system_hash, b.system_hash);
-  EXPECT_EQ(a.conversation_id, b.conversation_id);
-  EXPECT_EQ(a.branch_id, b.branch_id);
-  EXPECT_EQ(a.parent_request_id, b.parent_request_id);
-  EXPECT_EQ(a.parent_task_request_id, b.parent_task_request_id);
-  EXPECT_EQ(a.is_subtask, b.is_subtask);
+  EXPECT_EQ(a.link.current_message_hash, b.link.current_message_hash);
+  EXPECT_EQ(a.link.parent_message_hash, b.link.parent_message_hash);
+  EXPECT_EQ(a.link.system_hash, b.link.system_hash);
+  EXPECT_EQ(a.link.conversation_id, b.link.conversation_id);
+  EXPECT_EQ(a.link.branch_id, b.link.branch_id);
+  EXPECT_EQ(a.link.parent_request_id, b.link.parent_request_id);
+  EXPECT_EQ(a.link.parent_task_request_id, b.link.parent_task_request_id);
+  EXPECT_EQ(a.link.is_subtask, b.link.is_subtask);
 }
 
 // No field at its default, so a field the mapping forgot cannot pass unnoticed.
@@ -76,14 +76,14 @@ Record FullRecord() {
   r.tool_call_count = 2;
   r.task_tool_invocation_json = R"([{"id":"t1","name":"Task","input":{}}])";
   r.stop_reason = "tool_use";
-  r.current_message_hash = "h1";
-  r.parent_message_hash = "h0";
-  r.system_hash = "hs";
-  r.conversation_id = "conv";
-  r.branch_id = "main";
-  r.parent_request_id = "req-6";
-  r.parent_task_request_id = "req-5";
-  r.is_subtask = true;
+  r.link.current_message_hash = "h1";
+  r.link.parent_message_hash = "h0";
+  r.link.system_hash = "hs";
+  r.link.conversation_id = "conv";
+  r.link.branch_id = "main";
+  r.link.parent_request_id = "req-6";
+  r.link.parent_task_request_id = "req-5";
+  r.link.is_subtask = true;
   return r;
 }
 
@@ -253,4 +253,4 @@ TEST(RecordJsonTest, MissingOptionalFieldsKeepDefaults) {
 }
 
 }  // namespace
-}  // namespace cn::record
+}  // namespace cn::recording

@@ -18,7 +18,7 @@
 #include "record/record.h"
 #include "storage/store.h"
 
-namespace cn::metrics {
+namespace cn::recording {
 
 class TokenStats {
  public:
@@ -37,4 +37,4 @@ class TokenStats {
   std::map<std::string, DomainStats> by_domain_;  // guarded by mu_
 };
 
-}  // namespace cn::metrics
+}  // namespace cn::recording

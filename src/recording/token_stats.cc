@@ -1,8 +1,10 @@
-#include "metrics/token_stats.h"
+#include "recording/token_stats.h"
+
+#include "common/json.h"
 
 #include <algorithm>
 
-namespace cn::metrics {
+namespace cn::recording {
 
 void TokenStats::Load(const std::vector<DomainStats>& stats) {
   std::lock_guard lock(mu_);
@@ -40,23 +42,6 @@ std::optional<DomainStats> TokenStats::ForDomain(const std::string& domain) cons
 }
 
 namespace {
-void AppendJsonString(std::string& out, const std::string& s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-}
 
 void AppendEntry(std::string& out, const DomainStats& s) {
   out += "{\"inputTokens\":" + std::to_string(s.input_tokens) +
@@ -92,4 +77,4 @@ std::string TokenStats::ToJson(const std::optional<std::string>& domain) const {
   return out;
 }
 
-}  // namespace cn::metrics
+}  // namespace cn::recording

@@ -78,7 +78,7 @@
 #include "record/record.h"
 #include "storage/store.h"
 
-namespace cn::record {
+namespace cn::recording {
 
 struct PipelineOptions {
   std::filesystem::path spill_dir;          // <DATA_DIR>/spill
@@ -224,4 +224,4 @@ class RecordPipeline {
   std::thread spiller_;
 };
 
-}  // namespace cn::record
+}  // namespace cn::recording

@@ -42,7 +42,7 @@
 #include "record/record.h"
 #include "storage/store.h"
 
-namespace cn::app {
+namespace cn::recording {
 
 // POST /v1/messages with at least one message (message_count is filled by EnrichRecord).
 bool IsLinkable(const Record& r);
@@ -123,4 +123,4 @@ struct RebuildReport {
 StatusOr<RebuildReport> RebuildConversations(Store& store, const RebuildOptions& options,
                                              const std::function<void(const RebuildReport&)>& progress = {});
 
-}  // namespace cn::app
+}  // namespace cn::recording

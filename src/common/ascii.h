@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace cn::proxy {
+namespace cn {
 
 constexpr char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
@@ -52,4 +52,4 @@ void ForEachListElement(std::string_view list, Fn&& fn) {
   }
 }
 
-}  // namespace cn::proxy
+}  // namespace cn

@@ -7,11 +7,11 @@
 #include <gtest/gtest.h>
 
 #include "fakes/faulty_store.h"
-#include "record/pipeline.h"
+#include "recording/pipeline.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "test_util.h"
 
-namespace cn::record {
+namespace cn::recording {
 namespace {
 
 using std::chrono::milliseconds;
@@ -67,4 +67,4 @@ TEST(PipelineSqliteTest, OutageSpillsAndRecoveryReplaysIntoSqlite) {
 }
 
 }  // namespace
-}  // namespace cn::record
+}  // namespace cn::recording

@@ -1,7 +1,7 @@
-// app::Recorder (the pipeline's enrich step with conversation linking), its start-up fill from a
+// recording::Recorder (the pipeline's enrich step with conversation linking), its start-up fill from a
 // real SQLite store, RebuildConversations, and SqliteStore's LoadForLinking/UpdateLinks paging.
 
-#include "app/recorder.h"
+#include "recording/recorder.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -15,10 +15,10 @@
 
 #include "anthropic/enrich.h"
 #include "common/ids.h"
-#include "record/record_json.h"
+#include "recording/record_json.h"
 #include "storage/sqlite/sqlite_store.h"
 
-namespace cn::app {
+namespace cn::recording {
 namespace {
 
 namespace json = boost::json;
@@ -115,9 +115,9 @@ TEST(RecorderTest, EnrichEqualsEnrichRecordThenRelink) {
     SCOPED_TRACE(exchange.request_body.substr(0, 40));
     EXPECT_TRUE(a.enriched);
     // Each recorder gives its roots fresh UUIDs; everything else must match exactly.
-    EXPECT_EQ(a.conversation_id.empty(), b.conversation_id.empty());
-    b.conversation_id = a.conversation_id;
-    EXPECT_EQ(record::RecordToJson(a), record::RecordToJson(b));
+    EXPECT_EQ(a.link.conversation_id.empty(), b.link.conversation_id.empty());
+    b.link.conversation_id = a.link.conversation_id;
+    EXPECT_EQ(recording::RecordToJson(a), recording::RecordToJson(b));
   }
   EXPECT_EQ(one_parse.Stats().links_by_kind, two_parses.Stats().links_by_kind);
   EXPECT_EQ(one_parse.Stats().index_entries, two_parses.Stats().index_entries);
@@ -127,17 +127,17 @@ TEST(RecorderTest, FollowUpLinksToItsParentBeforeAnythingIsStored) {
   Recorder rec;
   const Record parent = Enriched(rec, Exchange(kT0, Body(Conversation(1)), TextResponse("turn 1")));
   EXPECT_EQ(parent.request_type, "inference");
-  EXPECT_TRUE(IsUuid(parent.conversation_id));
-  EXPECT_EQ(parent.branch_id, "main");
-  EXPECT_TRUE(parent.parent_request_id.empty());
-  EXPECT_EQ(parent.current_message_hash.size(), 64u);
+  EXPECT_TRUE(IsUuid(parent.link.conversation_id));
+  EXPECT_EQ(parent.link.branch_id, "main");
+  EXPECT_TRUE(parent.link.parent_request_id.empty());
+  EXPECT_EQ(parent.link.current_message_hash.size(), 64u);
 
   const Record child = Enriched(rec, Exchange(kT0 + 5 * kSecond, Body(Conversation(3)), TextResponse("turn 3")));
-  EXPECT_EQ(child.conversation_id, parent.conversation_id);
-  EXPECT_EQ(child.parent_request_id, parent.request_id);
-  EXPECT_EQ(child.parent_message_hash, parent.current_message_hash);
-  EXPECT_EQ(child.branch_id, "main");
-  EXPECT_FALSE(child.is_subtask);
+  EXPECT_EQ(child.link.conversation_id, parent.link.conversation_id);
+  EXPECT_EQ(child.link.parent_request_id, parent.request_id);
+  EXPECT_EQ(child.link.parent_message_hash, parent.link.current_message_hash);
+  EXPECT_EQ(child.link.branch_id, "main");
+  EXPECT_FALSE(child.link.is_subtask);
   EXPECT_EQ(child.message_count, 3);
   EXPECT_EQ(rec.Stats().links_by_kind[static_cast<std::size_t>(LinkKind::kParent)], 1u);
   EXPECT_EQ(rec.Stats().index_entries, 2u);
@@ -150,10 +150,10 @@ TEST(RecorderTest, SecondChildOfTheSameParentOpensAUserBranch) {
   json::array edited = Conversation(2);
   edited.push_back(Msg("user", "an edited question"));
   const Record second = Enriched(rec, Exchange(kT0 + 2 * kSecond, Body(edited), TextResponse("c")));
-  EXPECT_EQ(first.branch_id, "main");
-  EXPECT_EQ(second.parent_request_id, parent.request_id);
-  EXPECT_EQ(second.conversation_id, parent.conversation_id);
-  EXPECT_EQ(second.branch_id, "branch_20250629143651");
+  EXPECT_EQ(first.link.branch_id, "main");
+  EXPECT_EQ(second.link.parent_request_id, parent.request_id);
+  EXPECT_EQ(second.link.conversation_id, parent.link.conversation_id);
+  EXPECT_EQ(second.link.branch_id, "branch_20250629143651");
 }
 
 TEST(RecorderTest, OnlyMessagesRequestsAreLinked) {
@@ -162,21 +162,21 @@ TEST(RecorderTest, OnlyMessagesRequestsAreLinked) {
   models.method = "GET";
   models.path = "/v1/models";
   rec.Enrich(models);
-  EXPECT_TRUE(models.conversation_id.empty());
-  EXPECT_TRUE(models.current_message_hash.empty());
+  EXPECT_TRUE(models.link.conversation_id.empty());
+  EXPECT_TRUE(models.link.current_message_hash.empty());
 
   Record count = Exchange(kT0, Body(Conversation(1)), R"({"input_tokens":3})");
   count.path = "/v1/messages/count_tokens";
   rec.Enrich(count);
-  EXPECT_TRUE(count.conversation_id.empty());
+  EXPECT_TRUE(count.link.conversation_id.empty());
 
   Record no_messages = Exchange(kT0, R"({"model":"x","messages":[]})", TextResponse("x"));
   rec.Enrich(no_messages);
-  EXPECT_TRUE(no_messages.conversation_id.empty());
+  EXPECT_TRUE(no_messages.link.conversation_id.empty());
 
   Record not_json = Exchange(kT0, "{not json", TextResponse("x"));
   rec.Enrich(not_json);
-  EXPECT_TRUE(not_json.conversation_id.empty());
+  EXPECT_TRUE(not_json.link.conversation_id.empty());
   EXPECT_EQ(rec.index().size(), 0u);
 }
 
@@ -193,10 +193,10 @@ TEST(RecorderTest, FailedAttemptsAreLinkedButNeverBecomeParents) {
       Enriched(rec, Exchange(kT0 + 3 * kSecond, Body(Conversation(3)), "", 200, Outcome::kClientAborted));
   const Record retry = Enriched(rec, Exchange(kT0 + 4 * kSecond, Body(Conversation(3)), TextResponse("b")));
   for (const Record* r : {&overloaded, &rejected, &aborted, &retry}) {
-    EXPECT_EQ(r->conversation_id, parent.conversation_id);
-    EXPECT_EQ(r->parent_request_id, parent.request_id);
+    EXPECT_EQ(r->link.conversation_id, parent.link.conversation_id);
+    EXPECT_EQ(r->link.parent_request_id, parent.request_id);
   }
-  EXPECT_EQ(retry.branch_id, "main");
+  EXPECT_EQ(retry.link.branch_id, "main");
   EXPECT_EQ(rec.index().size(), 2u);  // parent and the successful retry
   EXPECT_EQ(rec.index().Find(overloaded.request_id), nullptr);
 }
@@ -216,17 +216,17 @@ TEST(RecorderTest, ParallelSubAgentsAreNumberedInTaskOrderWhateverOrderTheyFinis
   }
   for (std::size_t i = 0; i < prompts.size(); ++i) {
     const Record& agent = by_prompt[prompts[i]];
-    EXPECT_EQ(agent.branch_id, "subtask_" + std::to_string(i + 1)) << prompts[i];
-    EXPECT_TRUE(agent.is_subtask);
-    EXPECT_EQ(agent.parent_task_request_id, task.request_id);
-    EXPECT_EQ(agent.parent_request_id, task.request_id);
-    EXPECT_EQ(agent.conversation_id, task.conversation_id);
+    EXPECT_EQ(agent.link.branch_id, "subtask_" + std::to_string(i + 1)) << prompts[i];
+    EXPECT_TRUE(agent.link.is_subtask);
+    EXPECT_EQ(agent.link.parent_task_request_id, task.request_id);
+    EXPECT_EQ(agent.link.parent_request_id, task.request_id);
+    EXPECT_EQ(agent.link.conversation_id, task.link.conversation_id);
   }
   // The main conversation continues on main and is not a sub-agent.
   const Record next = Enriched(rec, Exchange(kT0 + 60 * kSecond, Body(Conversation(3)), TextResponse("x")));
-  EXPECT_EQ(next.parent_request_id, task.request_id);
-  EXPECT_EQ(next.branch_id, "main");
-  EXPECT_FALSE(next.is_subtask);
+  EXPECT_EQ(next.link.parent_request_id, task.request_id);
+  EXPECT_EQ(next.link.branch_id, "main");
+  EXPECT_FALSE(next.link.is_subtask);
   EXPECT_EQ(rec.Stats().links_by_kind[static_cast<std::size_t>(LinkKind::kSubtask)], 3u);
 }
 
@@ -324,9 +324,9 @@ TEST_F(RecorderStoreTest, LoadForLinkingPagesInBothDirectionsThroughEqualTimesta
   EXPECT_EQ(r.response_status, 200);
   EXPECT_EQ(r.message_count, 1);
   EXPECT_FALSE(r.response_json.empty());
-  EXPECT_EQ(r.current_message_hash.size(), 64u);
-  EXPECT_TRUE(IsUuid(r.conversation_id));
-  EXPECT_EQ(r.branch_id, "main");
+  EXPECT_EQ(r.link.current_message_hash.size(), 64u);
+  EXPECT_TRUE(IsUuid(r.link.conversation_id));
+  EXPECT_EQ(r.link.branch_id, "main");
   EXPECT_TRUE(r.request_body.empty()) << "bodies only on request";
   window.all_request_bodies = true;
   window.domain = "other.example";
@@ -344,19 +344,19 @@ TEST_F(RecorderStoreTest, UpdateLinksRewritesOnlyTheLinkColumns) {
   const Record r = Stored(rec, Exchange(kT0, Body(Conversation(1)), TextResponse("a")));
   Record u;
   u.request_id = r.request_id;
-  u.conversation_id = "c-1";
-  u.branch_id = "subtask_4";
-  u.is_subtask = true;
-  u.parent_task_request_id = "t-1";
+  u.link.conversation_id = "c-1";
+  u.link.branch_id = "subtask_4";
+  u.link.is_subtask = true;
+  u.link.parent_task_request_id = "t-1";
   Record missing;
   missing.request_id = "not-stored";
   ASSERT_TRUE(store_->UpdateLinks(std::vector<Record>{u, missing}).ok());
   const Record got = Get(r.request_id);
-  EXPECT_EQ(got.conversation_id, "c-1");
-  EXPECT_EQ(got.branch_id, "subtask_4");
-  EXPECT_TRUE(got.is_subtask);
-  EXPECT_EQ(got.parent_task_request_id, "t-1");
-  EXPECT_TRUE(got.current_message_hash.empty());
+  EXPECT_EQ(got.link.conversation_id, "c-1");
+  EXPECT_EQ(got.link.branch_id, "subtask_4");
+  EXPECT_TRUE(got.link.is_subtask);
+  EXPECT_EQ(got.link.parent_task_request_id, "t-1");
+  EXPECT_TRUE(got.link.current_message_hash.empty());
   EXPECT_EQ(got.request_body, r.request_body);
   EXPECT_EQ(got.response_json, r.response_json);
   EXPECT_EQ(got.model, r.model);
@@ -370,7 +370,7 @@ TEST_F(RecorderStoreTest, WarmedIndexLinksFollowUpsOfRequestsFromBeforeARestart)
     Recorder before_restart;
     const Record parent = Stored(before_restart, Exchange(kT0, Body(Conversation(1)), TaskResponse(prompts)));
     task_id = parent.request_id;
-    conversation_id = parent.conversation_id;
+    conversation_id = parent.link.conversation_id;
     // Sub-agent two ran before the restart.
     Stored(before_restart,
           Exchange(kT0 + kSecond, Body(json::array{Msg("user", prompts[1])}, agent_system), TextResponse("ok")));
@@ -384,16 +384,16 @@ TEST_F(RecorderStoreTest, WarmedIndexLinksFollowUpsOfRequestsFromBeforeARestart)
   EXPECT_EQ(rec.Stats().warmed, 2u);
 
   const Record child = Enriched(rec, Exchange(kT0 + 20 * kSecond, Body(Conversation(3)), TextResponse("b")));
-  EXPECT_EQ(child.parent_request_id, task_id);
-  EXPECT_EQ(child.conversation_id, conversation_id);
+  EXPECT_EQ(child.link.parent_request_id, task_id);
+  EXPECT_EQ(child.link.conversation_id, conversation_id);
   // Sub-task numbering survives the restart: agents one and three get the numbers of their Task
   // calls, not the next free ones.
   const Record three = Enriched(
       rec, Exchange(kT0 + 21 * kSecond, Body(json::array{Msg("user", prompts[2])}, agent_system), TextResponse("ok")));
   const Record one = Enriched(
       rec, Exchange(kT0 + 22 * kSecond, Body(json::array{Msg("user", prompts[0])}, agent_system), TextResponse("ok")));
-  EXPECT_EQ(one.branch_id, "subtask_1");
-  EXPECT_EQ(three.branch_id, "subtask_3");
+  EXPECT_EQ(one.link.branch_id, "subtask_1");
+  EXPECT_EQ(three.link.branch_id, "subtask_3");
 }
 
 TEST_F(RecorderStoreTest, WarmKeepsTheNewestWithinTheBounds) {
@@ -457,38 +457,38 @@ TEST_F(RecorderStoreTest, RebuildRestoresLinksAndIsIdempotent) {
   auto preview = RebuildConversations(*store_, dry);
   ASSERT_TRUE(preview.ok());
   EXPECT_EQ(preview->changed, 6);
-  EXPECT_TRUE(Get(stored[3].request_id).conversation_id.empty()) << "a dry run writes nothing";
+  EXPECT_TRUE(Get(stored[3].request_id).link.conversation_id.empty()) << "a dry run writes nothing";
 
   auto rebuilt = RebuildConversations(*store_, {});
   ASSERT_TRUE(rebuilt.ok());
   EXPECT_EQ(rebuilt->changed, 6);
   std::vector<Record> got;
   for (const Record& r : stored) got.push_back(Get(r.request_id));
-  const std::string conv = got[0].conversation_id;
+  const std::string conv = got[0].link.conversation_id;
   EXPECT_TRUE(IsUuid(conv));
-  EXPECT_EQ(got[1].branch_id, "subtask_2");
-  EXPECT_EQ(got[2].branch_id, "subtask_1");
+  EXPECT_EQ(got[1].link.branch_id, "subtask_2");
+  EXPECT_EQ(got[2].link.branch_id, "subtask_1");
   for (int i : {1, 2}) {
-    EXPECT_TRUE(got[i].is_subtask);
-    EXPECT_EQ(got[i].parent_task_request_id, stored[0].request_id);
-    EXPECT_EQ(got[i].conversation_id, conv);
+    EXPECT_TRUE(got[i].link.is_subtask);
+    EXPECT_EQ(got[i].link.parent_task_request_id, stored[0].request_id);
+    EXPECT_EQ(got[i].link.conversation_id, conv);
   }
-  EXPECT_EQ(got[3].parent_request_id, stored[0].request_id);
-  EXPECT_EQ(got[3].branch_id, "main");
-  EXPECT_FALSE(got[3].is_subtask);
-  EXPECT_EQ(got[4].branch_id, "branch_20250629143653");
-  EXPECT_EQ(got[4].conversation_id, conv);
-  EXPECT_NE(got[5].conversation_id, conv);
+  EXPECT_EQ(got[3].link.parent_request_id, stored[0].request_id);
+  EXPECT_EQ(got[3].link.branch_id, "main");
+  EXPECT_FALSE(got[3].link.is_subtask);
+  EXPECT_EQ(got[4].link.branch_id, "branch_20250629143653");
+  EXPECT_EQ(got[4].link.conversation_id, conv);
+  EXPECT_NE(got[5].link.conversation_id, conv);
   for (std::size_t i = 0; i < got.size(); ++i) {
-    EXPECT_EQ(got[i].current_message_hash, stored[i].current_message_hash) << i;
-    EXPECT_EQ(got[i].parent_message_hash, stored[i].parent_message_hash) << i;
-    EXPECT_EQ(got[i].system_hash, stored[i].system_hash) << i;
+    EXPECT_EQ(got[i].link.current_message_hash, stored[i].link.current_message_hash) << i;
+    EXPECT_EQ(got[i].link.parent_message_hash, stored[i].link.parent_message_hash) << i;
+    EXPECT_EQ(got[i].link.system_hash, stored[i].link.system_hash) << i;
   }
 
   auto again = RebuildConversations(*store_, {});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->changed, 0) << "roots keep their conversation ids";
-  EXPECT_EQ(Get(stored[0].request_id).conversation_id, conv);
+  EXPECT_EQ(Get(stored[0].request_id).link.conversation_id, conv);
 }
 
 TEST_F(RecorderStoreTest, RebuildSinceAndDomainLinkToEarlierStoredParents) {
@@ -513,10 +513,10 @@ TEST_F(RecorderStoreTest, RebuildSinceAndDomainLinkToEarlierStoredParents) {
   EXPECT_EQ(report->scanned, 1);
   EXPECT_EQ(report->changed, 1);
   const Record got = Get(child.request_id);
-  EXPECT_EQ(got.parent_request_id, parent.request_id);
-  EXPECT_EQ(got.conversation_id, parent.conversation_id);
-  EXPECT_TRUE(Get(other.request_id).conversation_id.empty()) << "other domains are left alone";
+  EXPECT_EQ(got.link.parent_request_id, parent.request_id);
+  EXPECT_EQ(got.link.conversation_id, parent.link.conversation_id);
+  EXPECT_TRUE(Get(other.request_id).link.conversation_id.empty()) << "other domains are left alone";
 }
 
 }  // namespace
-}  // namespace cn::app
+}  // namespace cn::recording

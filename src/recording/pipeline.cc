@@ -1,4 +1,4 @@
-#include "record/pipeline.h"
+#include "recording/pipeline.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,9 +16,9 @@
 
 #include "common/log.h"
 #include "common/thread.h"
-#include "record/record_json.h"
+#include "recording/record_json.h"
 
-namespace cn::record {
+namespace cn::recording {
 namespace fs = std::filesystem;
 
 namespace {
@@ -655,4 +655,4 @@ void RecordPipeline::SpillLoop() {
   }
 }
 
-}  // namespace cn::record
+}  // namespace cn::recording

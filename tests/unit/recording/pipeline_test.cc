@@ -1,4 +1,4 @@
-#include "record/pipeline.h"
+#include "recording/pipeline.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,10 +16,10 @@
 #include <gtest/gtest.h>
 
 #include "fakes/faulty_store.h"
-#include "record/record_json.h"
+#include "recording/record_json.h"
 #include "test_util.h"
 
-namespace cn::record {
+namespace cn::recording {
 namespace {
 
 using std::chrono::milliseconds;
@@ -430,4 +430,4 @@ TEST_F(PipelineTest, StatsReportWriterLag) {
 }
 
 }  // namespace
-}  // namespace cn::record
+}  // namespace cn::recording

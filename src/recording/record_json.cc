@@ -1,4 +1,4 @@
-#include "record/record_json.h"
+#include "recording/record_json.h"
 
 #include <array>
 #include <charconv>
@@ -13,7 +13,7 @@
 #include "common/base64.h"
 #include "common/utf8.h"
 
-namespace cn::record {
+namespace cn::recording {
 namespace json = boost::json;
 
 namespace {
@@ -150,8 +150,8 @@ void ReadUsage(FieldReader& f, TokenUsage* u) {
 
 // The scalar fields, one table per type, read and written by the same loops so the two
 // directions cannot drift apart (contract 1). Structured fields are handled one by one.
-template <typename T>
-using Field = std::pair<std::string_view, T Record::*>;
+template <typename T, typename Struct = Record>
+using Field = std::pair<std::string_view, T Struct::*>;
 
 constexpr Field<std::string> kTextFields[] = {
     {"request_id", &Record::request_id},
@@ -168,13 +168,16 @@ constexpr Field<std::string> kTextFields[] = {
     {"response_json", &Record::response_json},
     {"task_tool_invocation_json", &Record::task_tool_invocation_json},
     {"stop_reason", &Record::stop_reason},
-    {"current_message_hash", &Record::current_message_hash},
-    {"parent_message_hash", &Record::parent_message_hash},
-    {"system_hash", &Record::system_hash},
-    {"conversation_id", &Record::conversation_id},
-    {"branch_id", &Record::branch_id},
-    {"parent_request_id", &Record::parent_request_id},
-    {"parent_task_request_id", &Record::parent_task_request_id},
+};
+// Record::link, flattened into the same object (the spill format predates the struct).
+constexpr Field<std::string, ConversationLink> kLinkTextFields[] = {
+    {"current_message_hash", &ConversationLink::current_message_hash},
+    {"parent_message_hash", &ConversationLink::parent_message_hash},
+    {"system_hash", &ConversationLink::system_hash},
+    {"conversation_id", &ConversationLink::conversation_id},
+    {"branch_id", &ConversationLink::branch_id},
+    {"parent_request_id", &ConversationLink::parent_request_id},
+    {"parent_task_request_id", &ConversationLink::parent_task_request_id},
 };
 constexpr Field<std::int64_t> kInt64Fields[] = {
     {"timestamp_unix_micros", &Record::timestamp_unix_micros},
@@ -190,7 +193,9 @@ constexpr Field<bool> kBoolFields[] = {
     {"response_body_truncated", &Record::response_body_truncated},
     {"response_streaming", &Record::response_streaming},
     {"enriched", &Record::enriched},
-    {"is_subtask", &Record::is_subtask},
+};
+constexpr Field<bool, ConversationLink> kLinkBoolFields[] = {
+    {"is_subtask", &ConversationLink::is_subtask},
 };
 
 // Direct JSON writer for RecordToJson: the spill thread serialises every record of an overload,
@@ -333,6 +338,14 @@ void AppendRecordJson(const Record& r, std::string& out) {
     w.Key(key);
     w.Bool(r.*field);
   }
+  for (const auto& [key, field] : kLinkTextFields) {
+    w.Key(key);
+    w.Bytes(r.link.*field);
+  }
+  for (const auto& [key, field] : kLinkBoolFields) {
+    w.Key(key);
+    w.Bool(r.link.*field);
+  }
   w.Key("account_id");
   if (r.account_id) {
     w.Bytes(*r.account_id);
@@ -399,6 +412,8 @@ StatusOr<Record> RecordFromJson(std::string_view text) {
   for (const auto& [key, field] : kInt64Fields) f.Int(key, &(r.*field));
   for (const auto& [key, field] : kIntFields) f.Int(key, &(r.*field));
   for (const auto& [key, field] : kBoolFields) f.Bool(key, &(r.*field));
+  for (const auto& [key, field] : kLinkTextFields) f.Bytes(key, &(r.link.*field));
+  for (const auto& [key, field] : kLinkBoolFields) f.Bool(key, &(r.link.*field));
   f.OptionalBytes("account_id", &r.account_id);
   f.OptionalInt("first_byte_micros", &r.first_byte_micros);
   ReadHeaders(f, "request_headers", &r.request_headers);
@@ -420,4 +435,4 @@ StatusOr<Record> RecordFromJson(std::string_view text) {
   return r;
 }
 
-}  // namespace cn::record
+}  // namespace cn::recording

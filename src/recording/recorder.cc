@@ -1,4 +1,4 @@
-#include "app/recorder.h"
+#include "recording/recorder.h"
 
 #include <algorithm>
 #include <utility>
@@ -8,7 +8,7 @@
 #include "anthropic/enrich.h"
 #include "anthropic/message.h"
 
-namespace cn::app {
+namespace cn::recording {
 namespace {
 
 constexpr std::size_t kWarmPageSize = 500;
@@ -32,22 +32,22 @@ struct Links {
 };
 
 Links LinksOf(const Record& r) {
-  return {r.current_message_hash, r.parent_message_hash, r.system_hash,          r.conversation_id,
-          r.branch_id,            r.parent_request_id,   r.parent_task_request_id, r.is_subtask};
+  return {r.link.current_message_hash, r.link.parent_message_hash, r.link.system_hash,          r.link.conversation_id,
+          r.link.branch_id,            r.link.parent_request_id,   r.link.parent_task_request_id, r.link.is_subtask};
 }
 
 // A Record carrying only what Store::UpdateLinks reads.
 Record LinkUpdate(const Record& r) {
   Record u;
   u.request_id = r.request_id;
-  u.current_message_hash = r.current_message_hash;
-  u.parent_message_hash = r.parent_message_hash;
-  u.system_hash = r.system_hash;
-  u.conversation_id = r.conversation_id;
-  u.branch_id = r.branch_id;
-  u.parent_request_id = r.parent_request_id;
-  u.parent_task_request_id = r.parent_task_request_id;
-  u.is_subtask = r.is_subtask;
+  u.link.current_message_hash = r.link.current_message_hash;
+  u.link.parent_message_hash = r.link.parent_message_hash;
+  u.link.system_hash = r.link.system_hash;
+  u.link.conversation_id = r.link.conversation_id;
+  u.link.branch_id = r.link.branch_id;
+  u.link.parent_request_id = r.link.parent_request_id;
+  u.link.parent_task_request_id = r.link.parent_task_request_id;
+  u.link.is_subtask = r.link.is_subtask;
   return u;
 }
 
@@ -59,7 +59,7 @@ bool IsLinkable(const Record& r) {
 
 bool CanBeParent(const Record& r) {
   return r.request_type == "inference" && r.outcome == Outcome::kCompleted && r.response_status >= 200 &&
-         r.response_status < 300 && !r.current_message_hash.empty();
+         r.response_status < 300 && !r.link.current_message_hash.empty();
 }
 
 Recorder::Recorder(conversation::IndexOptions options) : index_(options) {}
@@ -130,7 +130,7 @@ std::optional<conversation::LinkKind> Recorder::Relink(Record& r, std::string_vi
 std::optional<conversation::LinkKind> Recorder::Linked(Record& r, std::optional<conversation::LinkKind> kind,
                                                        std::string_view root_conversation_id) {
   if (!kind) return std::nullopt;
-  if (!root_conversation_id.empty() && r.parent_request_id.empty()) r.conversation_id = root_conversation_id;
+  if (!root_conversation_id.empty() && r.link.parent_request_id.empty()) r.link.conversation_id = root_conversation_id;
   links_by_kind_[static_cast<std::size_t>(*kind)].fetch_add(1, std::memory_order_relaxed);
   if (CanBeParent(r)) {
     index_.Add(conversation::IndexEntryFromRecord(r));
@@ -207,4 +207,4 @@ StatusOr<RebuildReport> RebuildConversations(Store& store, const RebuildOptions&
   return report;
 }
 
-}  // namespace cn::app
+}  // namespace cn::recording

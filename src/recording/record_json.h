@@ -23,7 +23,7 @@
 #include "common/status.h"
 #include "record/record.h"
 
-namespace cn::record {
+namespace cn::recording {
 
 // Written into every line as "v"; bumped when a change is not backward compatible.
 inline constexpr int kRecordJsonVersion = 1;
@@ -33,4 +33,4 @@ std::string RecordToJson(const Record& r);
 void AppendRecordJson(const Record& r, std::string& out);
 StatusOr<Record> RecordFromJson(std::string_view json);
 
-}  // namespace cn::record
+}  // namespace cn::recording
