@@ -52,10 +52,7 @@ void Recording::Submit(Record&& r) { pipeline_.Submit(std::move(r)); }
 
 PipelineStats Recording::Shutdown(std::chrono::milliseconds deadline) {
   pipeline_.Shutdown(deadline);
-  PipelineStats s = pipeline_.Stats();
-  log::Info("record pipeline drained",
-            {{"written", s.written}, {"spilled", s.spilled}, {"failed", s.failed}});
-  return s;
+  return pipeline_.Stats();
 }
 
 StoreHealth Recording::store_health() const {

@@ -65,7 +65,7 @@ class Recording {
   void Submit(Record&& r);
 
   // Writes what is queued to the store (or the spill file, see RecordPipeline::Shutdown), joins
-  // the pipeline's threads and logs "record pipeline drained" with its totals; returns them.
+  // the pipeline's threads and returns its totals (app logs them after an orderly shutdown).
   PipelineStats Shutdown(std::chrono::milliseconds deadline);
 
   StoreHealth store_health() const;
