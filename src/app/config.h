@@ -1,7 +1,7 @@
 // Process configuration: parsed once at start-up from the environment (merged with .env) into
 // an immutable Config that the rest of the program shares read-only.
 //
-// Variable names follow the original (SPEC §9) plus a few of ours; every bad value stops start-up
+// Variable names follow the original (README.md "Configuration") plus a few of ours; every bad value stops start-up
 // with a message naming the variable and what is accepted — never echoing a secret such as the
 // password in DATABASE_URL.
 //

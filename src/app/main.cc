@@ -9,10 +9,12 @@
 //                re-link the stored history (docs/conversations.md)
 //   --version    version, git revision, target architecture
 //
-// This is the only place that knows every layer: it wires config -> store -> record pipeline
-// -> server, and owns the shutdown order (docs/architecture.md#shutdown):
+// This is the only place that knows every layer, and it only wires them: config -> store ->
+// recording (recording/recording.h) -> OAuth refresher -> server, and the shutdown order
+// (docs/architecture.md "Shutdown"):
 //   SIGTERM/SIGINT -> Server::Shutdown(grace) (stop accepting, finish or abort exchanges; every
-//   exchange is submitted) -> RecordPipeline::Shutdown (drain to the store, or spill) -> exit 0.
+//   exchange is submitted) -> OAuthRefresher::Stop -> Recording::Shutdown (drain the record
+//   pipeline to the store, or spill) -> exit 0.
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -29,22 +31,20 @@
 #include <malloc.h>
 #endif
 
-#include "anthropic/enrich.h"
 #include "app/config.h"
 #include "app/healthcheck.h"
-#include "recording/recorder.h"
 #include "cn_version.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "metrics/metrics.h"
-#include "recording/token_stats.h"
 #include "net/server.h"
 #include "oauth/commands.h"
 #include "oauth/refresher.h"
 #include "oauth/status.h"
 #include "oauth/token_client.h"
 #include "proxy/credentials.h"
-#include "recording/pipeline.h"
+#include "recording/recorder.h"
+#include "recording/recording.h"
 #include "storage/factory.h"
 #include "storage/maintenance.h"
 
@@ -155,6 +155,202 @@ StatusOr<std::unique_ptr<Store>> OpenConfiguredStore(const Config& cfg, bool mig
   return store;
 }
 
+// `serve` / `proxy` after the configuration is read: every long-lived object of the process, as
+// members in the order they are built, so that they are destroyed in reverse (the server first,
+// the registry and credentials last). Run() is the start-up steps, the wait for a signal and the
+// shutdown order (docs/architecture.md "Shutdown"), each step one method; a step that fails has
+// logged why, and Run() returns exit code 2.
+//
+// Thread-safety: built and run on the main thread only; the objects it owns have their own
+// contracts.
+class Service {
+ public:
+  explicit Service(const Config& cfg) : cfg_(cfg), credentials_(cfg.credentials_dir) {}
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // 0 after a signal and an orderly shutdown; 2 when a start-up step failed.
+  int Run(const sigset_t& signals) {
+    LogCredentialFiles();
+    if (!OpenTokenEndpoint()) return 2;
+    if (cfg_.storage_enabled && !OpenRecording()) return 2;
+    AddProcessMetrics();
+    StartOAuth();
+    if (!StartServer()) return 2;
+    WaitForSignal(signals);
+    ShutdownInOrder();
+    return 0;
+  }
+
+ private:
+  // The `oauth status` table, one line per credential file; rows hold no secret.
+  void LogCredentialFiles() {
+    const std::int64_t now_ms = NowUnixMicros() / 1000;
+    for (const auto& row : oauth::BuildStatusRows(
+             credentials_.Report(now_ms, cfg_.oauth_background_margin.count()), now_ms)) {
+      log::Info("credential file", {{"domain", row.domain},
+                                    {"account", row.account},
+                                    {"type", row.type},
+                                    {"state", row.state},
+                                    {"expires", row.expiry},
+                                    {"client_key", row.client_key},
+                                    {"error", row.error}});
+    }
+  }
+
+  bool OpenTokenEndpoint() {
+    auto endpoint = oauth::MakeHttpTokenEndpoint(cfg_.oauth_token_url, cfg_.oauth_ca_file);
+    if (!endpoint.ok()) {
+      log::Error("configuration error", {{"error", endpoint.status().message()}});
+      return false;
+    }
+    token_endpoint_ = std::move(endpoint).value();
+    return true;
+  }
+
+  // STORAGE_ENABLED: the store, the recording component (docs/architecture.md "Record path") and
+  // the store's maintenance thread.
+  bool OpenRecording() {
+    // AUTO_MIGRATE=false: the schema is managed with `claude-nexus migrate` (docs/storage.md).
+    auto opened = OpenConfiguredStore(cfg_, cfg_.auto_migrate);
+    if (!opened.ok()) {
+      log::Error("cannot use the database", {{"error", opened.status().message()}});
+      return false;
+    }
+    store_ = std::move(opened).value();
+    recording::RecordingOptions ropts;
+    ropts.pipeline.spill_dir = cfg_.data_dir / "spill";
+    ropts.pipeline.queue_capacity = cfg_.record_queue_capacity;
+    recording_ = std::make_unique<recording::Recording>(*store_, ropts, &registry_);
+    log::Info("recording", {{"database", DescribeDatabase(cfg_)}});
+    // Loads /token-stats and warms the conversation index before the pipeline starts, and before
+    // maintenance's first retention pass.
+    if (Status s = recording_->Start(); !s.ok()) {
+      log::Error("cannot start the record pipeline", {{"error", s.message()}});
+      return false;
+    }
+    // Writer-side background work: /token-stats re-read from a store other replicas also write
+    // (never a database call on the I/O threads), and retention.
+    storage::MaintenanceOptions mopts;
+    if (storage::SharedByReplicas(*store_)) mopts.stats_every = cfg_.token_stats_refresh;
+    mopts.retention = std::chrono::hours(24 * cfg_.retention_days);
+    maintenance_ = std::make_unique<storage::StoreMaintenance>(
+        *store_, StoreConfigFor(cfg_), mopts,
+        [&stats = recording_->token_stats()](const std::vector<DomainStats>& loaded) {
+          stats.Load(loaded);
+        });
+    maintenance_->Start();
+    return true;
+  }
+
+  void AddProcessMetrics() {
+    registry_.AddCollector([] {
+      return std::vector<metrics::CollectedMetric>{
+          {"cn_log_lines_dropped_total",
+           "counter",
+           "Log lines dropped because the log queue was full.",
+           {{"", double(log::DroppedLines())}}}};
+    });
+  }
+
+  void StartOAuth() {
+    refresher_ = std::make_unique<oauth::OAuthRefresher>(RefresherOptions(cfg_), *token_endpoint_,
+                                                         credentials_, &registry_);
+    refresher_->Start();
+  }
+
+  net::ServerOptions BuildServerOptions() const {
+    net::ServerOptions sopts;
+    sopts.host = cfg_.host;
+    sopts.port = cfg_.port;
+    sopts.io_threads = cfg_.io_threads;
+    sopts.upstream = net::UpstreamTarget{cfg_.upstream.host, cfg_.upstream.port, cfg_.upstream.tls,
+                                         cfg_.upstream.base_path};
+    sopts.upstream_ca_file = cfg_.upstream_ca_file;
+    sopts.upstream_timeout = cfg_.upstream_timeout;
+    sopts.server_timeout = cfg_.server_timeout;
+    sopts.max_body_bytes = cfg_.max_body_bytes;
+    sopts.client_auth = cfg_.client_auth;
+    sopts.retry = cfg_.retry;
+    return sopts;
+  }
+
+  // What the request path uses of the layers below it; recording's hooks stay empty (and
+  // /token-stats empty) when STORAGE_ENABLED=false.
+  net::ServerServices BuildServices() {
+    net::ServerServices services;
+    services.credentials = &credentials_;
+    services.registry = &registry_;
+    services.token_stats = recording_ ? &recording_->token_stats() : &no_token_stats_;
+    services.oauth = refresher_.get();
+    if (recording_) {
+      services.submit_record = [r = recording_.get()](Record&& record) {
+        r->Submit(std::move(record));
+      };
+      services.store_health = [r = recording_.get()] {
+        const recording::StoreHealth s = r->store_health();
+        net::StoreHealth h;
+        h.enabled = true;
+        h.healthy = s.healthy;
+        h.kind = s.kind;
+        h.queued = s.queued;
+        h.writer_lag_ms = s.writer_lag_ms;
+        h.spilled_pending = s.spilled_pending;
+        return h;
+      };
+    }
+    return services;
+  }
+
+  bool StartServer() {
+    server_ = std::make_unique<net::Server>(BuildServerOptions(), BuildServices());
+    if (Status s = server_->Start(); !s.ok()) {
+      log::Error("cannot start the proxy", {{"error", s.message()}});
+      if (recording_) recording_->Shutdown(std::chrono::seconds(5));
+      return false;
+    }
+    log::Info("listening",
+              {{"address", cfg_.host},
+               {"port", static_cast<int>(server_->port())},
+               {"upstream", cfg_.upstream.scheme + "://" + cfg_.upstream.host + ":" +
+                                std::to_string(cfg_.upstream.port) + cfg_.upstream.base_path}});
+    return true;
+  }
+
+  void WaitForSignal(const sigset_t& signals) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    const char* name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGQUIT";
+    log::Info("shutting down", {{"signal", name},
+                                {"grace_ms", static_cast<std::int64_t>(cfg_.shutdown_timeout.count())}});
+  }
+
+  // docs/architecture.md "Shutdown": the server first (every exchange it had is submitted by the
+  // time it returns), then the OAuth refresher, then the record pipeline (drain to the store, or
+  // spill).
+  void ShutdownInOrder() {
+    server_->Shutdown(cfg_.shutdown_timeout);
+    refresher_->Stop();
+    if (recording_) {
+      const recording::PipelineStats s = recording_->Shutdown(std::chrono::seconds(10));
+      log::Info("record pipeline drained",
+                {{"written", s.written}, {"spilled", s.spilled}, {"failed", s.failed}});
+    }
+    log::Info("stopped");
+  }
+
+  const Config& cfg_;
+  proxy::CredentialStore credentials_;
+  std::unique_ptr<oauth::TokenEndpoint> token_endpoint_;
+  metrics::Registry registry_;
+  recording::TokenStats no_token_stats_;  // /token-stats when recording is disabled
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<recording::Recording> recording_;         // uses store_ and registry_
+  std::unique_ptr<storage::StoreMaintenance> maintenance_;  // uses store_ and recording_'s stats
+  std::unique_ptr<oauth::OAuthRefresher> refresher_;        // outlives the server; stopped after it
+  std::unique_ptr<net::Server> server_;
+};
+
 int Serve(const ServeFlags& flags, bool with_dashboard) {
   (void)with_dashboard;  // the dashboard service is not part of this release yet
   sigset_t signals = BlockShutdownSignals();
@@ -162,184 +358,15 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
   if (!config_or.ok()) return Fail("configuration error: " + config_or.status().message());
   const Config cfg = std::move(config_or).value();
   log::Init(cfg.log_level, cfg.log_json);
-  log::Info("starting claude-nexus", {{"version", build::kVersion}, {"revision", build::kGitRevision},
-                                      {"arch", build::kTargetArch}, {"allocator", AllocatorName()}});
+  log::Info("starting claude-nexus", {{"version", build::kVersion},
+                                      {"revision", build::kGitRevision},
+                                      {"arch", build::kTargetArch},
+                                      {"allocator", AllocatorName()}});
   for (const auto& line : DescribeConfig(cfg)) log::Info("config", {{"setting", line}});
-
-  proxy::CredentialStore credentials(cfg.credentials_dir);
-  {
-    // The `oauth status` table, one line per file; rows hold no secret.
-    const std::int64_t now_ms = NowUnixMicros() / 1000;
-    for (const auto& row : oauth::BuildStatusRows(
-             credentials.Report(now_ms, cfg.oauth_background_margin.count()), now_ms)) {
-      log::Info("credential file", {{"domain", row.domain}, {"account", row.account}, {"type", row.type},
-                                    {"state", row.state}, {"expires", row.expiry},
-                                    {"client_key", row.client_key}, {"error", row.error}});
-    }
-  }
-  auto token_endpoint = oauth::MakeHttpTokenEndpoint(cfg.oauth_token_url, cfg.oauth_ca_file);
-  if (!token_endpoint.ok()) {
-    log::Error("configuration error", {{"error", token_endpoint.status().message()}});
-    log::Shutdown();
-    return 2;
-  }
-
-  metrics::Registry registry;
-  recording::TokenStats token_stats;
-  std::unique_ptr<Store> store;
-  std::unique_ptr<storage::StoreMaintenance> maintenance;  // uses store and token_stats
-  std::unique_ptr<recording::Recorder> recorder;  // declared before the pipeline, which calls it
-  std::unique_ptr<recording::RecordPipeline> pipeline;
-  if (cfg.storage_enabled) {
-    // AUTO_MIGRATE=false: the schema is managed with `claude-nexus migrate` (docs/storage.md).
-    auto opened = OpenConfiguredStore(cfg, cfg.auto_migrate);
-    if (!opened.ok()) {
-      log::Error("cannot use the database", {{"error", opened.status().message()}});
-      log::Shutdown();
-      return 2;
-    }
-    store = std::move(opened).value();
-    if (auto stats = store->LoadDomainStats(); stats.ok()) {
-      token_stats.Load(*stats);
-    } else {
-      log::Warn("could not load token statistics", {{"error", stats.status().message()}});
-    }
-    log::Info("recording", {{"database", DescribeDatabase(cfg)}});
-    // Writer-side background work: /token-stats re-read from a store other replicas also write
-    // (never a database call on the I/O threads), and retention.
-    storage::MaintenanceOptions mopts;
-    if (storage::SharedByReplicas(*store)) mopts.stats_every = cfg.token_stats_refresh;
-    mopts.retention = std::chrono::hours(24 * cfg.retention_days);
-    maintenance = std::make_unique<storage::StoreMaintenance>(
-        *store, StoreConfigFor(cfg), mopts,
-        [&token_stats](const std::vector<DomainStats>& stats) { token_stats.Load(stats); });
-    maintenance->Start();
-
-    auto& by_type = registry.AddCounterFamily(
-        "cn_recorded_requests_total", "Recorded exchanges by status, model and request type.",
-        {"status", "model", "type"});
-    auto& tokens = registry.AddCounterFamily("cn_tokens_total", "Tokens in recorded exchanges.",
-                                             {"model", "kind"});
-    // Conversation linking runs on the pipeline's writer against this index; fill it with the
-    // recent history first so follow-ups of requests from before the restart still link.
-    recorder = std::make_unique<recording::Recorder>();
-    const std::int64_t warm_start = NowUnixMicros();
-    if (auto warmed = recorder->Warm(*store, warm_start + 1); warmed.ok()) {
-      log::Info("conversation index warmed", {{"requests", static_cast<std::uint64_t>(*warmed)},
-                                              {"ms", (NowUnixMicros() - warm_start) / 1000}});
-    } else {
-      log::Warn("conversation index starts empty; follow-ups of earlier requests start new conversations",
-                {{"error", warmed.status().message()}});
-    }
-    registry.AddCollector([r = recorder.get()] { return r->CollectMetrics(); });
-    recording::PipelineOptions popts;
-    popts.spill_dir = cfg.data_dir / "spill";
-    popts.queue_capacity = cfg.record_queue_capacity;
-    pipeline = std::make_unique<recording::RecordPipeline>(
-        *store, popts, [r = recorder.get()](Record& rec) { r->Enrich(rec); },
-        [&token_stats, &by_type, &tokens](std::span<const Record> records) {
-          token_stats.AddCommitted(records);
-          for (const auto& r : records) {
-            by_type.With({std::to_string(r.response_status), r.model, r.request_type}).Inc();
-            tokens.With({r.model, "input"}).Inc(static_cast<std::uint64_t>(r.usage.input_tokens));
-            tokens.With({r.model, "output"}).Inc(static_cast<std::uint64_t>(r.usage.output_tokens));
-            tokens.With({r.model, "cache_creation"})
-                .Inc(static_cast<std::uint64_t>(r.usage.cache_creation_input_tokens));
-            tokens.With({r.model, "cache_read"})
-                .Inc(static_cast<std::uint64_t>(r.usage.cache_read_input_tokens));
-          }
-        });
-    if (Status s = pipeline->Start(); !s.ok()) {
-      log::Error("cannot start the record pipeline", {{"error", s.message()}});
-      log::Shutdown();
-      return 2;
-    }
-    registry.AddCollector([p = pipeline.get()] {
-      auto s = p->Stats();
-      auto g = [](const char* n, const char* help, double v, const char* type = "gauge") {
-        return metrics::CollectedMetric{n, type, help, {{"", v}}};
-      };
-      return std::vector<metrics::CollectedMetric>{
-          g("cn_records_submitted_total", "Records handed to the pipeline.", double(s.submitted), "counter"),
-          g("cn_records_written_total", "Records committed to the store.", double(s.written), "counter"),
-          g("cn_records_spilled_total", "Records written to the spill file.", double(s.spilled), "counter"),
-          g("cn_records_replayed_total", "Spilled records replayed into the store.", double(s.replayed), "counter"),
-          g("cn_records_failed_total", "Records lost (spill file unwritable).", double(s.failed), "counter"),
-          g("cn_record_queue_depth", "Records waiting in memory.", double(s.queued)),
-          g("cn_record_writer_lag_seconds", "Age of the oldest queued record.",
-            double(s.oldest_queued_age.count()) / 1000.0),
-          g("cn_spill_bytes", "Bytes waiting in spill segments.", double(s.spill_bytes)),
-          g("cn_store_healthy", "1 when the store accepts writes.", s.store_healthy ? 1.0 : 0.0),
-      };
-    });
-  }
-  registry.AddCollector([] {
-    return std::vector<metrics::CollectedMetric>{
-        {"cn_log_lines_dropped_total", "counter", "Log lines dropped because the log queue was full.",
-         {{"", double(log::DroppedLines())}}}};
-  });
-
-  // Outlives the server (declared before it); stopped after Server::Shutdown.
-  oauth::OAuthRefresher refresher(RefresherOptions(cfg), **token_endpoint, credentials, &registry);
-  refresher.Start();
-
-  net::ServerOptions sopts;
-  sopts.host = cfg.host;
-  sopts.port = cfg.port;
-  sopts.io_threads = cfg.io_threads;
-  sopts.upstream = net::UpstreamTarget{cfg.upstream.host, cfg.upstream.port, cfg.upstream.tls,
-                                       cfg.upstream.base_path};
-  sopts.upstream_ca_file = cfg.upstream_ca_file;
-  sopts.upstream_timeout = cfg.upstream_timeout;
-  sopts.server_timeout = cfg.server_timeout;
-  sopts.max_body_bytes = cfg.max_body_bytes;
-  sopts.client_auth = cfg.client_auth;
-  sopts.retry = cfg.retry;
-  net::ServerServices services;
-  services.credentials = &credentials;
-  services.registry = &registry;
-  services.token_stats = &token_stats;
-  services.oauth = &refresher;
-  if (pipeline) {
-    services.submit_record = [p = pipeline.get()](Record&& r) { p->Submit(std::move(r)); };
-    services.store_health = [p = pipeline.get(), kind = std::string(store->Kind())] {
-      auto s = p->Stats();
-      net::StoreHealth h;
-      h.enabled = true;
-      h.healthy = s.store_healthy;
-      h.kind = kind;
-      h.queued = static_cast<std::int64_t>(s.queued);
-      h.writer_lag_ms = s.oldest_queued_age.count();
-      h.spilled_pending = static_cast<std::int64_t>(s.spill_bytes);
-      return h;
-    };
-  }
-  net::Server server(sopts, services);
-  if (Status s = server.Start(); !s.ok()) {
-    log::Error("cannot start the proxy", {{"error", s.message()}});
-    if (pipeline) pipeline->Shutdown(std::chrono::seconds(5));
-    log::Shutdown();
-    return 2;
-  }
-  log::Info("listening", {{"address", cfg.host}, {"port", static_cast<int>(server.port())},
-                          {"upstream", cfg.upstream.scheme + "://" + cfg.upstream.host + ":" +
-                                           std::to_string(cfg.upstream.port) + cfg.upstream.base_path}});
-
-  int sig = 0;
-  sigwait(&signals, &sig);
-  log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGQUIT"},
-                              {"grace_ms", static_cast<std::int64_t>(cfg.shutdown_timeout.count())}});
-  server.Shutdown(cfg.shutdown_timeout);
-  refresher.Stop();
-  if (pipeline) {
-    pipeline->Shutdown(std::chrono::seconds(10));
-    auto s = pipeline->Stats();
-    log::Info("record pipeline drained",
-              {{"written", s.written}, {"spilled", s.spilled}, {"failed", s.failed}});
-  }
-  log::Info("stopped");
+  Service service(cfg);
+  const int exit_code = service.Run(signals);
   log::Shutdown();
-  return 0;
+  return exit_code;
 }
 
 // `claude-nexus migrate`: creates or upgrades the schema (also a database created by the
@@ -377,7 +404,8 @@ struct RebuildFlags {
   bool dry_run = false;
 };
 
-// `claude-nexus conversations rebuild`: re-links the stored history (app/recorder.h).
+// `claude-nexus conversations rebuild`: re-links the stored history (recording/recorder.h,
+// docs/conversations.md).
 int RebuildConversationsCommand(const ServeFlags& flags, const RebuildFlags& rebuild) {
   auto config_or = BuildConfig(flags);
   if (!config_or.ok()) return Fail("configuration error: " + config_or.status().message());

@@ -2,8 +2,8 @@
 // batching writer thread, an on-disk spill file for what the store cannot take (yet), and replay.
 //
 // Thread-safety: Submit() and Stats() may be called from any thread at any time. Start() and
-// Shutdown() are called by the owner (app/), Start() once, before or after the first Submit();
-// Shutdown() is idempotent. The Store and both callbacks must outlive Shutdown().
+// Shutdown() are called by the owner (recording::Recording), Start() once, before or after the
+// first Submit(); Shutdown() is idempotent. The Store and both callbacks must outlive Shutdown().
 //
 // Threads:
 //   - callers of Submit() (the hot path): O(1) under mu_, never any I/O, never waits on the store.
@@ -55,6 +55,9 @@
 // or written survives.
 //
 // Ordering: records reach the store in submission order except spilled ones, which arrive later.
+// enrich runs on each batch in request-arrival order (timestamp), not submission order: a record
+// is submitted when its exchange ended, and a follow-up can be queued before the record it
+// continues (EnrichAll; docs/conversations.md "What is guaranteed under concurrency").
 // Shutdown hazard: a WriteBatch that never returns blocks Shutdown(); stores bound their own
 // waits (busy timeouts, connect timeouts).
 #pragma once

@@ -1,6 +1,6 @@
 // Recorder: the record pipeline's enrich step — Messages API enrichment followed by conversation
-// linking (SPEC §4) against an in-memory ConversationIndex it owns — and the offline re-linking
-// behind `claude-nexus conversations rebuild`. docs/conversations.md explains what is guaranteed.
+// linking against an in-memory ConversationIndex it owns — and the offline re-linking behind
+// `claude-nexus conversations rebuild`. docs/conversations.md explains what is guaranteed.
 //
 // Where linking runs: on the pipeline's writer thread, once per record, after the exchange ended.
 // The hot path never waits for it and never touches the database for it.
@@ -12,17 +12,20 @@
 // response the client continued from; indexing it would make the retry that follows look like a
 // second child of the same parent, i.e. a spurious branch_<time>.
 //
-// Ordering guarantee: records are linked in pipeline submission order (the end of each exchange),
-// and every lookup is bounded by the request's arrival time. A request sent after its parent's
-// response completed is therefore linked after the parent was added, even if the parent's row is
-// not committed yet. Sub-agents started in parallel by one Task response get subtask_N in the
-// order of the Task calls, whatever order they finish in. Not covered: a record the pipeline had
-// to spill un-enriched (queue overflow) is linked when replayed, after records that arrived later.
+// Ordering guarantee (docs/conversations.md "What is guaranteed under concurrency"): the pipeline
+// links each batch in request-arrival order (timestamp; batches in submission order, i.e. the end
+// of each exchange), and every lookup is bounded by the request's arrival time. A request sent
+// after its parent's response completed is therefore linked after the parent was added, even if
+// the parent's row is not committed yet. Sub-agents started in parallel by one Task response get
+// subtask_N in the order of the Task calls, whatever order they finish in. Not covered: a
+// follow-up taken into a batch before its parent (which then lands in the next batch), and a
+// record the pipeline had to spill un-enriched (queue overflow), which is linked when replayed,
+// after records that arrived later; `conversations rebuild` re-links both.
 //
-// Thread-safety: Warm() and Enrich()/Relink() must not run concurrently; the app calls Warm()
-// before RecordPipeline::Start() (thread creation orders it before the writer's first Enrich())
-// and Enrich() only from the writer thread. Stats() and CollectMetrics() may be called from any
-// thread.
+// Thread-safety: Warm() and Enrich()/Relink() must not run concurrently; Recording::Start() calls
+// Warm() before RecordPipeline::Start() (thread creation orders it before the writer's first
+// Enrich()) and Enrich() only from the writer thread. Stats() and CollectMetrics() may be called
+// from any thread.
 #pragma once
 
 #include <array>
