@@ -34,6 +34,7 @@
 #include "app/config.h"
 #include "app/healthcheck.h"
 #include "cn_version.h"
+#include "common/cpus.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "metrics/metrics.h"
@@ -263,7 +264,9 @@ class Service {
     net::ServerOptions sopts;
     sopts.host = cfg_.host;
     sopts.port = cfg_.port;
-    sopts.io_threads = cfg_.io_threads;
+    // IO_THREADS=0: one per CPU this process may use (affinity mask and cgroup quota), not per
+    // core of the host (docs/architecture.md "Request path").
+    sopts.io_threads = cfg_.io_threads > 0 ? cfg_.io_threads : UsableCpus();
     sopts.upstream = net::UpstreamTarget{cfg_.upstream.host, cfg_.upstream.port, cfg_.upstream.tls,
                                          cfg_.upstream.base_path};
     sopts.upstream_ca_file = cfg_.upstream_ca_file;
@@ -303,7 +306,8 @@ class Service {
   }
 
   bool StartServer() {
-    server_ = std::make_unique<net::Server>(BuildServerOptions(), BuildServices());
+    const net::ServerOptions sopts = BuildServerOptions();
+    server_ = std::make_unique<net::Server>(sopts, BuildServices());
     if (Status s = server_->Start(); !s.ok()) {
       log::Error("cannot start the proxy", {{"error", s.message()}});
       if (recording_) recording_->Shutdown(std::chrono::seconds(5));
@@ -312,6 +316,7 @@ class Service {
     log::Info("listening",
               {{"address", cfg_.host},
                {"port", static_cast<int>(server_->port())},
+               {"io_threads", sopts.io_threads},
                {"upstream", cfg_.upstream.scheme + "://" + cfg_.upstream.host + ":" +
                                 std::to_string(cfg_.upstream.port) + cfg_.upstream.base_path}});
     return true;
