@@ -380,11 +380,11 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
     beast::error_code ec = co_await ctx.w->pool.Acquire(ctx.conn, sh.opts.upstream_timeout);
     const auto sent_at = Clock::now();
     if (!ec) {
-      if (ctx.conn->tls) {
-        ec = co_await SendAndReadHeader(*ctx.conn->tls, *ctx.conn, *ctx.dl, ureq, parser, sh.opts.upstream_timeout);
-      } else {
-        ec = co_await SendAndReadHeader(*ctx.conn->tcp, *ctx.conn, *ctx.dl, ureq, parser, sh.opts.upstream_timeout);
-      }
+      auto send = [&](auto& stream) {
+        return SendAndReadHeader(stream, *ctx.conn, *ctx.dl, ureq, parser,
+                                 sh.opts.upstream_timeout);
+      };
+      ec = co_await WithStream(*ctx.conn, send);
       if (ec && ctx.conn->reused && !stale_retry_used && !ctx.Stopped() &&
           ec != beast::error::timeout) {
         // The upstream closed an idle keep-alive connection as we reused it: not an attempt.
@@ -427,14 +427,11 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
                                  parser.get()[http::field::retry_after], NowUnixMicros() / 1'000'000,
                                  Random01(), parser.get()["retry-after-ms"]);
       if (d) {
-        beast::error_code dec;
-        if (ctx.conn->tls) {
-          dec = co_await DrainBody(*ctx.conn->tls, *ctx.conn, *ctx.dl, parser, ctx.buf, ctx.buf_size,
-                                   sh.opts.server_timeout);
-        } else {
-          dec = co_await DrainBody(*ctx.conn->tcp, *ctx.conn, *ctx.dl, parser, ctx.buf, ctx.buf_size,
-                                   sh.opts.server_timeout);
-        }
+        auto drain = [&](auto& stream) {
+          return DrainBody(stream, *ctx.conn, *ctx.dl, parser, ctx.buf, ctx.buf_size,
+                           sh.opts.server_timeout);
+        };
+        beast::error_code dec = co_await WithStream(*ctx.conn, drain);
         if (!dec && parser.get().keep_alive()) {
           ctx.w->pool.Release(std::move(ctx.conn));
         } else {
@@ -448,11 +445,8 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
         continue;
       }
     }
-    if (ctx.conn->tls) {
-      co_await Relay(*ctx.conn->tls, ctx, parser);
-    } else {
-      co_await Relay(*ctx.conn->tcp, ctx, parser);
-    }
+    auto relay = [&](auto& stream) { return Relay(stream, ctx, parser); };
+    co_await WithStream(*ctx.conn, relay);
     co_return;
   }
 }

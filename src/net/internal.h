@@ -44,6 +44,14 @@ struct UpstreamConn {
   beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *tcp; }
 };
 
+// Calls `fn` with the connection's stream, TLS or plain, and returns what it returns (both calls
+// must return the same type: a generic lambda calling a template coroutine, for instance).
+template <class Fn>
+auto WithStream(UpstreamConn& conn, Fn& fn) -> decltype(fn(*conn.tcp)) {
+  if (conn.tls) return fn(*conn.tls);
+  return fn(*conn.tcp);
+}
+
 // Per-worker pool of idle upstream connections. Single-threaded: only its worker touches it.
 class UpstreamPool {
  public:
