@@ -514,10 +514,10 @@ awaitable<std::optional<proxy::AuthPlan>> FreshenOAuth(ExchangeCtx& ctx, proxy::
 
 awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
                               std::list<SessionEntry>::iterator entry,
-                              http::request<http::string_body>& req, std::string request_id,
-                              std::int64_t arrival_unix_us,
-                              Clock::time_point arrival, char* relay_buffer,
-                              std::size_t relay_buffer_size) {
+                              http::request<http::string_body>& req, std::string path,
+                              std::string query, std::string request_id,
+                              std::int64_t arrival_unix_us, Clock::time_point arrival,
+                              char* relay_buffer, std::size_t relay_buffer_size) {
   ExchangeCtx ctx;
   ctx.w = &w;
   ctx.sh = &sh;
@@ -533,12 +533,8 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
   rec.timestamp_unix_micros = arrival_unix_us;
   rec.domain = std::string(req[http::field::host]);
   rec.method = std::string(req.method_string());
-  std::string target(req.target());
-  {
-    auto q = target.find('?');
-    rec.path = target.substr(0, q);
-    if (q != std::string::npos) rec.query = target.substr(q + 1);
-  }
+  rec.path = std::move(path);
+  rec.query = std::move(query);
   Headers client_headers = ToHeaders(req.base());
   entry->exchange = &ctx;
   sh.m.active_exchanges.Add(1);
@@ -569,8 +565,14 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
     } else {
       ureq.method(req.method());
     }
-    ureq.target(sh.opts.upstream.base_path + target);
     const UpstreamTarget& up = sh.opts.upstream;
+    {  // the target as the client sent it (query included, byte for byte) under the base path
+      const std::string_view target(req.target().data(), req.target().size());
+      std::string upstream_target;
+      upstream_target.reserve(up.base_path.size() + target.size());
+      upstream_target.append(up.base_path).append(target);
+      ureq.target(upstream_target);
+    }
     const bool default_port = (up.tls && up.port == 443) || (!up.tls && up.port == 80);
     ureq.set(http::field::host, default_port ? up.host : up.host + ":" + std::to_string(up.port));
     for (const auto& h : proxy::UpstreamRequestHeaders(client_headers, plan)) ureq.insert(h.name, h.value);

@@ -152,13 +152,14 @@ struct Worker {
 void EnsureSweeper(Worker& w);
 
 // Proxies one request to the upstream and relays the answer. Returns whether the client
-// connection may be reused. `req` and `relay_buffer` belong to the calling session.
+// connection may be reused. `req` and `relay_buffer` belong to the calling session; `path` and
+// `query` are req's target as proxy::SplitTarget split it.
 awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
                               std::list<SessionEntry>::iterator entry,
-                              http::request<http::string_body>& req, std::string request_id,
-                              std::int64_t arrival_unix_us,
-                              Clock::time_point arrival, char* relay_buffer,
-                              std::size_t relay_buffer_size);
+                              http::request<http::string_body>& req, std::string path,
+                              std::string query, std::string request_id,
+                              std::int64_t arrival_unix_us, Clock::time_point arrival,
+                              char* relay_buffer, std::size_t relay_buffer_size);
 
 // Aborts a running exchange (shutdown deadline). Must run on the exchange's worker thread.
 void AbortExchange(ExchangeCtx& ctx, const char* reason);
