@@ -30,7 +30,8 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 using Clock = std::chrono::steady_clock;
 
-// Completion token: errors come back as values (STYLE.md §4), never as exceptions.
+// Completion token: errors come back as values, never as exceptions (docs/style.md,
+// docs/architecture.md "Errors").
 inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // One keep-alive connection to the upstream, plain or TLS. Owned by one worker.
@@ -82,7 +83,7 @@ class UpstreamPool {
   Clock::time_point resolved_at_{};
 };
 
-// The network layer's own counters (STYLE.md §11).
+// The network layer's own counters, served on /metrics (docs/architecture.md).
 struct NetMetrics {
   explicit NetMetrics(metrics::Registry& r);
   metrics::CounterFamily& responses;        // {status, outcome}
