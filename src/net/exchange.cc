@@ -1,14 +1,17 @@
-// The proxy exchange: one client request relayed to the upstream and its answer relayed back.
+// The proxy exchange: one client request relayed to the upstream and its answer relayed back
+// (docs/architecture.md, "Request path").
 //
-// Order of events (each step's failure handling in brackets):
-//   1. auth plan from the credential file of the Host            [reject: local 4xx, recorded]
-//   2. upstream attempt: acquire connection, send, read header   [transport error / 429 / 5xx:
-//      retried with backoff while nothing reached the client; a stale pooled connection is
-//      replaced once without counting as an attempt]
-//   3. relay: client header written, then body pumped through the session's one buffer; SSE
-//      events observed by sse::Parser on the side (never held back)  [upstream cut: for SSE a
-//      well-formed `error` event ends the stream; client gone: upstream cancelled]
-//   4. the Record is finished and submitted (never blocks)
+// Steps, with the phase each one moves the exchange into (proxy::ExchangePhase) and its failure
+// handling in brackets:
+//   1. kPlanning: auth plan from the credential file of the Host  [reject: local 4xx, recorded]
+//   2. kAwaitingUpstream: acquire a connection, send, read the header  [transport error / 429 /
+//      5xx: retried with backoff while nothing reached the client; a stale pooled connection is
+//      replaced once without counting as an attempt; the last failure: a local 502/504]
+//   3. kResponding → kBodyRelayed → kDone: client header written, then the body pumped through
+//      the session's one buffer; SSE events observed by sse::Parser on the side (never held
+//      back)  [upstream cut: for SSE a well-formed `error` event ends the stream; client gone:
+//      upstream cancelled]
+//   4. the Record is finished (proxy::DecideOutcome, once) and submitted (never blocks)
 // A watch on the client socket (a completion handler, not a coroutine) runs beside steps 2–3 and
 // notices a client that hangs up while we wait on the upstream (long non-streaming generations,
 // silent thinking pauses), cancelling the upstream. Reads and writes go through net/io.h.
@@ -28,11 +31,18 @@
 #include "oauth/refresher.h"
 #include "proxy/auth.h"
 #include "proxy/header_policy.h"
+#include "proxy/outcome.h"
 #include "proxy/retry.h"
 #include "sse/parser.h"
 
 namespace cn::net {
 
+using proxy::ExchangePhase;
+
+// One proxied exchange's state, shared by its steps (ProxyExchange, RunUpstream, Relay, Pump),
+// the client watch and AbortExchange. Single-threaded: all of them run on the exchange's worker.
+// Progress is `phase`; the other flags are independent facts, each written in one place (or by
+// one method) and read when the exchange ends.
 struct ExchangeCtx {
   Worker* w = nullptr;
   Shared* sh = nullptr;
@@ -46,13 +56,27 @@ struct ExchangeCtx {
 
   std::unique_ptr<UpstreamConn> conn;       // current upstream connection
   asio::steady_timer* backoff = nullptr;    // set while sleeping between attempts
-  bool client_gone = false;                 // the watcher saw the client hang up
-  const char* abort_reason = nullptr;       // set by AbortExchange (shutdown deadline)
-  bool response_started = false;            // a byte of the response reached the client
-  bool client_keep_alive = false;
-  bool response_complete = false;           // the whole response was written, well-framed
-  bool body_relayed = false;                // every upstream body byte reached the client
-  bool stream_open = false;                 // counted in open_streams
+
+  ExchangePhase phase = ExchangePhase::kPlanning;  // moved on by the step that enters a phase
+  bool client_keep_alive = false;  // the client's wish (its request), set at the start
+  bool stream_open = false;        // counted in open_streams (Relay), uncounted at the end
+  // How it ended, for proxy::DecideOutcome:
+  const char* abort_reason = nullptr;  // set by AbortExchange (shutdown deadline)
+  bool client_gone = false;            // set by LoseClient
+  proxy::UpstreamFailure upstream_failure = proxy::UpstreamFailure::kNone;  // set by UpstreamFailed
+  beast::error_code upstream_error;                                         // ... with the error
+
+  // Nothing more is to be done for the client: it is gone, or shutdown aborted the exchange.
+  bool Stopped() const { return client_gone || abort_reason != nullptr; }
+
+  // The client hung up while that mattered (the watch), or a write to it failed or timed out.
+  void LoseClient() { client_gone = true; }
+
+  // The upstream failed for good (no more attempts), while the client was still there.
+  void UpstreamFailed(proxy::UpstreamFailure when, const beast::error_code& ec) {
+    upstream_failure = when;
+    upstream_error = ec;
+  }
 
   void CancelAll() {
     // Close (not just cancel) the upstream side: an operation whose completion is already
@@ -129,8 +153,8 @@ awaitable<beast::error_code> DrainBody(Stream& stream, UpstreamConn& conn, Deadl
   co_return beast::error_code{};
 }
 
-// Pumps the upstream body to the client. Returns the upstream error (if the upstream failed) and
-// sets ctx.client_gone when writing to the client failed.
+// Pumps the upstream body to the client (phase kResponding, then kBodyRelayed). Returns the
+// upstream error (if the upstream failed); a failed write to the client loses the client.
 template <class Stream>
 awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
                                   http::response_parser<http::buffer_body>& parser,
@@ -142,7 +166,7 @@ awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
   const std::size_t record_cap = sh.opts.max_recorded_response_bytes;
   while (!parser.is_done()) {
     // Checked before every read: an abort that raced with a completed read must still stop us.
-    if (ctx.abort_reason || ctx.client_gone) co_return beast::error_code{};
+    if (ctx.Stopped()) co_return beast::error_code{};
     parser.get().body().data = ctx.buf;
     parser.get().body().size = ctx.buf_size;
     // Inactivity limit only: a silent thinking pause shorter than server_timeout never trips it.
@@ -168,13 +192,12 @@ awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
       res.body().data = ctx.buf;
       res.body().size = got;
       res.body().more = true;
-      // Once the last bytes are on their way, a client that hangs up has everything: flag it
-      // before writing, as the watcher may run before this coroutine resumes.
-      if (parser.is_done()) ctx.body_relayed = true;
+      // Once the last bytes are on their way, a client that hangs up has everything: enter
+      // kBodyRelayed before writing, as the watch may run before this coroutine resumes.
+      if (parser.is_done()) ctx.phase = ExchangePhase::kBodyRelayed;
       beast::error_code wec = co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
-      ctx.response_started = true;
       if (wec) {
-        ctx.client_gone = true;
+        ctx.LoseClient();
         co_return beast::error_code{};
       }
       if (!ctx.rec.first_byte_micros) {
@@ -195,13 +218,16 @@ awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
     sse::Event tail;
     if (sse_parser.Finish(&tail)) ctx.rec.chunks.push_back({NowUnixMicros(), std::move(tail.raw)});
   }
-  ctx.body_relayed = true;  // a client may now hang up: it has everything
+  ctx.phase = ExchangePhase::kBodyRelayed;  // a client may now hang up: it has everything
   co_return beast::error_code{};
 }
 
-// Writes a local error answer in the Anthropic shape (only before the response started).
+// Writes a local error answer in the Anthropic shape (phase kResponding, then kDone), before
+// anything of the upstream's reached the client. `message` (the client's text) must outlive the
+// call; the record's error text is DecideOutcome's.
 awaitable<void> RespondError(ExchangeCtx& ctx, http::status status, std::string_view type,
-                             std::string message, const Headers& extra = {}) {
+                             std::string_view message, const Headers& extra = {}) {
+  ctx.phase = ExchangePhase::kResponding;
   Headers headers = extra;
   headers.push_back({"X-Request-ID", ctx.rec.request_id});
   std::string body = anthropic::ErrorBody(type, message);
@@ -209,16 +235,14 @@ awaitable<void> RespondError(ExchangeCtx& ctx, http::status status, std::string_
   ctx.rec.response_headers = headers;
   ctx.rec.response_headers.push_back({"Content-Type", "application/json"});
   ctx.rec.response_body = body;
-  if (ctx.rec.error.empty()) ctx.rec.error = std::move(message);
   auto ec = co_await WriteSimple(*ctx.client, *ctx.dl, status, "application/json", std::move(body), headers,
                                  ctx.client_keep_alive && !ctx.sh->draining.load(),
                                  ctx.sh->opts.server_timeout);
   if (ec) {
-    ctx.client_gone = true;
+    ctx.LoseClient();
   } else {
-    ctx.response_complete = true;
+    ctx.phase = ExchangePhase::kDone;
   }
-  ctx.response_started = true;
 }
 
 awaitable<void> Sleep(ExchangeCtx& ctx, std::chrono::milliseconds d) {
@@ -228,9 +252,11 @@ awaitable<void> Sleep(ExchangeCtx& ctx, std::chrono::milliseconds d) {
   ctx.backoff = nullptr;
 }
 
+// Step 3: relays the upstream's answer whose header `parser` holds (kResponding → kDone).
 template <class Stream>
 awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<http::buffer_body>& parser) {
   Shared& sh = *ctx.sh;
+  ctx.phase = ExchangePhase::kResponding;
   auto& uh = parser.get();
   const int status = uh.result_int();
   const bool head = ctx.req->method() == http::verb::head;
@@ -267,9 +293,8 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
   if (!header_with_body) {
     beast::error_code hec =
         co_await Write<WriteOp::kHeader>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
-    ctx.response_started = true;
     if (hec) {
-      ctx.client_gone = true;
+      ctx.LoseClient();
       co_return;
     }
   }
@@ -278,10 +303,10 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
     sh.m.ttfb.ObserveMicros(*ctx.rec.first_byte_micros);
     beast::error_code fec = co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
     if (fec) {
-      ctx.client_gone = true;
+      ctx.LoseClient();
       co_return;
     }
-    ctx.response_complete = true;
+    ctx.phase = ExchangePhase::kDone;
     if (uh.keep_alive() && parser.is_done()) ctx.w->pool.Release(std::move(ctx.conn));
     co_return;
   }
@@ -291,10 +316,10 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
     sh.m.open_streams.Add(1);
   }
   beast::error_code uec = co_await Pump(stream, ctx, parser, res, sr, sse);
-  if (ctx.client_gone || ctx.abort_reason) co_return;
+  // A client gone first makes any upstream error a consequence (the upstream was cancelled).
+  if (ctx.Stopped()) co_return;
   if (uec) {
-    ctx.rec.outcome = Outcome::kUpstreamFailed;
-    ctx.rec.error = "upstream failed mid-response: " + uec.message();
+    ctx.UpstreamFailed(proxy::UpstreamFailure::kMidResponse, uec);
     sh.m.upstream_errors.Inc();
     if (sse && res.chunked()) {
       // The client gets a well-formed end: an Anthropic `error` event, then the last chunk.
@@ -312,16 +337,16 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
         beast::error_code e2 =
             co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
         if (e2) {
-          ctx.client_gone = true;
+          ctx.LoseClient();
         } else {
-          ctx.response_complete = true;
+          ctx.phase = ExchangePhase::kDone;
         }
       } else {
-        ctx.client_gone = true;
+        ctx.LoseClient();
       }
-    } else {
-      ctx.client_gone = true;  // framing cannot be completed: the client must see a broken body
     }
+    // Otherwise the framing cannot be completed: the response never reaches kDone, so the
+    // connection is closed and the client sees a broken body.
     co_return;
   }
   res.body().data = nullptr;
@@ -329,23 +354,24 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
   res.body().more = false;
   beast::error_code fec = co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
   if (fec) {
-    ctx.client_gone = true;
+    ctx.LoseClient();
     co_return;
   }
-  ctx.rec.outcome = Outcome::kCompleted;
-  ctx.response_complete = true;
+  ctx.phase = ExchangePhase::kDone;
   if (uh.keep_alive() && parser.is_done()) {
     ctx.w->pool.Release(std::move(ctx.conn));
   }
 }
 
-// Steps 2–3. Runs beside the client watch.
+// Steps 2–3 (kAwaitingUpstream, then Relay or the proxy's own 502/504). Runs beside the client
+// watch.
 awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& ureq) {
   Shared& sh = *ctx.sh;
+  ctx.phase = ExchangePhase::kAwaitingUpstream;
   int attempt = 0;
   bool stale_retry_used = false;
   for (;;) {
-    if (ctx.client_gone || ctx.abort_reason) co_return;
+    if (ctx.Stopped()) co_return;
     ++attempt;
     ctx.rec.upstream_attempts = attempt;
     http::response_parser<http::buffer_body> parser;
@@ -354,12 +380,12 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
     beast::error_code ec = co_await ctx.w->pool.Acquire(ctx.conn, sh.opts.upstream_timeout);
     const auto sent_at = Clock::now();
     if (!ec) {
-      if (ctx.conn->tls) {
-        ec = co_await SendAndReadHeader(*ctx.conn->tls, *ctx.conn, *ctx.dl, ureq, parser, sh.opts.upstream_timeout);
-      } else {
-        ec = co_await SendAndReadHeader(*ctx.conn->tcp, *ctx.conn, *ctx.dl, ureq, parser, sh.opts.upstream_timeout);
-      }
-      if (ec && ctx.conn->reused && !stale_retry_used && !ctx.client_gone && !ctx.abort_reason &&
+      auto send = [&](auto& stream) {
+        return SendAndReadHeader(stream, *ctx.conn, *ctx.dl, ureq, parser,
+                                 sh.opts.upstream_timeout);
+      };
+      ec = co_await WithStream(*ctx.conn, send);
+      if (ec && ctx.conn->reused && !stale_retry_used && !ctx.Stopped() &&
           ec != beast::error::timeout) {
         // The upstream closed an idle keep-alive connection as we reused it: not an attempt.
         stale_retry_used = true;
@@ -368,7 +394,7 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
         continue;
       }
     }
-    if (ctx.client_gone || ctx.abort_reason) co_return;
+    if (ctx.Stopped()) co_return;
     if (ec) {
       ctx.conn.reset();
       sh.m.upstream_errors.Inc();
@@ -382,16 +408,15 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
         co_await Sleep(ctx, *d);
         continue;
       }
-      ctx.rec.outcome = Outcome::kUpstreamFailed;
-      ctx.rec.error = std::string(timeout ? "upstream timeout: " : "upstream unreachable: ") + ec.message();
+      ctx.UpstreamFailed(proxy::UpstreamFailure::kBeforeResponse, ec);
       // Arguments are computed into locals first: GCC 12 mis-handles temporaries (double
-      // destruction) in some co_await argument expressions; no temporaries in co_await calls.
+      // destruction) in some co_await argument expressions (docs/style.md: no temporaries in
+      // co_await argument lists).
       const http::status st = timeout ? http::status::gateway_timeout : http::status::bad_gateway;
       std::string type = timeout ? "timeout_error" : "api_error";
       std::string msg = timeout ? std::string("The upstream API did not answer in time (CLAUDE_API_TIMEOUT).")
                                 : "Could not reach the upstream API: " + ec.message();
-      co_await RespondError(ctx, st, type, std::move(msg));
-      ctx.rec.outcome = Outcome::kUpstreamFailed;
+      co_await RespondError(ctx, st, type, msg);
       co_return;
     }
     sh.m.upstream_latency.ObserveMicros(
@@ -402,14 +427,11 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
                                  parser.get()[http::field::retry_after], NowUnixMicros() / 1'000'000,
                                  Random01(), parser.get()["retry-after-ms"]);
       if (d) {
-        beast::error_code dec;
-        if (ctx.conn->tls) {
-          dec = co_await DrainBody(*ctx.conn->tls, *ctx.conn, *ctx.dl, parser, ctx.buf, ctx.buf_size,
-                                   sh.opts.server_timeout);
-        } else {
-          dec = co_await DrainBody(*ctx.conn->tcp, *ctx.conn, *ctx.dl, parser, ctx.buf, ctx.buf_size,
-                                   sh.opts.server_timeout);
-        }
+        auto drain = [&](auto& stream) {
+          return DrainBody(stream, *ctx.conn, *ctx.dl, parser, ctx.buf, ctx.buf_size,
+                           sh.opts.server_timeout);
+        };
+        beast::error_code dec = co_await WithStream(*ctx.conn, drain);
         if (!dec && parser.get().keep_alive()) {
           ctx.w->pool.Release(std::move(ctx.conn));
         } else {
@@ -423,11 +445,8 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
         continue;
       }
     }
-    if (ctx.conn->tls) {
-      co_await Relay(*ctx.conn->tls, ctx, parser);
-    } else {
-      co_await Relay(*ctx.conn->tcp, ctx, parser);
-    }
+    auto relay = [&](auto& stream) { return Relay(stream, ctx, parser); };
+    co_await WithStream(*ctx.conn, relay);
     co_return;
   }
 }
@@ -447,12 +466,12 @@ void WatchClient(ExchangeCtx& ctx, const std::shared_ptr<ClientWatch>& watch) {
   ctx.client->socket().async_wait(tcp::socket::wait_read, [watch](beast::error_code ec) {
     ExchangeCtx* c = watch->ctx;
     if (ec || c == nullptr) return;  // cancelled or closed, or the exchange is over
-    if (c->body_relayed || c->response_complete) return;  // it has everything: a late hang-up is fine
+    if (!proxy::HangUpEndsExchange(c->phase)) return;  // it has everything: a late hang-up is fine
     char byte;
     const ssize_t n = ::recv(c->client->socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     const bool hung_up = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
     if (!hung_up) return;  // pipelined bytes: the session reads them after this exchange
-    c->client_gone = true;
+    c->LoseClient();
     beast::error_code ignored;
     if (c->conn) c->conn->Lowest().socket().cancel(ignored);
     if (c->backoff) c->backoff->cancel();
@@ -495,10 +514,10 @@ awaitable<std::optional<proxy::AuthPlan>> FreshenOAuth(ExchangeCtx& ctx, proxy::
 
 awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
                               std::list<SessionEntry>::iterator entry,
-                              http::request<http::string_body>& req, std::string request_id,
-                              std::int64_t arrival_unix_us,
-                              Clock::time_point arrival, char* relay_buffer,
-                              std::size_t relay_buffer_size) {
+                              http::request<http::string_body>& req, std::string path,
+                              std::string query, std::string request_id,
+                              std::int64_t arrival_unix_us, Clock::time_point arrival,
+                              char* relay_buffer, std::size_t relay_buffer_size) {
   ExchangeCtx ctx;
   ctx.w = &w;
   ctx.sh = &sh;
@@ -514,12 +533,8 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
   rec.timestamp_unix_micros = arrival_unix_us;
   rec.domain = std::string(req[http::field::host]);
   rec.method = std::string(req.method_string());
-  std::string target(req.target());
-  {
-    auto q = target.find('?');
-    rec.path = target.substr(0, q);
-    if (q != std::string::npos) rec.query = target.substr(q + 1);
-  }
+  rec.path = std::move(path);
+  rec.query = std::move(query);
   Headers client_headers = ToHeaders(req.base());
   entry->exchange = &ctx;
   sh.m.active_exchanges.Add(1);
@@ -540,10 +555,8 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
   if (plan.account_id) rec.account_id = *plan.account_id;
 
   if (plan.reject) {
-    rec.outcome = Outcome::kRejected;
-    co_await RespondError(ctx, static_cast<http::status>(plan.status), plan.error_type, plan.message,
-                          plan.extra_response_headers);
-    rec.outcome = Outcome::kRejected;
+    co_await RespondError(ctx, static_cast<http::status>(plan.status), plan.error_type,
+                          plan.message, plan.extra_response_headers);
   } else {
     http::request<http::buffer_body> ureq;
     ureq.version(11);
@@ -552,8 +565,14 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
     } else {
       ureq.method(req.method());
     }
-    ureq.target(sh.opts.upstream.base_path + target);
     const UpstreamTarget& up = sh.opts.upstream;
+    {  // the target as the client sent it (query included, byte for byte) under the base path
+      const std::string_view target(req.target().data(), req.target().size());
+      std::string upstream_target;
+      upstream_target.reserve(up.base_path.size() + target.size());
+      upstream_target.append(up.base_path).append(target);
+      ureq.target(upstream_target);
+    }
     const bool default_port = (up.tls && up.port == 443) || (!up.tls && up.port == 80);
     ureq.set(http::field::host, default_port ? up.host : up.host + ":" + std::to_string(up.port));
     for (const auto& h : proxy::UpstreamRequestHeaders(client_headers, plan)) ureq.insert(h.name, h.value);
@@ -573,19 +592,30 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
 
   // ---- step 4: finish the record ----
   rec.request_headers = proxy::MaskHeaders(std::move(client_headers));  // last use: masked in place
-  if (ctx.abort_reason) {
-    rec.outcome = Outcome::kClientAborted;
-    rec.error = ctx.abort_reason;
-  } else if (ctx.client_gone && rec.outcome != Outcome::kUpstreamFailed) {
-    rec.outcome = Outcome::kClientAborted;
-    if (rec.error.empty()) rec.error = "client disconnected before the response ended";
+  {
+    proxy::ExchangeFacts facts;
+    facts.aborted = ctx.abort_reason != nullptr;
+    if (facts.aborted) facts.abort_reason = ctx.abort_reason;
+    facts.client_gone = ctx.client_gone;
+    facts.rejected = plan.reject;
+    facts.rejection = plan.message;
+    facts.upstream_failure = ctx.upstream_failure;
+    facts.upstream_timed_out = ctx.upstream_error == beast::error::timeout;
+    std::string upstream_error;  // stays empty (no allocation) unless the upstream failed
+    if (ctx.upstream_failure != proxy::UpstreamFailure::kNone) {
+      upstream_error = ctx.upstream_error.message();
+    }
+    facts.upstream_error = upstream_error;
+    proxy::ExchangeResult result = proxy::DecideOutcome(facts);
+    rec.outcome = result.outcome;
+    rec.error = std::move(result.error);
   }
   if (rec.outcome == Outcome::kClientAborted) sh.m.client_aborts.Inc();
   if (ctx.stream_open) sh.m.open_streams.Add(-1);
   rec.duration_micros = MicrosSince(arrival);
   sh.m.duration.ObserveMicros(rec.duration_micros);
   sh.m.responses.With({std::to_string(rec.response_status), OutcomeName(rec.outcome)}).Inc();
-  const bool reusable = ctx.response_complete && !ctx.client_gone && !ctx.abort_reason &&
+  const bool reusable = ctx.phase == ExchangePhase::kDone && !ctx.Stopped() &&
                         ctx.client_keep_alive && !sh.draining.load();
   if (log::Enabled(log::Level::kInfo)) {  // the fields cost allocations even when filtered out
     log::Info("request completed",

@@ -30,7 +30,8 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 using Clock = std::chrono::steady_clock;
 
-// Completion token: errors come back as values (STYLE.md §4), never as exceptions.
+// Completion token: errors come back as values, never as exceptions (docs/style.md,
+// docs/architecture.md "Errors").
 inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // One keep-alive connection to the upstream, plain or TLS. Owned by one worker.
@@ -43,6 +44,14 @@ struct UpstreamConn {
 
   beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *tcp; }
 };
+
+// Calls `fn` with the connection's stream, TLS or plain, and returns what it returns (both calls
+// must return the same type: a generic lambda calling a template coroutine, for instance).
+template <class Fn>
+auto WithStream(UpstreamConn& conn, Fn& fn) -> decltype(fn(*conn.tcp)) {
+  if (conn.tls) return fn(*conn.tls);
+  return fn(*conn.tcp);
+}
 
 // Per-worker pool of idle upstream connections. Single-threaded: only its worker touches it.
 class UpstreamPool {
@@ -74,7 +83,7 @@ class UpstreamPool {
   Clock::time_point resolved_at_{};
 };
 
-// The network layer's own counters (STYLE.md §11).
+// The network layer's own counters, served on /metrics (docs/architecture.md).
 struct NetMetrics {
   explicit NetMetrics(metrics::Registry& r);
   metrics::CounterFamily& responses;        // {status, outcome}
@@ -144,13 +153,14 @@ struct Worker {
 void EnsureSweeper(Worker& w);
 
 // Proxies one request to the upstream and relays the answer. Returns whether the client
-// connection may be reused. `req` and `relay_buffer` belong to the calling session.
+// connection may be reused. `req` and `relay_buffer` belong to the calling session; `path` and
+// `query` are req's target as proxy::SplitTarget split it.
 awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
                               std::list<SessionEntry>::iterator entry,
-                              http::request<http::string_body>& req, std::string request_id,
-                              std::int64_t arrival_unix_us,
-                              Clock::time_point arrival, char* relay_buffer,
-                              std::size_t relay_buffer_size);
+                              http::request<http::string_body>& req, std::string path,
+                              std::string query, std::string request_id,
+                              std::int64_t arrival_unix_us, Clock::time_point arrival,
+                              char* relay_buffer, std::size_t relay_buffer_size);
 
 // Aborts a running exchange (shutdown deadline). Must run on the exchange's worker thread.
 void AbortExchange(ExchangeCtx& ctx, const char* reason);

@@ -343,8 +343,10 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
     bool keep = false;
     if (route == proxy::Route::kProxy) {
       if (!relay) relay.reset(new char[kRelayBufferSize]);
-      keep = co_await ProxyExchange(w, sh, stream, guard.entry, req, rid, arrival_us, arrival,
-                                    relay.get(), kRelayBufferSize);
+      // path and query are not used after this: the exchange records them.
+      keep =
+          co_await ProxyExchange(w, sh, stream, guard.entry, req, std::move(path), std::move(query),
+                                 rid, arrival_us, arrival, relay.get(), kRelayBufferSize);
     } else {
       LocalAnswer a = Answer(sh, route, req.method_string(), path, query);
       a.extra.push_back({"X-Request-ID", rid});
