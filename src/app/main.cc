@@ -208,10 +208,10 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
     // Writer-side background work: /token-stats re-read from a store other replicas also write
     // (never a database call on the I/O threads), and retention.
     storage::MaintenanceOptions mopts;
-    if (storage::SharedByReplicas(*store)) mopts.stats_every = cfg.token_stats_refresh;
+    if (store->SharedByReplicas()) mopts.stats_every = cfg.token_stats_refresh;
     mopts.retention = std::chrono::hours(24 * cfg.retention_days);
     maintenance = std::make_unique<storage::StoreMaintenance>(
-        *store, StoreConfigFor(cfg), mopts,
+        *store, mopts,
         [&token_stats](const std::vector<DomainStats>& stats) { token_stats.Load(stats); });
     maintenance->Start();
 
@@ -363,7 +363,7 @@ int PruneCommand(const ServeFlags& flags, int days) {
   if (!store.ok()) return Fail(store.status().message());
   storage::MaintenanceOptions mopts;
   mopts.retention = std::chrono::hours(24 * days);
-  storage::StoreMaintenance maintenance(**store, StoreConfigFor(*config_or), mopts, nullptr);
+  storage::StoreMaintenance maintenance(**store, mopts, nullptr);
   auto pruned = maintenance.PruneNow();
   if (!pruned.ok()) return Fail("prune failed: " + pruned.status().message());
   std::cout << "deleted " << *pruned << " exchanges older than " << days << " days from "
