@@ -6,8 +6,8 @@
 //    JSON; ~6 KB request bodies; batches of 128, as the pipeline sends them) into a fresh
 //    PostgreSQL database and a fresh SQLite file; records/s.
 // 2. Queries at scale: `--rows` synthetic exchanges (8 accounts, 40 domains, 90 days) generated
-//    server-side in one INSERT ... SELECT, ANALYZEd; then the token-usage queries (SPEC §6.2
-//    current window and daily), the recent-requests page (§7.4) and /token-stats
+//    server-side in one INSERT ... SELECT, ANALYZEd; then the original's token-usage queries
+//    (current 5 h window and daily), its recent-requests page and /token-stats
 //    (LoadDomainStats), each run 20 times (median and max reported) with its EXPLAIN plan
 //    checked for an index scan.
 // The database URL's database is used as the admin connection: a scratch database is created
@@ -176,22 +176,22 @@ int main(int argc, char** argv) {
         std::string sql;
       };
       const std::vector<Q> queries = {
-          {"token usage, current 5 h window (SPEC 6.2)",
+          {"token usage, current 5 h window",
            "SELECT COALESCE(SUM(input_tokens),0), COALESCE(SUM(output_tokens),0), "
            "COALESCE(SUM(input_tokens + output_tokens),0), COUNT(*), "
            "COALESCE(SUM(cache_creation_input_tokens),0), COALESCE(SUM(cache_read_input_tokens),0) "
            "FROM api_requests WHERE account_id = 'acc-3' AND timestamp >= NOW() - INTERVAL "
            "'300 minutes' AND timestamp < NOW()"},
-          {"token usage, daily 30 days per domain+model (SPEC 6.2)",
+          {"token usage, daily 30 days per domain+model",
            "SELECT DATE(timestamp AT TIME ZONE 'UTC') AS date, account_id, domain, model, "
            "SUM(input_tokens), SUM(output_tokens), SUM(total_tokens), COUNT(*) FROM api_requests "
            "WHERE account_id = 'acc-3' AND timestamp >= NOW() - INTERVAL '30 days' "
            "GROUP BY 1, 2, 3, 4 ORDER BY date DESC"},
-          {"recent requests, newest 100 (SPEC 7.4)",
+          {"recent requests, newest 100",
            "SELECT request_id, domain, model, timestamp, input_tokens, output_tokens, total_tokens, "
            "duration_ms, response_status, error, request_type FROM api_requests "
            "ORDER BY timestamp DESC LIMIT 100 OFFSET 0"},
-          {"recent requests of one domain, newest 100 (SPEC 7.4)",
+          {"recent requests of one domain, newest 100",
            "SELECT request_id, domain, model, timestamp, input_tokens, output_tokens, total_tokens, "
            "duration_ms, response_status, error, request_type FROM api_requests "
            "WHERE domain = 'team7.example.com' ORDER BY timestamp DESC LIMIT 100 OFFSET 0"},

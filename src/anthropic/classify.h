@@ -1,4 +1,5 @@
-// Request classification (SPEC §3). Pure function.
+// Request classification, the original Claude Nexus Proxy's rule (Record::request_type, below).
+// Pure function.
 #pragma once
 
 #include <boost/json/value.hpp>

@@ -3,11 +3,16 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cstdint>
 #include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "anthropic/classify.h"
 #include "anthropic/message.h"
 #include "anthropic/stream_accumulator.h"
+#include "sse/parser.h"
 
 namespace cn::anthropic {
 namespace {
@@ -63,7 +68,46 @@ void EnrichFromStream(Record& r) {
   }
 }
 
+// chunk_usage is derived from the chunks alone, so it is filled whatever else fails.
+void FillChunkUsage(Record& r) {
+  try {
+    r.chunk_usage = ChunkUsages(r.chunks);
+  } catch (const std::exception&) {
+    r.chunk_usage.clear();
+  }
+}
+
 }  // namespace
+
+std::vector<ChunkUsage> ChunkUsages(std::span<const StreamChunk> chunks) {
+  auto usage_of = [](const boost::json::object& o) -> const boost::json::object* {
+    const boost::json::value* usage = o.if_contains("usage");
+    return usage != nullptr ? usage->if_object() : nullptr;
+  };
+  std::vector<ChunkUsage> out;
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    // Cheap filter first: nearly every event of a stream is a delta without usage.
+    const std::string_view event = chunks[i].data;
+    if (event.find("\"usage\"") == std::string_view::npos) continue;
+    std::string payload = sse::EventData(event);
+    boost::json::monotonic_resource arena;
+    const std::optional<boost::json::value> data =
+        ParseJson(payload, /*lenient_utf8=*/true, &arena);
+    const boost::json::object* object = data ? data->if_object() : nullptr;
+    if (object == nullptr) continue;
+    const boost::json::object* usage = usage_of(*object);  // message_delta
+    const boost::json::value* message = object->if_contains("message");
+    const bool in_message =  // message_start
+        message != nullptr && message->is_object() && usage_of(message->get_object()) != nullptr;
+    if (usage == nullptr && !in_message) continue;
+    std::int64_t output_tokens = 0;
+    if (const boost::json::value* n = usage ? usage->if_contains("output_tokens") : nullptr) {
+      output_tokens = AsInt(*n).value_or(0);
+    }
+    out.push_back({i, std::move(payload), output_tokens});
+  }
+  return out;
+}
 
 void EnrichRecord(Record& r) {
   // Request bodies reach hundreds of KB (tool schemas, long histories) and only a few fields are
@@ -73,6 +117,7 @@ void EnrichRecord(Record& r) {
   try {
     if (!r.request_body.empty()) body = ParseJson(r.request_body, /*lenient_utf8=*/true, &arena);
   } catch (const std::exception&) {
+    FillChunkUsage(r);
     r.enriched = true;  // as when EnrichRecord(r, body) below gives up
     return;
   }
@@ -91,6 +136,7 @@ void EnrichRecord(Record& r, const boost::json::value* request_body) {
     }
   } catch (const std::exception&) {
   }
+  FillChunkUsage(r);
   r.enriched = true;
 }
 

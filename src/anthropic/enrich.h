@@ -4,12 +4,16 @@
 
 #include <boost/json/value.hpp>
 
+#include <span>
+#include <vector>
+
 #include "record/record.h"
 
 namespace cn::anthropic {
 
 // Fills model, request_type, message_count, usage, usage_json, response_json, tool_call_count,
-// task_tool_invocation_json and stop_reason, and sets `enriched`. Never throws; input that does
+// task_tool_invocation_json, stop_reason and chunk_usage (ChunkUsages(r.chunks)), and sets
+// `enriched`. Never throws; input that does
 // not parse, or fields of the wrong type, leave the corresponding fields empty/zero.
 //  - Request: model and message_count (raw length of `messages`) from the body;
 //    request_type from ClassifyRequest.
@@ -25,5 +29,13 @@ void EnrichRecord(Record& r);
 // (conversation linking): `request_body` is ParseJson(r.request_body, /*lenient_utf8=*/true), or
 // nullptr when the body is empty or not JSON. Parsing the body is most of what enrichment costs.
 void EnrichRecord(Record& r, const boost::json::value* request_body);
+
+// The chunks (raw SSE events, e.g. Record::chunks) whose data is a JSON object carrying a usage
+// object — at the top (message_delta) or in its `message` (message_start) — in chunk order:
+// what the stores write as streaming_chunks.token_count (docs/storage.md), so that they never
+// parse SSE themselves. Each entry has the chunk's index, its data text (the `data:` field) and
+// output_tokens = the top-level usage.output_tokens when it is a whole number, else 0 (so 0 for
+// message_start, as token_count always had it). Never throws but std::bad_alloc.
+std::vector<ChunkUsage> ChunkUsages(std::span<const StreamChunk> chunks);
 
 }  // namespace cn::anthropic

@@ -233,10 +233,10 @@ class Service {
     // Writer-side background work: /token-stats re-read from a store other replicas also write
     // (never a database call on the I/O threads), and retention.
     storage::MaintenanceOptions mopts;
-    if (storage::SharedByReplicas(*store_)) mopts.stats_every = cfg_.token_stats_refresh;
+    if (store_->SharedByReplicas()) mopts.stats_every = cfg_.token_stats_refresh;
     mopts.retention = std::chrono::hours(24 * cfg_.retention_days);
     maintenance_ = std::make_unique<storage::StoreMaintenance>(
-        *store_, StoreConfigFor(cfg_), mopts,
+        *store_, mopts,
         [&stats = recording_->token_stats()](const std::vector<DomainStats>& loaded) {
           stats.Load(loaded);
         });
@@ -395,7 +395,7 @@ int PruneCommand(const ServeFlags& flags, int days) {
   if (!store.ok()) return Fail(store.status().message());
   storage::MaintenanceOptions mopts;
   mopts.retention = std::chrono::hours(24 * days);
-  storage::StoreMaintenance maintenance(**store, StoreConfigFor(*config_or), mopts, nullptr);
+  storage::StoreMaintenance maintenance(**store, mopts, nullptr);
   auto pruned = maintenance.PruneNow();
   if (!pruned.ok()) return Fail("prune failed: " + pruned.status().message());
   std::cout << "deleted " << *pruned << " exchanges older than " << days << " days from "

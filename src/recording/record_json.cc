@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 
+#include "anthropic/enrich.h"
 #include "common/base64.h"
 #include "common/utf8.h"
 
@@ -127,6 +128,33 @@ void ReadChunks(FieldReader& f, std::vector<StreamChunk>* out) {
       return f.Fail("chunks");
     }
     out->push_back(std::move(c));
+  }
+}
+
+// Record::chunk_usage. A line without the key (written before it existed) is handled by the
+// caller; a present key of the wrong shape is an error.
+void ReadChunkUsage(FieldReader& f, std::vector<ChunkUsage>* out) {
+  const json::value* v = f.Find("chunk_usage");
+  if (v == nullptr) return;
+  const json::array* a = v->if_array();
+  if (a == nullptr) return f.Fail("chunk_usage");
+  out->clear();
+  out->reserve(a->size());
+  for (const json::value& item : *a) {
+    const json::object* o = item.if_object();
+    const json::value* index = o != nullptr ? o->if_contains("chunk") : nullptr;
+    const json::value* payload = o != nullptr ? o->if_contains("payload") : nullptr;
+    const json::value* tokens = o != nullptr ? o->if_contains("output_tokens") : nullptr;
+    ChunkUsage u;
+    std::int64_t chunk = 0;
+    if (index == nullptr || payload == nullptr || tokens == nullptr ||
+        !FieldReader::ToInt(*index, &chunk) || chunk < 0 ||
+        !FieldReader::ToBytes(*payload, &u.payload) ||
+        !FieldReader::ToInt(*tokens, &u.output_tokens)) {
+      return f.Fail("chunk_usage");
+    }
+    u.chunk_index = static_cast<std::size_t>(chunk);
+    out->push_back(std::move(u));
   }
 }
 
@@ -374,6 +402,21 @@ void AppendRecordJson(const Record& r, std::string& out) {
     chunk.Close();
   }
   out.push_back(']');
+  w.Key("chunk_usage");
+  out.push_back('[');
+  for (std::size_t i = 0; i < r.chunk_usage.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    const ChunkUsage& u = r.chunk_usage[i];
+    LineWriter entry(out);
+    entry.Key("chunk");
+    entry.Int(static_cast<std::int64_t>(u.chunk_index));
+    entry.Key("payload");
+    entry.Bytes(u.payload);
+    entry.Key("output_tokens");
+    entry.Int(u.output_tokens);
+    entry.Close();
+  }
+  out.push_back(']');
   w.Key("outcome");
   w.Ascii(OutcomeName(r.outcome));
   w.Key("usage");
@@ -419,6 +462,13 @@ StatusOr<Record> RecordFromJson(std::string_view text) {
   ReadHeaders(f, "request_headers", &r.request_headers);
   ReadHeaders(f, "response_headers", &r.response_headers);
   ReadChunks(f, &r.chunks);
+  if (f.Find("chunk_usage") != nullptr) {
+    ReadChunkUsage(f, &r.chunk_usage);
+  } else if (r.enriched) {
+    // Written before chunk_usage was in the format: enrichment will not run again, so derive it
+    // the way enrichment does (anthropic::EnrichRecord).
+    r.chunk_usage = anthropic::ChunkUsages(r.chunks);
+  }
   if (const json::value* v = f.Find("outcome")) {
     const json::string* s = v->if_string();
     const std::optional<Outcome> o = s != nullptr ? OutcomeFromName(*s) : std::nullopt;

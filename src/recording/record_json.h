@@ -13,6 +13,10 @@
 //   4. RecordFromJson() never throws: malformed input (bad JSON, wrong types, bad base64, missing
 //      request_id) is a kCorruption Status. Missing optional fields keep their defaults, so a
 //      newer writer's extra fields and an older writer's absent ones both parse.
+//   5. chunk_usage ("chunk_usage": [{"chunk", "payload", "output_tokens"}, ...]) came after
+//      version 1 without a bump: an enriched line that lacks it (written by an older
+//      claude-nexus) gets it derived from its chunks by anthropic::ChunkUsages, as enrichment
+//      would have, so the stores write the same streaming_chunks.token_count either way.
 //
 // Thread-safety: pure functions over their arguments.
 #pragma once

@@ -1,11 +1,10 @@
 // OpenStore: picks and opens the Store the configuration asks for — embedded SQLite by default,
-// PostgreSQL when a postgres:// / postgresql:// URL is given — plus the storage maintenance
-// that is not part of the Store interface (retention).
+// PostgreSQL when a postgres:// / postgresql:// URL is given. The one place that knows the
+// implementations; everything else goes through the Store interface (storage/store.h).
 //
 // Thread-safety: free functions; OpenStore's result follows the Store contract.
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,15 +30,5 @@ bool IsPostgresUrl(std::string_view url);
 // PostgreSQL URL or is malformed, rejected credentials, an unknown database, or a build without
 // libpq; kUnavailable when the server cannot be reached.
 StatusOr<std::unique_ptr<Store>> OpenStore(const StoreConfig& config);
-
-// Retention: deletes at most `max_rows` of the oldest exchanges (with their chunks) recorded
-// before `cutoff_unix_micros`; returns how many. Call repeatedly while it returns max_rows;
-// each call is one short transaction, so writers are never held up for long.
-StatusOr<std::int64_t> PruneOlderThan(Store& store, const StoreConfig& config,
-                                      std::int64_t cutoff_unix_micros, std::int64_t max_rows);
-
-// True when other processes may write to the same store (PostgreSQL), so per-domain totals
-// must be re-read from it rather than only advanced locally.
-bool SharedByReplicas(const Store& store);
 
 }  // namespace cn::storage

@@ -9,12 +9,8 @@
 
 namespace cn::storage {
 
-StoreMaintenance::StoreMaintenance(Store& store, StoreConfig config, MaintenanceOptions options,
-                                   StatsFn on_stats)
-    : store_(store),
-      config_(std::move(config)),
-      options_(options),
-      on_stats_(std::move(on_stats)) {}
+StoreMaintenance::StoreMaintenance(Store& store, MaintenanceOptions options, StatsFn on_stats)
+    : store_(store), options_(options), on_stats_(std::move(on_stats)) {}
 
 StoreMaintenance::~StoreMaintenance() { Stop(); }
 
@@ -50,7 +46,7 @@ StatusOr<std::int64_t> StoreMaintenance::PruneNow() {
       std::chrono::duration_cast<std::chrono::microseconds>(options_.retention).count();
   std::int64_t total = 0;
   while (true) {
-    auto n = PruneOlderThan(store_, config_, cutoff, options_.prune_batch);
+    auto n = store_.PruneOlderThan(cutoff, options_.prune_batch);
     if (!n.ok()) {
       std::lock_guard lock(mu_);
       ++stats_.prune_failures;
@@ -62,7 +58,7 @@ StatusOr<std::int64_t> StoreMaintenance::PruneNow() {
       stats_.pruned += static_cast<std::uint64_t>(*n);
       if (stopping_) break;
     }
-    if (*n < options_.prune_batch) break;
+    if (*n <= 0 || *n < options_.prune_batch) break;  // <= 0: never spin on a batch of 0
     // A pause between batches leaves the database to the writers.
     if (thread_.get_id() == std::this_thread::get_id() && !Sleep(options_.prune_pause)) break;
   }

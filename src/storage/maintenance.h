@@ -6,9 +6,12 @@
 //   - retention: every `retention_every`, exchanges older than `retention` are deleted in batches
 //     of `prune_batch` (one short transaction each, `prune_pause` apart) until none is left.
 //
+// Everything goes through the Store interface (LoadDomainStats, PruneOlderThan), so it works the
+// same over every implementation (docs/storage.md, "Retention").
+//
 // Thread-safety: Start() and Stop() from the owner's thread; Stop() is idempotent and joins.
-// The Store, StoreConfig and the callback must outlive Stop(). Store read methods and
-// PruneOlderThan run concurrently with the pipeline's WriteBatch (Store contract).
+// The Store and the callback must outlive Stop(). Store read methods and PruneOlderThan run
+// concurrently with the pipeline's WriteBatch (Store contract, storage/store.h).
 #pragma once
 
 #include <chrono>
@@ -19,7 +22,6 @@
 #include <thread>
 #include <vector>
 
-#include "storage/factory.h"
 #include "storage/store.h"
 
 namespace cn::storage {
@@ -43,7 +45,7 @@ struct MaintenanceStats {
 class StoreMaintenance {
  public:
   using StatsFn = std::function<void(const std::vector<DomainStats>&)>;
-  StoreMaintenance(Store& store, StoreConfig config, MaintenanceOptions options, StatsFn on_stats);
+  StoreMaintenance(Store& store, MaintenanceOptions options, StatsFn on_stats);
   ~StoreMaintenance();  // Stop()
   StoreMaintenance(const StoreMaintenance&) = delete;
   StoreMaintenance& operator=(const StoreMaintenance&) = delete;
@@ -62,7 +64,6 @@ class StoreMaintenance {
   bool Sleep(std::chrono::milliseconds d);  // false when stopping
 
   Store& store_;
-  const StoreConfig config_;
   const MaintenanceOptions options_;
   const StatsFn on_stats_;
 

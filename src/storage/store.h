@@ -1,13 +1,15 @@
-// Store: where records end up. The proxy never sees a Store; only the record pipeline (writer
-// thread) writes, and read paths (token stats, later the dashboard) query.
+// Store: where records end up, and everything a caller needs from the database behind it. The
+// proxy never sees a Store; only the record pipeline (writer thread) writes, and read paths
+// (token stats, conversation linking, tests and tools) query; StoreMaintenance prunes.
 //
 // Implementations: storage/sqlite (embedded, the default), storage/postgres (team/production).
-// One test suite (tests/unit/storage) runs against every implementation.
+// One test suite (tests/unit/storage) runs against every implementation (docs/storage.md).
 //
 // Thread-safety contract for implementations:
 //   - Migrate() is called once, before anything else, from one thread.
 //   - WriteBatch() is called from a single thread (the pipeline's writer).
-//   - Ping() and the read methods may be called from any thread, concurrently with WriteBatch().
+//   - Ping(), the read methods and PruneOlderThan() may be called from any thread, concurrently
+//     with WriteBatch().
 #pragma once
 
 #include <cstdint>
@@ -59,7 +61,7 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // "sqlite" or "postgres".
+  // "sqlite" or "postgres": for display and logs only; callers never branch on it.
   virtual std::string_view Kind() const = 0;
 
   // Creates or upgrades the schema with versioned, idempotent migrations recorded in the
@@ -79,7 +81,27 @@ class Store {
   // Per-domain totals over all stored records, ordered by domain.
   virtual StatusOr<std::vector<DomainStats>> LoadDomainStats() = 0;
 
-  // ---- Conversation linking (app/recorder: start-up index fill, `conversations rebuild`) ------
+  // The stored record with its chunks, or nullopt if there is none. It reads back as written
+  // (docs/storage.md says where a backend canonicalises, e.g. JSONB), with `enriched` set;
+  // chunk_usage is not kept as such (only its output_tokens, as streaming_chunks.token_count)
+  // and reads back empty. Read method: any thread.
+  virtual StatusOr<std::optional<Record>> GetRecord(std::string_view request_id) = 0;
+
+  // How many exchanges are stored. Read method: any thread.
+  virtual StatusOr<std::int64_t> CountRecords() = 0;
+
+  // Retention: deletes (with their chunks) at most `max_rows` of the oldest exchanges recorded
+  // before `cutoff_unix_micros`, in one short transaction, and returns how many; 0 when
+  // max_rows <= 0. Call again while it returns max_rows (StoreMaintenance does). Any thread,
+  // concurrently with WriteBatch: a batch never holds the writer up for long.
+  virtual StatusOr<std::int64_t> PruneOlderThan(std::int64_t cutoff_unix_micros,
+                                                std::int64_t max_rows) = 0;
+
+  // True when other processes may write to the same store (PostgreSQL replicas), so per-domain
+  // totals must be re-read from it rather than only advanced locally.
+  virtual bool SharedByReplicas() const = 0;
+
+  // ---- Conversation linking (recording/recorder: start-up index fill, `conversations rebuild`) -
   // Both have defaults that fail with kInternal, so test doubles need not implement them; the
   // recorder then starts with an empty index.
 

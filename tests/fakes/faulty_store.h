@@ -8,6 +8,8 @@
 //                          WaitUntilHeld() lets a test wait until a writer is parked there.
 // Injected failures use `failure_code` (kUnavailable by default: "retry later"). A failed call
 // never reaches the wrapped store, so it commits nothing.
+// Every other Store method (reads by id, counts, retention, replica sharing) is forwarded as is;
+// conversation linking keeps the Store defaults (it fails, so the recorder starts empty).
 //
 // Thread-safety: every method may be called from any thread (the test thread configures faults
 // while the pipeline's writer calls WriteBatch/Ping). The wrapped Store must outlive it.
@@ -16,7 +18,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -132,6 +136,15 @@ class FaultyStore final : public Store {
   }
 
   StatusOr<std::vector<DomainStats>> LoadDomainStats() override { return inner_.LoadDomainStats(); }
+  StatusOr<std::optional<Record>> GetRecord(std::string_view request_id) override {
+    return inner_.GetRecord(request_id);
+  }
+  StatusOr<std::int64_t> CountRecords() override { return inner_.CountRecords(); }
+  StatusOr<std::int64_t> PruneOlderThan(std::int64_t cutoff_unix_micros,
+                                        std::int64_t max_rows) override {
+    return inner_.PruneOlderThan(cutoff_unix_micros, max_rows);
+  }
+  bool SharedByReplicas() const override { return inner_.SharedByReplicas(); }
 
  private:
   static Status Injected(StatusCode code, std::string message) {

@@ -150,6 +150,30 @@ TEST_F(PostgresIntegrationTest, TwoReplicasLoseNothingDuplicateNothingAndAgreeOn
   }
 }
 
+TEST_F(PostgresIntegrationTest, StreamedExchangeStoresEveryEventWithItsTokenCount) {
+  TempDir dir;
+  auto p = StartReplica(dir);
+  ASSERT_TRUE(p);
+  // message_start, content_block_start, 3 deltas, content_block_stop, message_delta
+  // (usage.output_tokens = 3), message_stop.
+  HttpResponse r =
+      Http(p->port(), "POST", "/v1/messages",
+           {{"content-type", "application/json"}, {"x-api-key", "sk-test"}, {"x-fake-deltas", "3"}},
+           R"({"model":"claude-sonnet-4-20250514","max_tokens":64,"stream":true,)"
+           R"("messages":[{"role":"user","content":"Hi"}]})");
+  ASSERT_EQ(r.status, 200) << r.error << r.body;
+  const std::string id = r.Header("x-request-id");
+  const std::string& url = db_->url();
+  ASSERT_TRUE(Eventually([&] { return Count(url) == 1; }, std::chrono::seconds(20))) << p->Log();
+  // token_count comes from enrichment (Record::chunk_usage), not from the store parsing events.
+  const std::string where = " WHERE request_id = '" + id + "'";
+  const std::string counts = Scalar(
+      url, "SELECT string_agg(token_count::text, ',' ORDER BY chunk_index) FROM streaming_chunks" +
+               where);
+  EXPECT_EQ(counts, "0,0,0,0,0,0,3,0");
+  EXPECT_EQ(Scalar(url, "SELECT output_tokens FROM api_requests" + where), "3");
+}
+
 TEST_F(PostgresIntegrationTest, DatabaseOutageMidRunSpillsThenReplaysEverything) {
   TempDir dir;
   auto proxy = StartReplica(dir);

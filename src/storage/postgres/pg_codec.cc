@@ -9,7 +9,6 @@
 
 #include "common/header.h"
 #include "common/utf8.h"
-#include "sse/parser.h"
 
 namespace cn::storage::pg {
 namespace {
@@ -109,21 +108,6 @@ bool HeadersFromJsonObject(std::string_view json, Headers* out) {
     out->push_back(std::move(h));
   }
   return true;
-}
-
-std::int64_t ChunkOutputTokens(std::string_view event) {
-  if (event.find("\"usage\"") == std::string_view::npos) return 0;
-  const std::string payload = sse::EventData(event);
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(payload, ec, {}, Lenient());
-  if (ec || !v.is_object()) return 0;
-  const boost::json::value* usage = v.get_object().if_contains("usage");
-  if (usage == nullptr || !usage->is_object()) return 0;
-  const boost::json::value* out = usage->get_object().if_contains("output_tokens");
-  if (out == nullptr) return 0;
-  if (out->is_int64()) return out->get_int64();
-  if (out->is_uint64()) return static_cast<std::int64_t>(out->get_uint64());
-  return 0;
 }
 
 }  // namespace cn::storage::pg

@@ -8,7 +8,6 @@
 // Thread-safety: pure functions.
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -35,8 +34,5 @@ std::string HeadersJsonObject(const Headers& headers);
 
 // Inverse of HeadersJsonObject for rows written by the original (no exact list stored).
 bool HeadersFromJsonObject(std::string_view json, Headers* out);
-
-// usage.output_tokens carried by one raw SSE event (message_delta), else 0.
-std::int64_t ChunkOutputTokens(std::string_view event);
 
 }  // namespace cn::storage::pg

@@ -10,7 +10,8 @@ namespace {
 // parent_request_id / parent_task_request_id (version 2 explains), indexes that duplicate the
 // primary key or a UNIQUE prefix (request_id, streaming_chunks.request_id), the unused
 // message_count index, and the GIN / expression indexes over response_body, which multiply the
-// size and write cost of the largest column for queries claude-nexus does not run (SPEC §12.3).
+// size and write cost of the largest column for queries claude-nexus does not run
+// (docs/storage.md, "Upgrading a database created by the original").
 constexpr std::string_view kV1 = R"sql(
 CREATE TABLE IF NOT EXISTS api_requests (
   request_id UUID PRIMARY KEY,
@@ -234,8 +235,9 @@ ALTER TABLE streaming_chunks
   ADD COLUMN IF NOT EXISTS timestamp_us BIGINT,
   ADD COLUMN IF NOT EXISTS data_raw BYTEA;
 
--- Token usage per account (SPEC §6.2): covering, so the window and daily sums are index-only
--- scans (no heap visits for the ~40 k rows of a busy account's month); recent requests per domain.
+-- Token usage per account (the original's 5 h window and daily queries, docs/storage.md):
+-- covering, so the window and daily sums are index-only scans (no heap visits for the ~40 k rows
+-- of a busy account's month); recent requests per domain.
 CREATE INDEX IF NOT EXISTS idx_requests_account_usage ON api_requests (account_id, timestamp)
   INCLUDE (domain, model, input_tokens, output_tokens, total_tokens, cache_creation_input_tokens,
            cache_read_input_tokens);

@@ -497,15 +497,18 @@ Status PostgresStore::InsertChunks(std::span<const Record* const> records) {
     return s;
   };
   for (const Record* r : records) {
+    auto usage = r->chunk_usage.begin();  // in chunk order
     for (std::size_t i = 0; i < r->chunks.size(); ++i) {
       const StreamChunk& c = r->chunks[i];
       std::string text = SanitizeUtf8(c.data);
       const bool exact = text == c.data;
+      while (usage != r->chunk_usage.end() && usage->chunk_index < i) ++usage;
+      const bool has_usage = usage != r->chunk_usage.end() && usage->chunk_index == i;
       p.AddText(r->request_id);
       p.AddInt(static_cast<std::int64_t>(i));
       p.AddText(FormatIso8601Micros(c.at_unix_micros));
       p.AddText(text);
-      p.AddInt(pg::ChunkOutputTokens(c.data));
+      p.AddInt(has_usage ? usage->output_tokens : 0);
       p.AddInt(c.at_unix_micros);
       if (exact) {
         p.AddNull();

@@ -30,7 +30,8 @@
 //   - Other text (domain, path, model, error, ...) must be UTF-8 without NUL in PostgreSQL;
 //     invalid bytes are replaced by U+FFFD (lossy, and only for malformed input).
 //   - Stream chunks: streaming_chunks.data is the raw event text; data_raw (bytea) keeps the
-//     exact bytes when they are not valid UTF-8.
+//     exact bytes when they are not valid UTF-8; token_count is the chunk's
+//     ChunkUsage::output_tokens (Record::chunk_usage, filled by enrichment), else 0.
 #pragma once
 
 #include <chrono>
@@ -86,15 +87,16 @@ class PostgresStore final : public Store {
   // One UPDATE ... FROM (VALUES ...) per few thousand records, in one transaction.
   Status UpdateLinks(std::span<const Record> records) override;
 
-  // The stored record with its chunks, or nullopt if there is none. Rows written by the original
-  // read back with what it stored (exact fields it lacks come from its rounded ones).
-  StatusOr<std::optional<Record>> GetRecord(std::string_view request_id);
-  StatusOr<std::int64_t> CountRecords();
-
-  // Retention: deletes (with their chunks) at most `max_rows` exchanges whose timestamp is older
-  // than `cutoff_unix_micros`, oldest first, in one short transaction that skips rows another
-  // pruner holds. Returns how many were deleted; call again while it returns max_rows.
-  StatusOr<std::int64_t> PruneOlderThan(std::int64_t cutoff_unix_micros, std::int64_t max_rows);
+  // Rows written by the original read back with what it stored (exact fields it lacks come from
+  // its rounded ones).
+  StatusOr<std::optional<Record>> GetRecord(std::string_view request_id) override;
+  StatusOr<std::int64_t> CountRecords() override;
+  // Oldest first, on the maintenance connection, skipping rows another pruner (a replica) or a
+  // writer holds (FOR UPDATE SKIP LOCKED).
+  StatusOr<std::int64_t> PruneOlderThan(std::int64_t cutoff_unix_micros,
+                                        std::int64_t max_rows) override;
+  // True: any number of replicas may write to one database (docs/storage.md).
+  bool SharedByReplicas() const override { return true; }
 
   // Highest migration this binary knows / the database's current version.
   static int LatestSchemaVersion();

@@ -3,8 +3,8 @@
 namespace cn::storage {
 namespace {
 
-// Version 1: the original's api_requests and streaming_chunks (SPEC §5.1) in SQLite types, plus
-// the columns that keep a Record lossless (marked "ours").
+// Version 1: the original's api_requests and streaming_chunks (docs/storage.md) in SQLite types,
+// plus the columns that keep a Record lossless (marked "ours").
 //
 // Type mapping: UUID/VARCHAR/CHAR/JSONB -> TEXT (JSON as text; SQLite's json_* functions read it),
 // TIMESTAMPTZ -> TEXT 'YYYY-MM-DDTHH:MM:SS.mmmZ' (UTC; sorts chronologically and SQLite's date
@@ -78,9 +78,9 @@ CREATE TABLE streaming_chunks (
   UNIQUE (request_id, chunk_index)
 );
 
--- SPEC §5.2 minus what SQLite cannot use (GIN) or what a composite below already covers as a
--- prefix (domain, conversation_id, account_id; request_id is the primary key; streaming_chunks
--- .request_id is the UNIQUE index's prefix).
+-- The original's indexes minus what SQLite cannot use (GIN) or what a composite below already
+-- covers as a prefix (domain, conversation_id, account_id; request_id is the primary key;
+-- streaming_chunks.request_id is the UNIQUE index's prefix).
 CREATE INDEX idx_requests_timestamp ON api_requests (timestamp);
 CREATE INDEX idx_requests_domain_timestamp ON api_requests (domain, timestamp);
 CREATE INDEX idx_requests_model ON api_requests (model);

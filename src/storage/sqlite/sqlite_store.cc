@@ -12,7 +12,6 @@
 #include "common/header.h"
 #include "common/json.h"
 #include "common/time.h"
-#include "sse/parser.h"
 #include "storage/linking_row.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/schema.h"
@@ -108,13 +107,16 @@ const std::string& SelectRequestSql() {
   return sql;
 }
 
-// token_count is usage.output_tokens of the event's JSON data (message_delta carries it); ?5 is
-// NULL for events that cannot carry usage, so most chunks skip the JSON parse.
+// token_count is the chunk's ChunkUsage::output_tokens (enrichment read it), else 0.
 constexpr std::string_view kInsertChunkSql =
     "INSERT INTO streaming_chunks (request_id, chunk_index, timestamp, data, token_count, "
-    "timestamp_us) VALUES (?1, ?2, ?3, ?4, CASE WHEN json_valid(?5) THEN "
-    "coalesce(CAST(json_extract(?5, '$.usage.output_tokens') AS INTEGER), 0) ELSE 0 END, ?6) "
+    "timestamp_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
     "ON CONFLICT (request_id, chunk_index) DO NOTHING";
+
+// Retention, oldest first through idx_requests_timestamp; chunks go by ON DELETE CASCADE.
+constexpr std::string_view kPruneSql =
+    "DELETE FROM api_requests WHERE request_id IN (SELECT request_id FROM api_requests "
+    "WHERE timestamp < ?1 ORDER BY timestamp LIMIT ?2)";
 
 constexpr std::string_view kSelectChunksSql =
     "SELECT timestamp_us, data FROM streaming_chunks WHERE request_id = ?1 ORDER BY chunk_index";
@@ -176,12 +178,6 @@ StatusOr<Headers> DecodeHeaders(Connection& db, const std::string& object,
 // What GetRecord assumes Record::response_body was when response_body_raw is NULL.
 std::string_view ImpliedResponseBody(bool streaming, std::string_view response_json) {
   return streaming ? std::string_view() : response_json;
-}
-
-// The JSON payload of one raw SSE event, if it might carry usage; empty otherwise.
-std::string UsagePayload(std::string_view event) {
-  if (event.find("\"usage\"") == std::string_view::npos) return {};
-  return sse::EventData(event);
 }
 
 std::int64_t MicrosToMillis(std::int64_t us) { return us / 1000; }
@@ -434,15 +430,17 @@ Status SqliteStore::InsertRecord(const Record& r) {
   auto chunk_stmt = db.Prepare(kInsertChunkSql);
   if (!chunk_stmt.ok()) return chunk_stmt.status();
   Statement& c = *chunk_stmt;
+  auto usage = r.chunk_usage.begin();  // in chunk order
   for (std::size_t i = 0; i < r.chunks.size(); ++i) {
     const StreamChunk& chunk = r.chunks[i];
     const std::string at = FormatIso8601(chunk.at_unix_micros);
-    const std::string payload = UsagePayload(chunk.data);
+    while (usage != r.chunk_usage.end() && usage->chunk_index < i) ++usage;
+    const bool has_usage = usage != r.chunk_usage.end() && usage->chunk_index == i;
     c.BindText(1, r.request_id);
     c.BindInt(2, static_cast<std::int64_t>(i));
     c.BindText(3, at);
     c.BindText(4, chunk.data);
-    c.BindTextOrNull(5, payload);
+    c.BindInt(5, has_usage ? usage->output_tokens : 0);
     c.BindInt(6, chunk.at_unix_micros);
     int rc = c.Step();
     if (rc != SQLITE_DONE) return db.Error(rc, "inserting into streaming_chunks");
@@ -569,6 +567,27 @@ StatusOr<std::optional<Record>> SqliteStore::GetRecord(std::string_view request_
   }();
   (void)db.Exec("COMMIT");
   return result;
+}
+
+// ---- Retention -------------------------------------------------------------------------------
+
+StatusOr<std::int64_t> SqliteStore::PruneOlderThan(std::int64_t cutoff_unix_micros,
+                                                   std::int64_t max_rows) {
+  if (max_rows <= 0) return std::int64_t{0};
+  // The `timestamp` text has millisecond precision: an exchange in the cutoff's own millisecond
+  // is kept until the next pass.
+  const std::string cutoff = FormatIso8601(cutoff_unix_micros);
+  std::lock_guard lock(write_mu_);
+  Connection& db = *writer_;
+  auto stmt = db.Prepare(kPruneSql);
+  if (!stmt.ok()) return WithContext(stmt.status(), "pruning old exchanges");
+  stmt->BindText(1, cutoff);
+  stmt->BindInt(2, max_rows);
+  // One statement outside BEGIN: its own short transaction.
+  if (int rc = stmt->Step(); rc != SQLITE_DONE) {
+    return WithContext(db.Error(rc, "deleting"), "pruning old exchanges");
+  }
+  return db.Changes();
 }
 
 // ---- Conversation linking ----------------------------------------------------------------------

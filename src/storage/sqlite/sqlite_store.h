@@ -2,10 +2,14 @@
 // (`<DATA_DIR>/claude-nexus.db` in the app), schema in storage/sqlite/schema.cc.
 //
 // Thread-safety (the Store contract, made concrete):
-//   - Two connections, each guarded by its own mutex: the write connection (Migrate, WriteBatch)
-//     and the read connection (Ping, LoadDomainStats, GetRecord, CountRecords). In WAL mode a
-//     reader sees the last committed state and never waits for the writer, neither for its mutex
-//     nor for its transaction.
+//   - Two connections, each guarded by its own mutex: the write connection (Migrate, WriteBatch,
+//     UpdateLinks, PruneOlderThan) and the read connection (Ping, LoadDomainStats, GetRecord,
+//     CountRecords, LoadForLinking). In WAL mode a reader sees the last committed state and never
+//     waits for the writer, neither for its mutex nor for its transaction.
+//   - Retention shares the write connection: SQLite lets one connection write at a time anyway,
+//     so a connection of its own would buy no concurrency, only turn the wait into busy_timeout
+//     polling that can fail a WriteBatch (kUnavailable, then a spill) while a batch of deletes
+//     runs. On write_mu_ a WriteBatch simply waits for the one short prune transaction.
 //   - Every public method may be called from any thread; calls on the same connection are
 //     serialised. The Store contract still applies (Migrate first, one writer thread).
 //   - Another process may open the same file; SQLite's locking applies and a write blocked longer
@@ -23,6 +27,8 @@
 //     Record::response_body unless it equals what a reader would assume (the JSON body for a
 //     non-streaming response, nothing for a stream), in which case it is NULL.
 //   - enriched is not stored: only enriched records are written, so GetRecord() sets it.
+//   - streaming_chunks.token_count is the chunk's ChunkUsage::output_tokens (Record::chunk_usage,
+//     filled by enrichment), 0 for a chunk without one; chunk_usage is not read back.
 #pragma once
 
 #include <chrono>
@@ -67,10 +73,14 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<DomainStats>> LoadDomainStats() override;
   StatusOr<std::vector<Record>> LoadForLinking(const LinkingScan& scan) override;
   Status UpdateLinks(std::span<const Record> records) override;
-
-  // The stored record with its chunks, or nullopt if there is none.
-  StatusOr<std::optional<Record>> GetRecord(std::string_view request_id);
-  StatusOr<std::int64_t> CountRecords();
+  StatusOr<std::optional<Record>> GetRecord(std::string_view request_id) override;
+  StatusOr<std::int64_t> CountRecords() override;
+  // Oldest first by the `timestamp` column (millisecond text, idx_requests_timestamp), on the
+  // write connection; chunks go by ON DELETE CASCADE.
+  StatusOr<std::int64_t> PruneOlderThan(std::int64_t cutoff_unix_micros,
+                                        std::int64_t max_rows) override;
+  // False: an SQLite database belongs to one claude-nexus (docs/storage.md).
+  bool SharedByReplicas() const override { return false; }
 
   // Highest migration this binary knows.
   static int LatestSchemaVersion();

@@ -73,6 +73,78 @@ TEST(EnrichRecord, CapturedStreamsReconstructTheOriginalsBody) {
   }
 }
 
+TEST(EnrichRecord, ChunkUsageOfCapturedStreams) {
+  // message_start (usage under `message`) and message_delta (top-level usage) carry usage; the
+  // stores write output_tokens as streaming_chunks.token_count (docs/storage.md).
+  const auto streams = testing::LoadCapturedStreams();
+  ASSERT_EQ(streams.size(), 2u);
+  for (const auto& ex : streams) {
+    SCOPED_TRACE(ex.file);
+    Record r = RequestRecord(ex.capture);
+    r.response_streaming = true;
+    for (const std::string& event : ex.events) r.chunks.push_back({0, event});
+    EnrichRecord(r);
+    ASSERT_EQ(r.chunk_usage.size(), 2u);
+    const ChunkUsage& start = r.chunk_usage[0];
+    const ChunkUsage& delta = r.chunk_usage[1];
+    EXPECT_EQ(start.chunk_index, 0u);
+    EXPECT_EQ(json::parse(start.payload).at("type"), "message_start");
+    EXPECT_EQ(start.payload, sse::EventData(ex.events[0]));
+    EXPECT_EQ(start.output_tokens, 0);
+    ASSERT_LT(delta.chunk_index, ex.events.size());
+    EXPECT_EQ(delta.chunk_index, ex.events.size() - 2);  // message_delta, then message_stop
+    EXPECT_EQ(delta.payload, sse::EventData(ex.events[delta.chunk_index]));
+    EXPECT_EQ(json::parse(delta.payload).at("type"), "message_delta");
+    const std::int64_t want =
+        ex.capture.at("response").at("body").at("usage").at("output_tokens").as_int64();
+    EXPECT_GT(want, 0);
+    EXPECT_EQ(delta.output_tokens, want);
+    EXPECT_EQ(ChunkUsages(r.chunks), r.chunk_usage);
+  }
+}
+
+TEST(EnrichRecord, ChunkUsageOnlyForEventsCarryingAUsageObject) {
+  auto event = [](std::string_view name, std::string_view data) {
+    return StreamChunk{0, sse::FormatEvent(name, data)};
+  };
+  const std::vector<StreamChunk> chunks = {
+      event("ping", R"({"type":"ping"})"),
+      // The word in a text delta is escaped inside the JSON string: not a usage key.
+      event("content_block_delta",
+            R"({"type":"content_block_delta","delta":{"type":"text_delta","text":"\"usage\""}})"),
+      event("message_delta", R"({"type":"message_delta","usage":{"output_tokens":7.0}})"),
+      event("message_delta", R"({"type":"message_delta","usage":{"input_tokens":3}})"),
+      event("message_delta", R"({"type":"message_delta","usage":[1]})"),
+      {0, "data: {\"usage\": broken\n\n"},
+      event("message_delta", R"({"type":"message_delta","usage":{"output_tokens":"9"}})"),
+      {0,
+       "event: message_delta\ndata: {\"type\":\"message_delta\",\ndata: "
+       "\"usage\":{\"output_tokens\":11}}\n\n"},  // data split over two lines
+  };
+  const std::vector<ChunkUsage> got = ChunkUsages(chunks);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].chunk_index, 2u);
+  EXPECT_EQ(got[0].output_tokens, 7);  // a whole number, as the record's usage reads it
+  EXPECT_EQ(got[1].chunk_index, 3u);
+  EXPECT_EQ(got[1].output_tokens, 0);
+  EXPECT_EQ(got[2].chunk_index, 6u);
+  EXPECT_EQ(got[2].output_tokens, 0);  // not a number
+  EXPECT_EQ(got[3].chunk_index, 7u);
+  EXPECT_EQ(got[3].payload, "{\"type\":\"message_delta\",\n\"usage\":{\"output_tokens\":11}}");
+  EXPECT_EQ(got[3].output_tokens, 11);
+
+  // Enrichment fills it for any record with chunks, and leaves it empty without them.
+  Record r;
+  r.response_streaming = true;
+  r.chunks = chunks;
+  EnrichRecord(r);
+  EXPECT_EQ(r.chunk_usage, got);
+  Record plain;
+  plain.response_body = R"({"type":"message","usage":{"output_tokens":5}})";
+  EnrichRecord(plain);
+  EXPECT_TRUE(plain.chunk_usage.empty());
+}
+
 TEST(EnrichRecord, StreamWithoutChunksFallsBackToTheBody) {
   const auto streams = testing::LoadCapturedStreams();
   ASSERT_FALSE(streams.empty());

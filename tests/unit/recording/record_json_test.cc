@@ -44,6 +44,7 @@ void ExpectSame(const Record& a, const Record& b) {
   EXPECT_EQ(a.tool_call_count, b.tool_call_count);
   EXPECT_EQ(a.task_tool_invocation_json, b.task_tool_invocation_json);
   EXPECT_EQ(a.stop_reason, b.stop_reason);
+  EXPECT_EQ(a.chunk_usage, b.chunk_usage);
   EXPECT_EQ(a.link.current_message_hash, b.link.current_message_hash);
   EXPECT_EQ(a.link.parent_message_hash, b.link.parent_message_hash);
   EXPECT_EQ(a.link.system_hash, b.link.system_hash);
@@ -62,6 +63,9 @@ Record FullRecord() {
   r.response_headers = {{"Content-Type", "text/event-stream"}, {"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}};
   r.response_body_truncated = true;
   r.response_streaming = true;
+  r.chunks.push_back({1'700'000'000'000'998,
+                      "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
+                      "{\"output_tokens\":20}}\n\n"});
   r.chunks.push_back({1'700'000'000'000'999, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"});
   r.first_byte_micros = 4321;
   r.outcome = Outcome::kClientAborted;
@@ -76,6 +80,8 @@ Record FullRecord() {
   r.tool_call_count = 2;
   r.task_tool_invocation_json = R"([{"id":"t1","name":"Task","input":{}}])";
   r.stop_reason = "tool_use";
+  // What enrichment (anthropic::ChunkUsages) reads from the chunks above.
+  r.chunk_usage = {{1, R"({"type":"message_delta","usage":{"output_tokens":20}})", 20}};
   r.link.current_message_hash = "h1";
   r.link.parent_message_hash = "h0";
   r.link.system_hash = "hs";
@@ -232,6 +238,9 @@ TEST(RecordJsonTest, MalformedInputIsCorruptionNotAnException) {
       R"({"request_id":"a","request_headers":[["only-name"]]})",
       R"({"request_id":"a","chunks":[{"data":"x"}]})",
       R"({"request_id":"a","usage":{"input_tokens":"many"}})",
+      R"({"request_id":"a","chunk_usage":{}})",
+      R"({"request_id":"a","chunk_usage":[{"chunk":0,"payload":"{}"}]})",  // no output_tokens
+      R"({"request_id":"a","chunk_usage":[{"chunk":-1,"payload":"{}","output_tokens":0}]})",
       R"({"request_id":"a","response_status":99999999999})",  // does not fit an int
       R"({"v":99,"request_id":"a"})",                       // from a newer writer
       "{\"request_id\":\"a\"",                              // torn
@@ -250,6 +259,42 @@ TEST(RecordJsonTest, MissingOptionalFieldsKeepDefaults) {
   EXPECT_EQ(r->outcome, Outcome::kCompleted);
   EXPECT_FALSE(r->enriched);
   EXPECT_TRUE(r->chunks.empty());
+}
+
+// The line as the previous claude-nexus wrote it: everything but the chunk_usage key.
+std::string WithoutChunkUsage(const Record& r) {
+  boost::json::object line = boost::json::parse(RecordToJson(r)).as_object();
+  EXPECT_TRUE(line.contains("chunk_usage"));
+  line.erase("chunk_usage");
+  return boost::json::serialize(line);
+}
+
+TEST(RecordJsonTest, OldEnrichedLineGetsChunkUsageDerivedFromItsChunks) {
+  const Record r = FullRecord();
+  ASSERT_FALSE(r.chunk_usage.empty());
+  StatusOr<Record> back = RecordFromJson(WithoutChunkUsage(r));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  // The stores then write token_count 20 for chunk 1, as they did when they parsed it.
+  ExpectSame(*back, r);
+}
+
+TEST(RecordJsonTest, OldUnenrichedLineLeavesChunkUsageToEnrichment) {
+  Record r = FullRecord();
+  r.enriched = false;
+  StatusOr<Record> back = RecordFromJson(WithoutChunkUsage(r));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_FALSE(back->enriched);
+  EXPECT_TRUE(back->chunk_usage.empty());
+}
+
+TEST(RecordJsonTest, PresentChunkUsageIsTakenAsWritten) {
+  // An enriched record whose chunks carry usage but whose chunk_usage is empty (or says
+  // something else) reads back exactly so: nothing is re-derived when the key is there.
+  Record r = FullRecord();
+  r.chunk_usage.clear();
+  ExpectSame(RoundTrip(r), r);
+  r.chunk_usage = {{2, std::string("\xff not utf-8"), 5}, {7, "", 0}};
+  ExpectSame(RoundTrip(r), r);
 }
 
 }  // namespace

@@ -63,6 +63,20 @@ class MemoryStore final : public Store {
   }
   Status Ping() override { return Status::Ok(); }
   StatusOr<std::vector<DomainStats>> LoadDomainStats() override { return std::vector<DomainStats>{}; }
+  StatusOr<std::optional<Record>> GetRecord(std::string_view request_id) override {
+    std::lock_guard lk(mu_);
+    auto it = records_.find(std::string(request_id));
+    if (it == records_.end()) return std::optional<Record>();
+    return std::optional<Record>(it->second);
+  }
+  StatusOr<std::int64_t> CountRecords() override {
+    std::lock_guard lk(mu_);
+    return static_cast<std::int64_t>(records_.size());
+  }
+  StatusOr<std::int64_t> PruneOlderThan(std::int64_t, std::int64_t) override {
+    return Status::Internal("memory store keeps everything");
+  }
+  bool SharedByReplicas() const override { return false; }
 
   void Reject(std::string request_id) {
     std::lock_guard lk(mu_);

@@ -56,13 +56,5 @@ TEST(PgCodecTest, HeadersJsonObjectMergesRepeatsLikeTheOriginal) {
   EXPECT_TRUE(HeadersJsonObject({}).empty());
 }
 
-TEST(PgCodecTest, ChunkOutputTokens) {
-  EXPECT_EQ(ChunkOutputTokens("event: message_delta\ndata: {\"type\":\"message_delta\","
-                              "\"usage\":{\"output_tokens\":42}}\n\n"),
-            42);
-  EXPECT_EQ(ChunkOutputTokens("event: ping\ndata: {\"type\":\"ping\"}\n\n"), 0);
-  EXPECT_EQ(ChunkOutputTokens("data: {\"usage\": broken\n\n"), 0);
-}
-
 }  // namespace
 }  // namespace cn::storage::pg

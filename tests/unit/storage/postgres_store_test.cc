@@ -45,21 +45,12 @@ class PostgresTarget final : public StoreTestTarget {
     return t;
   }
   Store& store() override { return *store_; }
-  StatusOr<std::optional<Record>> GetRecord(std::string_view id) override {
-    return store_->GetRecord(id);
-  }
-  StatusOr<std::int64_t> CountRecords() override { return store_->CountRecords(); }
+  std::vector<std::int64_t> ChunkTokenCounts(const std::string& request_id) override;
 
  private:
   PgTestDatabase db_;  // declared first: dropped after the store's connections close
   std::unique_ptr<PostgresStore> store_;
 };
-
-INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformanceTest,
-                         ::testing::Values(StoreFactory{"Postgres", &PostgresTarget::Make,
-                                                        /*canonical_json=*/true,
-                                                        &PostgresMissingReason}),
-                         [](const auto& param_info) { return param_info.param.name; });
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -94,6 +85,23 @@ std::string One(const std::string& url, const std::string& sql) {
   }
   return rows[0][0];
 }
+
+std::vector<std::int64_t> PostgresTarget::ChunkTokenCounts(const std::string& request_id) {
+  std::vector<std::int64_t> out;
+  const std::string sql = "SELECT token_count FROM streaming_chunks WHERE request_id = '" +
+                          request_id + "' ORDER BY chunk_index";
+  for (const auto& row : Query(db_.url(), sql)) {
+    out.push_back(std::stoll(row.at(0)));
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformanceTest,
+                         ::testing::Values(StoreFactory{"Postgres", &PostgresTarget::Make,
+                                                        /*canonical_json=*/true,
+                                                        &PostgresMissingReason,
+                                                        /*shared_by_replicas=*/true}),
+                         [](const auto& param_info) { return param_info.param.name; });
 
 bool SameJson(std::string_view a, std::string_view b) {
   boost::json::error_code e1, e2;
@@ -246,8 +254,9 @@ TEST_F(PostgresStoreTest, AdoptsAnOriginalDatabaseInPlaceAndReadsItsRows) {
   EXPECT_EQ((*stats)[1].inference_count, 2);
 }
 
-// The original's read paths (SPEC §6.2, §7.4), as SQL, over rows claude-nexus wrote into an
-// adopted database.
+// The original's read paths as SQL — its token-usage queries (per-account 5 h window, daily) and
+// its dashboard API's (request list and detail, stats, conversations) — over rows claude-nexus
+// wrote into an adopted database (docs/storage.md).
 TEST_F(PostgresStoreTest, OriginalQueriesReadWhatWeWrite) {
   LoadOriginal();
   auto store = OpenStore();
@@ -275,7 +284,7 @@ TEST_F(PostgresStoreTest, OriginalQueriesReadWhatWeWrite) {
   ASSERT_TRUE(store->WriteBatch(std::vector{ours, failed}).ok());
   const std::string& url = db_->url();
 
-  // §6.2 current window (300 minutes) for acc-1: the original's two rows + our two.
+  // Token usage, current window (300 minutes) for acc-1: the original's two rows + our two.
   auto window = Query(url,
                       "SELECT COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
                       "COALESCE(SUM(input_tokens + output_tokens), 0), COUNT(*), "
@@ -286,7 +295,7 @@ TEST_F(PostgresStoreTest, OriginalQueriesReadWhatWeWrite) {
   ASSERT_EQ(window.size(), 1u);
   EXPECT_EQ(window[0], (std::vector<std::string>{"130", "52", "182", "4", "4", "6"}));
 
-  // §6.2 daily, aggregated per domain.
+  // Token usage, daily, aggregated per domain.
   auto daily = Query(url,
                      "SELECT DATE(timestamp AT TIME ZONE 'UTC')::text, account_id, domain, "
                      "SUM(input_tokens), SUM(output_tokens), SUM(total_tokens), COUNT(*) "
@@ -300,7 +309,7 @@ TEST_F(PostgresStoreTest, OriginalQueriesReadWhatWeWrite) {
   EXPECT_EQ(daily_requests, 4);
   EXPECT_EQ(daily_total, 182);  // total_tokens = input + output, as the original computes it
 
-  // §7.4 GET /api/requests?domain=: newest first, with the original's columns.
+  // Dashboard API GET /api/requests?domain=: newest first, with the original's columns.
   auto recent = Query(url,
                       "SELECT request_id, model, input_tokens, output_tokens, total_tokens, "
                       "duration_ms, response_status, error, request_type FROM api_requests "
@@ -313,7 +322,7 @@ TEST_F(PostgresStoreTest, OriginalQueriesReadWhatWeWrite) {
   EXPECT_EQ(recent[1][4], "140");
   EXPECT_EQ(recent[1][5], std::to_string(ours.duration_micros / 1000));
 
-  // §7.4 GET /api/requests/:id: bodies as JSONB, chunks in order with their token counts.
+  // Dashboard API GET /api/requests/:id: bodies as JSONB, chunks in order with their token counts.
   auto detail = Query(url, "SELECT body->>'model', jsonb_array_length(body->'messages'), "
                            "response_body->>'id', usage_data->>'output_tokens', conversation_id, "
                            "branch_id, parent_request_id FROM api_requests WHERE request_id = '" +
@@ -328,14 +337,16 @@ TEST_F(PostgresStoreTest, OriginalQueriesReadWhatWeWrite) {
   EXPECT_EQ(chunks[2][1], ours.chunks[2].data);
   EXPECT_EQ(chunks[2][2], "42");
 
-  // §7.4 GET /api/stats and §6.2 sliding window's rate-limit flag (response_headers JSONB).
+  // Dashboard API GET /api/stats and the token-usage window's rate-limit flag
+  // (response_headers JSONB).
   auto stats = Query(url, "SELECT COUNT(*), COUNT(*) FILTER (WHERE error IS NOT NULL), "
                           "COUNT(DISTINCT domain), bool_or(response_headers->>"
                           "'anthropic-ratelimit-unified-status' = 'allowed_warning') "
                           "FROM api_requests WHERE timestamp > NOW() - INTERVAL '24 hours'");
   EXPECT_EQ(stats[0], (std::vector<std::string>{"4", "1", "1", "t"}));
 
-  // §7.4 conversations ("limit first, aggregate second") sees our request in the conversation.
+  // Dashboard API conversations ("limit first, aggregate second") sees our request in the
+  // conversation.
   auto conversations = Query(
       url,
       "WITH page AS (SELECT conversation_id, max(timestamp) AS last FROM api_requests WHERE "

@@ -40,10 +40,7 @@ class SqliteTarget final : public StoreTestTarget {
 
   Store& store() override { return *store_; }
   SqliteStore& sqlite() { return *store_; }
-  StatusOr<std::optional<Record>> GetRecord(std::string_view id) override {
-    return store_->GetRecord(id);
-  }
-  StatusOr<std::int64_t> CountRecords() override { return store_->CountRecords(); }
+  std::vector<std::int64_t> ChunkTokenCounts(const std::string& request_id) override;
   const std::string& db_path() const { return db_path_; }
   const std::string& dir() const { return dir_.path(); }
 
@@ -54,13 +51,6 @@ class SqliteTarget final : public StoreTestTarget {
   std::string db_path_;
   std::unique_ptr<SqliteStore> store_;
 };
-
-StoreFactory SqliteFactory() {
-  return {"Sqlite", [] { return std::unique_ptr<StoreTestTarget>(SqliteTarget::Make()); }};
-}
-
-INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(SqliteFactory()),
-                         [](const auto& param_info) { return param_info.param.name; });
 
 // A second, independent connection to the same file: what another process would see.
 class RawDb {
@@ -102,6 +92,26 @@ class RawDb {
  private:
   sqlite3* db_ = nullptr;
 };
+
+std::vector<std::int64_t> SqliteTarget::ChunkTokenCounts(const std::string& request_id) {
+  RawDb raw(db_path_);
+  std::vector<std::int64_t> out;
+  const std::string sql = "SELECT token_count FROM streaming_chunks WHERE request_id = '" +
+                          request_id + "' ORDER BY chunk_index";
+  for (const std::string& row : raw.Rows(sql)) {
+    out.push_back(std::stoll(row));
+  }
+  return out;
+}
+
+StoreFactory SqliteFactory() {
+  StoreFactory f{"Sqlite", [] { return std::unique_ptr<StoreTestTarget>(SqliteTarget::Make()); }};
+  f.shared_by_replicas = false;  // one claude-nexus per database file (docs/storage.md)
+  return f;
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(SqliteFactory()),
+                         [](const auto& param_info) { return param_info.param.name; });
 
 TEST(SqliteStoreTest, MigrateOnFreshFileRecordsVersionsAndUsesWal) {
   auto t = SqliteTarget::Make();
@@ -260,7 +270,7 @@ TEST(SqliteStoreTest, StoredColumnsFollowTheOriginalSchema) {
             "claude-cli/1.0 \"quoted\"\t\\ tab|NULL");
   // A stream's raw body is empty, as GetRecord assumes when response_body_raw is NULL.
   EXPECT_EQ(raw.One("SELECT response_body ->> '$.id', response_body_raw" + where), "msg_1|NULL");
-  // token_count is the event's top-level usage.output_tokens (message_delta), else 0.
+  // token_count is the chunk's ChunkUsage::output_tokens (message_delta's), else 0.
   EXPECT_EQ(raw.One("SELECT group_concat(token_count, ',') FROM (SELECT token_count FROM "
                     "streaming_chunks WHERE request_id = '" +
                     r.request_id + "' ORDER BY chunk_index)"),
@@ -296,12 +306,12 @@ TEST(SqliteStoreTest, LockedDatabaseIsUnavailableThenRecovers) {
   EXPECT_TRUE(t->store().Ping().ok());
   auto stats = t->store().LoadDomainStats();
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
-  EXPECT_EQ(*t->CountRecords(), 1);
+  EXPECT_EQ(*t->store().CountRecords(), 1);
 
   ASSERT_EQ(other.Exec("COMMIT"), SQLITE_OK);
   s = t->store().WriteBatch(batch);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(*t->CountRecords(), 3);
+  EXPECT_EQ(*t->store().CountRecords(), 3);
 }
 
 TEST(SqliteStoreTest, ReadersSeeWholeBatchesWhileTheWriterRuns) {
@@ -323,7 +333,7 @@ TEST(SqliteStoreTest, ReadersSeeWholeBatchesWhileTheWriterRuns) {
   });
   std::int64_t last = 0;
   while (!done) {
-    auto n = t->CountRecords();
+    auto n = t->store().CountRecords();
     if (!n.ok()) {
       ADD_FAILURE() << n.status().ToString();
       break;
@@ -334,7 +344,7 @@ TEST(SqliteStoreTest, ReadersSeeWholeBatchesWhileTheWriterRuns) {
   }
   writer.join();
   EXPECT_EQ(failures, 0);
-  EXPECT_EQ(*t->CountRecords(), kBatches * kBatchSize);
+  EXPECT_EQ(*t->store().CountRecords(), kBatches * kBatchSize);
 }
 
 TEST(SqliteStoreTest, OpenBelowARegularFileNamesThePath) {

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace cn::storage::testing {
@@ -84,7 +85,7 @@ void ExpectSameStats(const DomainStats& want, const DomainStats& got) {
 }
 
 Record ReadBack(StoreTestTarget& t, const std::string& id) {
-  auto got = t.GetRecord(id);
+  auto got = t.store().GetRecord(id);
   EXPECT_TRUE(got.ok()) << got.status().ToString();
   if (!got.ok() || !got->has_value()) {
     ADD_FAILURE() << "record " << id << " not found";
@@ -94,7 +95,7 @@ Record ReadBack(StoreTestTarget& t, const std::string& id) {
 }
 
 std::int64_t Count(StoreTestTarget& t) {
-  auto n = t.CountRecords();
+  auto n = t.store().CountRecords();
   EXPECT_TRUE(n.ok()) << n.status().ToString();
   return n.ok() ? *n : -1;
 }
@@ -166,7 +167,7 @@ TEST_P(StoreConformanceTest, SparseRecordRoundTrips) {
 }
 
 TEST_P(StoreConformanceTest, UnknownRequestIdIsNotFound) {
-  auto got = target_->GetRecord("00000000-0000-4000-8000-000000000000");
+  auto got = store().GetRecord("00000000-0000-4000-8000-000000000000");
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_FALSE(got->has_value());
 }
@@ -311,6 +312,114 @@ TEST_P(StoreConformanceTest, LoadForLinkingPagesInOrderAndUpdateLinksSetsThem) {
   ASSERT_EQ(all->size(), 5u);
   EXPECT_EQ(all->front().request_id, batch[4].request_id);
   EXPECT_EQ(all->front().link.conversation_id, link.link.conversation_id);
+}
+
+}  // namespace cn::storage::testing
+
+namespace cn::storage::testing {
+
+using Counts = std::vector<std::int64_t>;
+
+TEST_P(StoreConformanceTest, ChunkTokenCountsComeFromChunkUsage) {
+  Record full = FullRecord(1);
+  // The store writes what enrichment read and parses no event itself: these entries disagree
+  // with the chunks on purpose.
+  Record told = FullRecord(2);
+  told.chunk_usage = {{1, R"({"usage":{"output_tokens":7}})", 7}};
+  Record none = FullRecord(3);
+  none.chunk_usage.clear();
+  ASSERT_TRUE(store().WriteBatch(std::vector{full, told, none}).ok());
+  EXPECT_EQ(target_->ChunkTokenCounts(full.request_id), (Counts{0, 0, 42}));
+  EXPECT_EQ(target_->ChunkTokenCounts(told.request_id), (Counts{0, 7, 0}));
+  EXPECT_EQ(target_->ChunkTokenCounts(none.request_id), (Counts{0, 0, 0}));
+  // chunk_usage is not read back (Store::GetRecord).
+  EXPECT_TRUE(ReadBack(*target_, full.request_id).chunk_usage.empty());
+}
+
+TEST_P(StoreConformanceTest, PruneOlderThanDeletesTheOldestInBoundedBatchesWithTheirChunks) {
+  const std::int64_t t0 = 1'700'000'000'000'000;
+  std::vector<Record> batch;
+  for (int i = 0; i < 10; ++i) {
+    Record r = FullRecord(i);
+    r.timestamp_unix_micros = t0 + i * 1'000'000LL;
+    batch.push_back(r);
+  }
+  // Written newest first: "oldest first" must come from the timestamps, not the insert order.
+  std::vector<Record> reversed(batch.rbegin(), batch.rend());
+  ASSERT_TRUE(store().WriteBatch(reversed).ok());
+  const std::int64_t cutoff = batch[5].timestamp_unix_micros;  // 0..4 are older; 5 is not
+
+  auto none = store().PruneOlderThan(cutoff, 0);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(*none, 0);
+  EXPECT_EQ(Count(*target_), 10);
+
+  auto first = store().PruneOlderThan(cutoff, 3);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(*first, 3);
+  for (int i = 0; i < 5; ++i) {
+    auto got = store().GetRecord(batch[i].request_id);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->has_value(), i >= 3) << "record " << i;
+  }
+  auto second = store().PruneOlderThan(cutoff, 3);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(*second, 2);
+  auto third = store().PruneOlderThan(cutoff, 3);
+  ASSERT_TRUE(third.ok()) << third.status().ToString();
+  EXPECT_EQ(*third, 0);
+
+  EXPECT_EQ(Count(*target_), 5);
+  EXPECT_TRUE(target_->ChunkTokenCounts(batch[4].request_id).empty());  // chunks went too
+  EXPECT_EQ(target_->ChunkTokenCounts(batch[5].request_id), (Counts{0, 0, 42}));
+  for (int i = 5; i < 10; ++i) {
+    ExpectSameRecord(batch[i], ReadBack(*target_, batch[i].request_id), GetParam().canonical_json);
+  }
+}
+
+TEST_P(StoreConformanceTest, PruneOlderThanRunsBesideTheWriter) {
+  const std::int64_t t0 = 1'700'000'000'000'000;
+  const std::int64_t cutoff = t0 + 1'000'000'000;  // every old record is before, every new after
+  std::vector<Record> old;
+  for (int i = 0; i < 200; ++i) {
+    old.push_back(SimpleRecord("old.example", "inference", 1, 1, 0, t0 + i * 1000LL));
+  }
+  ASSERT_TRUE(store().WriteBatch(old).ok());
+
+  constexpr int kBatches = 20;
+  constexpr int kBatchSize = 10;
+  std::vector<Status> writes(kBatches);
+  std::thread writer([&] {
+    for (int b = 0; b < kBatches; ++b) {
+      std::vector<Record> batch;
+      for (int i = 0; i < kBatchSize; ++i) {
+        batch.push_back(SimpleRecord("new.example", "inference", 1, 1, 0,
+                                     cutoff + (b * kBatchSize + i) * 1000LL));
+      }
+      writes[b] = store().WriteBatch(batch);
+    }
+  });
+  std::int64_t pruned = 0;
+  Status prune_error;
+  for (int pass = 0; pass < 1000; ++pass) {  // bounded: 200 rows take 29 batches of 7
+    auto n = store().PruneOlderThan(cutoff, 7);
+    if (!n.ok()) {
+      prune_error = n.status();
+      break;
+    }
+    pruned += *n;
+    if (*n == 0) break;
+  }
+  writer.join();
+
+  EXPECT_TRUE(prune_error.ok()) << prune_error.ToString();
+  for (const Status& s : writes) EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(pruned, 200);
+  EXPECT_EQ(Count(*target_), kBatches * kBatchSize);
+}
+
+TEST_P(StoreConformanceTest, SharedByReplicasSaysWhetherOtherProcessesWriteTheStore) {
+  EXPECT_EQ(store().SharedByReplicas(), GetParam().shared_by_replicas);
 }
 
 }  // namespace cn::storage::testing

@@ -54,6 +54,13 @@ Record FullRecord(int n) {
        "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
        "{\"output_tokens\":42}}\n\n"},
   };
+  // What anthropic::ChunkUsages gives for these chunks (tests/unit/anthropic/enrich_test.cc).
+  r.chunk_usage = {
+      {0, "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,"
+          "\"output_tokens\":1}}}",
+       0},
+      {2, "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":42}}", 42},
+  };
   r.first_byte_micros = 1234;
   r.duration_micros = 56789;
   r.upstream_attempts = 2;

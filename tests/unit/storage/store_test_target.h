@@ -1,6 +1,6 @@
-// StoreTestTarget: a Store under test plus the read-back hooks the Store interface does not have
-// (every implementation offers GetRecord/CountRecords), and the owner of its temporary database.
-// The conformance suite (store_conformance_test.cc) runs once per registered factory.
+// StoreTestTarget: a Store under test, the one read-back hook the Store interface does not have
+// (streaming_chunks.token_count), and the owner of its temporary database. The conformance suite
+// (store_conformance_test.cc) runs once per registered factory.
 //
 // Thread-safety: as the wrapped Store.
 #pragma once
@@ -12,6 +12,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "record/record.h"
@@ -23,8 +24,9 @@ class StoreTestTarget {
  public:
   virtual ~StoreTestTarget() = default;
   virtual Store& store() = 0;
-  virtual StatusOr<std::optional<Record>> GetRecord(std::string_view request_id) = 0;
-  virtual StatusOr<std::int64_t> CountRecords() = 0;
+  // streaming_chunks.token_count of the record's chunks in chunk_index order; empty when it has
+  // none stored (docs/storage.md: the chunk's ChunkUsage::output_tokens, else 0).
+  virtual std::vector<std::int64_t> ChunkTokenCounts(const std::string& request_id) = 0;
 };
 
 struct StoreFactory {
@@ -36,6 +38,8 @@ struct StoreFactory {
   // Non-empty when the backend cannot run here (e.g. no server configured): the tests skip
   // with this message locally and fail under CI=true.
   std::function<std::string()> missing;
+  // What Store::SharedByReplicas() must answer.
+  bool shared_by_replicas = false;
 };
 inline void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
 
@@ -52,8 +56,9 @@ class TempDir {
   std::string path_;
 };
 
-// A record with every field set to a distinct non-default value (3 stream chunks, one carrying
-// usage.output_tokens = 42; repeated response header names). `n` varies the ids and numbers.
+// A record with every field set to a distinct non-default value (3 stream chunks: message_start,
+// a text delta, a message_delta with usage.output_tokens = 42, and the chunk_usage enrichment
+// gives them; repeated response header names). `n` varies the ids and numbers.
 Record FullRecord(int n);
 
 // A small enriched record: domain `domain`, request type `type`, given tokens and tool calls.
