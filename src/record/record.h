@@ -62,6 +62,19 @@ struct ConversationLink {
   bool operator==(const ConversationLink&) const = default;
 };
 
+// The account's quota state as the response's anthropic-ratelimit-* headers told it
+// (anthropic::ParseRateLimitHeaders; docs/api.md "Quota"): the overall status and the 5-hour and
+// 7-day windows as typed values, and every such header in `json`. Empty when there were none.
+struct QuotaSnapshot {
+  std::string status;                       // allowed | allowed_warning | rejected | ...
+  std::optional<double> utilization_5h;     // 0..1
+  std::optional<std::int64_t> resets_at_5h;  // unix seconds
+  std::optional<double> utilization_7d;
+  std::optional<std::int64_t> resets_at_7d;
+  std::string json;  // anthropic::RateLimitJson: every anthropic-ratelimit-* header, "" if none
+  bool operator==(const QuotaSnapshot&) const = default;
+};
+
 // The usage object carried by one SSE event (message_start, message_delta), read by enrichment
 // so that the stores never parse SSE themselves.
 struct ChunkUsage {
@@ -110,6 +123,14 @@ struct Record {
   std::vector<ChunkUsage> chunk_usage;  // events of `chunks` that carry usage, in order
 
   ConversationLink link;                // conversation linking (docs/conversations.md)
+
+  // Who and what it cost (docs/api.md): from metadata.user_id / X-Claude-Code-Session-Id, the
+  // price table (anthropic/pricing.h; nullopt when the model is unpriced or there is no usage)
+  // and the response's rate-limit headers.
+  std::string user_id;
+  std::string session_id;
+  std::optional<double> cost_usd;
+  QuotaSnapshot quota;
 };
 
 inline const char* OutcomeName(Outcome o) {
