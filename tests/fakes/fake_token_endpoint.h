@@ -1,5 +1,5 @@
 // FakeTokenEndpoint: an in-process fake of Anthropic's OAuth token endpoint
-// (POST /v1/oauth/token, SPEC §1.7) for the OAuth tests.
+// (POST /v1/oauth/token, docs/oauth.md) for the OAuth tests.
 //
 // It behaves like the real one where it matters for correctness:
 //   - refresh_token grant: a known refresh token is exchanged for "at-<n>" / "rt-<n>" and is then
