@@ -5,7 +5,7 @@
 #   LINT_BASE       a git revision: tidy only the pure layers (common sse record metrics anthropic
 #                   conversation proxy, with their unit tests) plus the translation units changed
 #                   since LINT_BASE or including a header changed since it. Default: the whole tree
-#                   (~6.5 min of CPU; about 3.5 min on 2 idle cores, much longer on a busy machine).
+#                   (~13 min of CPU: ~6.5 min on 2 idle cores, much longer on a busy machine).
 #   LINT_BUILD_DIR  build directory for compile_commands.json (default build/lint). Configured here
 #                   when missing, never built: cn_version.h, the one generated header, is written at
 #                   configure time. Do not point it at a GCC-built directory: clang cannot read
