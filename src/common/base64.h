@@ -7,8 +7,8 @@
 namespace cn {
 
 enum class Base64Alphabet {
-  kStandard,  // A-Z a-z 0-9 + /, padded with '=' (§4)
-  kUrlNoPad,  // A-Z a-z 0-9 - _, no padding (§5; PKCE, JWT)
+  kStandard,  // A-Z a-z 0-9 + /, padded with '=' (RFC 4648 §4)
+  kUrlNoPad,  // A-Z a-z 0-9 - _, no padding (RFC 4648 §5; PKCE, JWT)
 };
 
 std::string Base64Encode(std::string_view bytes, Base64Alphabet alphabet = Base64Alphabet::kStandard);

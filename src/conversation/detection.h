@@ -1,6 +1,7 @@
 // Pure detectors for the two special single-message cases of conversation linking:
-// compact continuations (SPEC §4.7) and Task-tool sub-agents (SPEC §4.8), plus the extraction of
-// Task invocations from a response body that makes a request a possible sub-task parent.
+// compact continuations and Task-tool sub-agents (docs/conversations.md, "Rules"), plus the
+// extraction of Task invocations from a response body that makes a request a possible sub-task
+// parent.
 //
 // Thread-safety: pure functions; safe from any thread.
 #pragma once
@@ -32,7 +33,7 @@ std::string CleanCompactSummary(std::string_view summary);
 // that matched there.
 std::string LowerForMatch(std::string_view s);
 
-// §4.8 prompt text of a would-be sub-agent's single user message: string content with system
+// The prompt text of a would-be sub-agent's single user message: string content with system
 // reminders stripped (not trimmed); array content: every `text` block stripped, blank ones
 // dropped, joined by "\n". Empty when there is none.
 std::string ExtractSubtaskPrompt(const boost::json::value& content);

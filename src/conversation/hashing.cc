@@ -17,7 +17,8 @@ constexpr std::string_view kCliToolPrefix =
     "You are an interactive CLI tool that helps users with software engineering tasks";
 constexpr std::string_view kReminderTag = "<system-reminder>";
 
-// The §4.1/§4.5 expressions, translated once (see js_regex.h for the JS -> PCRE2 mapping).
+// The original's system-reminder and system-prompt expressions, translated once (see js_regex.h for
+// the JS -> PCRE2 mapping).
 struct Patterns {
   JsRegex reminder{std::string(kJsSpace) + "*<" + AsciiCaseless("system-reminder") + ">[\\s\\S]*?</" +
                    AsciiCaseless("system-reminder") + ">"};
@@ -70,7 +71,7 @@ bool IsType(const json::value& item, std::string_view type) {
   return t != nullptr && t->is_string() && t->get_string() == type;
 }
 
-// The "[i]..." line of one content item (§4.2 step 2).
+// The "[i]..." line of one content item (see NormalizeContent).
 StatusOr<std::string> SerializeItem(const json::value& item, std::size_t index) {
   std::string out = "[" + std::to_string(index) + "]";
   if (IsType(item, "text")) {

@@ -1,6 +1,6 @@
-// Conversation hashing (SPEC §4.1-§4.5): the message hashes that chain requests into
+// Conversation hashing (docs/conversations.md): the message hashes that chain requests into
 // conversations and the system-prompt hash, bit-identical to the original proxy so that a
-// database it wrote can be continued (golden vectors in SPEC §4.13).
+// database it wrote can be continued (golden vectors in tests/unit/conversation/hashing_test.cc).
 //
 // All functions are pure and thread-safe. Inputs are Boost.JSON values as parsed from the request
 // body; malformed shapes the original would have thrown on are reported as a non-OK Status.
@@ -29,17 +29,17 @@ std::string StripSystemReminder(std::string_view text);
 // True when `text` contains "<system-reminder>" in any ASCII letter case.
 bool ContainsSystemReminder(std::string_view text);
 
-// normalize(content) of §4.2: "[0]text:..." for a string, the filtered and indexed item lines
-// joined by "\n" for an array. Errors for content that is neither (the original threw).
+// The original's normalize(content): "[0]text:..." for a string, the filtered and indexed item
+// lines joined by "\n" for an array. Errors for content that is neither (the original threw).
 StatusOr<std::string> NormalizeContent(const boost::json::value& content);
 
-// §4.3: drops every array-content message that repeats a tool_use id or tool_result tool_use_id
-// seen earlier (ids are recorded while testing, even for dropped messages). Errors for a message
-// that is not an object or whose content is neither a string nor an array.
+// Drops every array-content message that repeats a tool_use id or tool_result tool_use_id seen
+// earlier (ids are recorded while testing, even for dropped messages). Errors for a message that is
+// not an object or whose content is neither a string nor an array.
 StatusOr<std::vector<const boost::json::value*>> DeduplicateMessages(const boost::json::array& messages);
 
-// §4.4 over an already de-duplicated list (no second de-dup pass): SHA-256 hex of
-// role "\n" normalize(content) "\n" for each message. Errors on an empty list or a missing role.
+// The message hash over an already de-duplicated list (no second de-dup pass): SHA-256 hex of role
+// "\n" normalize(content) "\n" for each message. Errors on an empty list or a missing role.
 StatusOr<std::string> HashMessages(const std::vector<const boost::json::value*>& messages);
 
 struct MessageHashes {
@@ -57,12 +57,12 @@ StatusOr<MessageHashes> ComputeMessageHashes(const boost::json::array& messages)
 // system or any other shape (the original's `systemPrompt ? ... : undefined`).
 std::optional<std::string> SystemPromptText(const boost::json::value* system);
 
-// §4.5 step 2: the text that is hashed after dropping the volatile parts (git status, branches,
-// recent commits, reminders, transient context).
+// The text of a system prompt that is hashed after dropping the volatile parts (git status,
+// branches, recent commits, reminders, transient context).
 std::string StableSystemText(std::string_view system_text);
 
-// §4.5: SHA-256 hex of StableSystemText(SystemPromptText(system)); nullopt (SQL NULL) when the
-// system prompt is absent or empty, or nothing stable remains.
+// The system hash: SHA-256 hex of StableSystemText(SystemPromptText(system)); nullopt (SQL NULL)
+// when the system prompt is absent or empty, or nothing stable remains.
 std::optional<std::string> SystemHash(const boost::json::value* system);
 std::optional<std::string> SystemHashOfText(std::string_view system_text);
 

@@ -1,8 +1,9 @@
 // ConversationIndex: the in-memory view of recently stored requests that conversation linking
-// queries instead of the database (SPEC §4.6-§4.8 lookups). The record pipeline's writer thread
-// owns one: it fills it from the store at start-up (oldest first) and adds every record right
-// after linking it, so a follow-up sees its parent as soon as the parent has been linked — not
-// only once its row is committed, which removes the original's "parent not stored yet" race.
+// queries instead of the database (the lookups behind docs/conversations.md, "Rules"). The record
+// pipeline's writer thread owns one: it fills it from the store at start-up (oldest first) and adds
+// every record right after linking it, so a follow-up sees its parent as soon as the parent has
+// been linked — not only once its row is committed, which removes the original's "parent not stored
+// yet" race.
 //
 // Memory bound (enforced after every Add, oldest entries evicted first):
 //   - at most `max_entries` entries (default 200 000);
@@ -90,28 +91,28 @@ class ConversationIndex {
 
   const IndexEntry* Find(std::string_view request_id) const;
 
-  // §4.6 step 4 query: newest entry of `domain` with current_message_hash == hash (and
-  // system_hash == *system_hash when given), request_id != exclude_request_id, timestamp < before.
+  // Parent lookup: newest entry of `domain` with current_message_hash == hash (and system_hash ==
+  // *system_hash when given), request_id != exclude_request_id, timestamp < before.
   const IndexEntry* FindNewestByCurrentHash(std::string_view domain, std::string_view hash,
                                             const std::string* system_hash, std::string_view exclude_request_id,
                                             std::int64_t before) const;
 
-  // §4.6 step 5: whether a child of `parent_hash` exists (parent_message_hash == parent_hash,
+  // Branch test: whether a child of `parent_hash` exists (parent_message_hash == parent_hash,
   // request_id != exclude, timestamp < before, and conversation_id == conversation_id unless empty).
   bool HasChild(std::string_view domain, std::string_view parent_hash, std::string_view conversation_id,
                 std::string_view exclude_request_id, std::int64_t before) const;
 
-  // §4.7: newest inference entry of `domain` with from <= timestamp < before whose lowered first
-  // response text starts with `cleaned_summary`. For a text cut at max_response_text_bytes, a
-  // longer summary matches when it starts with the whole stored prefix.
+  // Compact continuation lookup: newest inference entry of `domain` with from <= timestamp < before
+  // whose lowered first response text starts with `cleaned_summary`. For a text cut at
+  // max_response_text_bytes, a longer summary matches when it starts with the whole stored prefix.
   const IndexEntry* FindCompactParent(std::string_view domain, std::string_view cleaned_summary, std::int64_t from,
                                       std::int64_t before) const;
 
-  // §4.8: the Task call `prompt` was issued by. Candidates: the 10 newest entries of `domain` in
-  // [at - 24 h, at] with a Task call whose prompt equals `prompt` with literal "\n" sequences
-  // turned into newlines; their calls are walked oldest request first, in response order, and the
-  // first whose prompt equals `prompt` exactly and that no sub-agent has claimed yet wins (or the
-  // first equal one when all are claimed, e.g. a retried sub-agent request).
+  // Sub-agent lookup: the Task call `prompt` was issued by. Candidates: the 10 newest entries of
+  // `domain` in [at - 24 h, at] with a Task call whose prompt equals `prompt` with literal "\n"
+  // sequences turned into newlines; their calls are walked oldest request first, in response order,
+  // and the first whose prompt equals `prompt` exactly and that no sub-agent has claimed yet wins
+  // (or the first equal one when all are claimed, e.g. a retried sub-agent request).
   std::optional<TaskMatch> MatchTaskInvocation(std::string_view domain, std::string_view prompt,
                                                std::int64_t at) const;
 

@@ -1,5 +1,5 @@
-// JavaScript value-to-text conversions needed to reproduce the original proxy's hashes
-// bit-for-bit (SPEC §4.2): JSON.stringify, Number#toString, template-literal `${x}` and
+// JavaScript value-to-text conversions needed to reproduce the original proxy's hashes bit-for-bit
+// (NormalizeContent in hashing.h): JSON.stringify, Number#toString, template-literal `${x}` and
 // String#trim, applied to values that Boost.JSON parsed.
 //
 // Thread-safety: pure functions; safe from any thread.

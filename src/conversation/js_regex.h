@@ -1,6 +1,7 @@
-// JsRegex: a PCRE2 pattern used with JavaScript String#replace(/re/g, literal) semantics, and
-// the building blocks that translate the ECMAScript constructs our patterns use (SPEC §4.1, §4.5)
-// into PCRE2 syntax that means exactly the same thing:
+// JsRegex: a PCRE2 pattern used with JavaScript String#replace(/re/g, literal) semantics, and the
+// building blocks that translate the ECMAScript constructs our patterns use (hashing.cc:
+// system-reminder stripping, the stable system prompt) into PCRE2 syntax that means exactly the
+// same thing:
 //   JS `.`            -> kJsDot         (any code point except \n \r U+2028 U+2029)
 //   JS `\s`           -> kJsSpace       (ECMAScript WhiteSpace + LineTerminator; PCRE2's \s differs)
 //   JS `^` with /m    -> kJsLineStart   (start, or after a line terminator, also at the very end)

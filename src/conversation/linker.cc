@@ -31,7 +31,8 @@ std::optional<std::string> OptionalOf(const std::string& s) {
   return s;
 }
 
-// §4.8 / §4.7: the single-message cases. nullopt when neither applies.
+// The single-message cases: a Task-tool sub-agent's first request, then a compact continuation.
+// nullopt when neither applies.
 std::optional<LinkResult> LinkSingleMessage(const LinkInput& in, const json::value& message, LinkResult base,
                                             ConversationIndex& index) {
   const json::object* m = message.if_object();

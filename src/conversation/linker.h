@@ -1,9 +1,9 @@
-// Conversation linking (SPEC §4.6): decides which earlier request a new one continues, on which
-// branch, and whether it is a Task-tool sub-agent, by querying a ConversationIndex instead of the
-// database. Follows the original step by step, with its quirks fixed as our issue asks:
+// Conversation linking (docs/conversations.md): decides which earlier request a new one continues,
+// on which branch, and whether it is a Task-tool sub-agent, by querying a ConversationIndex instead
+// of the database. Follows the original step by step, with its quirks fixed as our issue asks:
 //   - is_subtask marks real sub-agent requests only: a sub-agent's first request and the
 //     follow-ups that continue it (inherited from the parent), never main-branch requests of a
-//     conversation that once spawned a sub-agent (§4.9's legacy flagging is not reproduced);
+//     conversation that once spawned a sub-agent (the original's flagging is not reproduced);
 //   - subtask_N follows the order of the Task calls in the parent response (see
 //     ConversationIndex::AssignSubtaskNumber), not arrival timing: parallel sub-agents get
 //     distinct, ordered numbers even when they start in the same second;
@@ -35,11 +35,11 @@ struct LinkInput {
 
 enum class LinkKind {
   kNewConversation,  // no parent: conversation_id stays empty (the caller mints one)
-  kParent,           // parent found by parent_message_hash (§4.6 step 4 i-iii)
-  kGrandparent,      // parent found by the grandparent hash (§4.6 step 4 iv)
-  kCompact,          // compact continuation of a summarisation request (§4.7)
-  kSubtask,          // first request of a Task-tool sub-agent (§4.8)
-  kError,            // malformed messages: the original's safe default (§4.6 step 7)
+  kParent,           // parent found by parent_message_hash
+  kGrandparent,      // parent found by the grandparent hash
+  kCompact,          // compact continuation of a summarisation request
+  kSubtask,          // first request of a Task-tool sub-agent
+  kError,            // malformed messages: the original's safe default
 };
 inline constexpr std::size_t kLinkKindCount = 6;
 const char* LinkKindName(LinkKind kind);

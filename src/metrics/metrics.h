@@ -1,10 +1,10 @@
 // Metrics: counters, gauges and histograms that components own, rendered in the Prometheus
 // text exposition format by Registry::Render() for GET /metrics.
 //
-// Each component owns its metrics (STYLE.md §11): it creates them in the registry at start-up and
-// keeps references; the dashboard and /metrics read them, never log lines. Components whose
-// state lives elsewhere (the record pipeline's queue, the log writer) register a Collector that
-// emits their samples at render time.
+// Each component owns its metrics: it creates them in the registry at start-up and keeps
+// references; the dashboard and /metrics read them, never log lines. Components whose state lives
+// elsewhere (the record pipeline's queue, the log writer) register a Collector that emits their
+// samples at render time.
 //
 // Thread-safety: Counter/Gauge/Histogram updates are lock-free atomics, safe from any thread.
 // Labelled families take a mutex only to find or create a child (keep the returned reference on

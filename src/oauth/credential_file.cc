@@ -133,7 +133,7 @@ StatusOr<std::string> ReadFileText(const fs::path& path) {
     return Status::IoError(Errno("cannot open", path));
   }
   std::string text;
-  std::array<char, 8192> buf;
+  std::array<char, 8192> buf{};
   for (;;) {
     const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0) {

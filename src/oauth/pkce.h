@@ -1,6 +1,7 @@
-// PKCE (RFC 7636, S256), the authorize URL of the Claude login (SPEC §1.7), the pasted
-// "code#state" answer, and `cnp_live_` client keys (SPEC §1.6). All randomness comes from the
-// OS CSPRNG (cn::RandomBytes, getrandom) unless a test injects a source.
+// PKCE (RFC 7636, S256), the authorize URL of the Claude login (docs/oauth.md, "Setting up an
+// account"), the pasted "code#state" answer, and the `cnp_live_` client keys of
+// `claude-nexus keygen` (docs/oauth.md, "Commands"). All randomness comes from the OS CSPRNG
+// (cn::RandomBytes, getrandom) unless a test injects a source.
 //
 // Thread-safety: pure functions.
 #pragma once

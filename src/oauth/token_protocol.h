@@ -1,6 +1,7 @@
-// The OAuth token endpoint protocol (SPEC §1.7) as pure functions, and TokenEndpoint, the seam
-// between them and the network: request bodies for the refresh and authorization-code grants,
-// the mapping of an answer to new tokens or to a classified failure, and endpoint URL parsing.
+// The OAuth token endpoint protocol (docs/oauth.md, "How refresh works") as pure functions, and
+// TokenEndpoint, the seam between them and the network: request bodies for the refresh and
+// authorization-code grants, the mapping of an answer to new tokens or to a classified failure,
+// and endpoint URL parsing.
 //
 // Thread-safety: pure functions. TokenEndpoint implementations must allow concurrent Post().
 #pragma once
@@ -60,7 +61,8 @@ struct TokenResult {
 TokenResult ParseTokenResponse(const TokenHttpResult& http, std::int64_t now_ms,
                                std::string_view previous_refresh_token);
 
-// Default scopes when the answer has no "scope" (SPEC §1.7).
+// Default scopes when the answer has no "scope": the ones the login asks for (docs/oauth.md,
+// "Setting up an account").
 std::vector<std::string> DefaultScopes();
 
 struct EndpointUrl {

@@ -1,5 +1,5 @@
-// Authentication decision for one proxied request (SPEC §1.4 and §1.6, without the original's
-// quirks): which credential goes upstream, or why the request is rejected locally.
+// Authentication decision for one proxied request (README.md, "Credentials"; without the
+// original's quirks): which credential goes upstream, or why the request is rejected locally.
 //
 // Passthrough is the default: with no credential file for the Host, the client's own x-api-key
 // or Authorization travels upstream untouched and the proxy does no authentication of its own.

@@ -1,5 +1,5 @@
-// Per-Host upstream credentials (SPEC §1.5): the `<Host>.credentials.json` file format, the Host
-// safety check that keeps a client-chosen Host from naming a file outside the credentials
+// Per-Host upstream credentials: the `<Host>.credentials.json` file format (docs/oauth.md), the
+// Host safety check that keeps a client-chosen Host from naming a file outside the credentials
 // directory, and CredentialStore, the cache the hot path asks once per request.
 //
 // Thread-safety: Credential is an immutable value once published (shared as

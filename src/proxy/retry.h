@@ -1,4 +1,4 @@
-// Upstream retry policy (SPEC §1.8, with the original's ignored Retry-After fixed).
+// Upstream retry policy (the original's, with its ignored Retry-After fixed).
 //
 // Retried: connect/transport errors (status 0), 429, 529 and every 5xx — and only while no byte
 // of the response has reached the client, which the caller guarantees. Delays grow

@@ -1,6 +1,6 @@
-// Request routing for the proxy port (SPEC §1.2): which handler a request goes to, decided from
-// the method and path alone so the network layer can dispatch before reading the body.
-// Pure functions; thread-safe.
+// Request routing for the proxy port (docs/architecture.md, "Request path"): which handler a
+// request goes to, decided from the method and path alone so the network layer can dispatch before
+// reading the body. Pure functions; thread-safe.
 #pragma once
 
 #include <string>

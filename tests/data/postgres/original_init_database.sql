@@ -1,5 +1,5 @@
 -- The original Claude Nexus Proxy's database as its init-database.sql plus migrations 000-011
--- leave it (reconstructed from SPEC §5.1, §5.2 and §5.5 for the compatibility test; not used by
+-- leave it (reconstructed from the original's schema for the compatibility test; not used by
 -- claude-nexus itself). Includes what claude-nexus deliberately does not create (foreign keys on
 -- the parent columns, GIN indexes, the hourly_stats materialized view, a dropped column's
 -- leftover last_message_preview) so that adopting it is tested against the real thing.

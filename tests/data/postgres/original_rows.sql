@@ -1,7 +1,7 @@
--- Rows written the way the original writes them (SPEC §5.3): an INSERT of the request columns
--- ON CONFLICT DO NOTHING, then an UPDATE with the response; response_streaming false, chunks
--- never written, request_type always inference. Timestamps are relative to now() so that the
--- token-usage windows cover them.
+-- Rows written the way the original writes them: an INSERT of the request columns ON CONFLICT DO
+-- NOTHING, then an UPDATE with the response; response_streaming false, chunks never written,
+-- request_type always inference. Timestamps are relative to now() so that the token-usage windows
+-- cover them.
 INSERT INTO api_requests (request_id, domain, timestamp, method, path, headers, body, api_key_hash,
   model, request_type, current_message_hash, parent_message_hash, conversation_id, branch_id,
   message_count, account_id, system_hash)

@@ -1,5 +1,5 @@
-// The original proxy's recorded traffic (SPEC §11.2): every parent hash must be reproduced and
-// every child must link the way the fixture expects.
+// The original proxy's recorded traffic (../shared/fixtures): every parent hash must be reproduced
+// and every child must link the way the fixture expects.
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -22,7 +22,7 @@ constexpr std::int64_t kChildAt = kParentAt + 10 * kMicrosPerSecond;
 
 struct FixtureCase {
   const char* file;
-  bool system_hash_matches;  // SPEC §4.13: 01-05 were recorded with an older system-hash algorithm
+  bool system_hash_matches;  // 01-05 were recorded with an older system-hash algorithm
 };
 
 const FixtureCase kLinkingFixtures[] = {
@@ -146,8 +146,8 @@ TEST(Fixtures, CompactSummaryExtraction) {
   const json::value& message = f.at("child").at("body").at("messages").as_array()[0];
   const auto summary = ExtractCompactSummary(message);
   ASSERT_TRUE(summary.has_value());
-  // The fixture's field was captured over all the message's blocks; §4.7 reads the one block
-  // that carries the marker, so ours is its leading part (up to the trailing "..").
+  // The fixture's field was captured over all the message's blocks; compact detection reads the one
+  // block that carries the marker, so ours is its leading part (up to the trailing "..").
   const std::string expected = Str(f, "expectedSummaryContent");
   EXPECT_GT(summary->size(), 3000u);
   EXPECT_TRUE(expected.starts_with(*summary + "..\n"));

@@ -18,7 +18,7 @@ std::string CurrentHash(std::string_view messages_json) {
   return h.ok() ? h->current : std::string();
 }
 
-// ---- SPEC §4.13 golden vectors --------------------------------------------------------------
+// ---- golden vectors: the original proxy's hashes ----------------------------------------------
 
 TEST(GoldenVectors, V1StringContent) {
   EXPECT_EQ(Sha256Hex("user\n[0]text:Hello\n"), kV1);
@@ -128,7 +128,7 @@ TEST(StableSystemText, JsLineSemanticsOfDotAndDollar) {
   EXPECT_EQ(StableSystemText("A\nStatus:\nM x\n?? y\n\nB"), "A\n\nB");
 }
 
-// ---- §4.1 system-reminder stripping (the original's system-reminder.test.ts cases) ----------
+// ---- system-reminder stripping (the original's system-reminder.test.ts cases) ----------
 
 TEST(StripSystemReminder, Cases) {
   EXPECT_EQ(StripSystemReminder("Hello\n\n<system-reminder>x</system-reminder>\nWorld"), "Hello\nWorld");
@@ -158,7 +158,7 @@ TEST(ContainsSystemReminder, Cases) {
   EXPECT_FALSE(ContainsSystemReminder("system-reminder>"));
 }
 
-// ---- §4.2 normalisation and §4.3 de-duplication ---------------------------------------------
+// ---- normalisation and de-duplication -------------------------------------------------------
 
 TEST(NormalizeContent, ItemKinds) {
   auto n = NormalizeContent(ParseJson(R"([

@@ -196,7 +196,7 @@ TEST(Subtasks, ParallelAgentsAreNumberedByTaskCallOrderNotArrival) {
     EXPECT_TRUE(agents[i].link.parent_message_hash.empty());
   }
 
-  // The main agent continues: never flagged as a sub-task (the §4.9 quirk), and its response
+  // The main agent continues: never flagged as a sub-task (the original's quirk), and its response
   // starts two more agents, numbered after the first block without gaps.
   const std::string follow = "[" + UserMessage("do three things") +
                              R"(,{"role":"assistant","content":[{"type":"tool_use","id":"toolu_0","name":"Task","input":{}}]},)" +

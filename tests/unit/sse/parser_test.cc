@@ -36,7 +36,7 @@ std::string JoinRaw(const std::vector<Event>& events) {
 
 // Parses `input` whole, split at every byte boundary, and one byte at a time; all must agree.
 std::vector<Event> ParseEveryWay(std::string_view input) {
-  const std::vector<Event> whole = ParseWhole(input);
+  std::vector<Event> whole = ParseWhole(input);
   EXPECT_EQ(JoinRaw(whole), input);
   for (std::size_t cut = 1; cut < input.size(); ++cut) {
     EXPECT_EQ(ParseSplit(input, {cut}), whole) << "split at " << cut;
