@@ -9,8 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "anthropic/attribution.h"
 #include "anthropic/classify.h"
 #include "anthropic/message.h"
+#include "anthropic/ratelimit.h"
 #include "anthropic/stream_accumulator.h"
 #include "sse/parser.h"
 
@@ -124,10 +126,40 @@ void EnrichRecord(Record& r) {
   EnrichRecord(r, body ? &*body : nullptr);
 }
 
+QuotaSnapshot QuotaFromHeaders(const Headers& response_headers) {
+  QuotaSnapshot q;
+  const RateLimitState st = ParseRateLimitHeaders(response_headers);
+  if (st.empty()) return q;
+  q.status = st.status;
+  if (auto it = st.windows.find("5h"); it != st.windows.end()) {
+    q.utilization_5h = it->second.utilization;
+    q.resets_at_5h = it->second.resets_at;
+  }
+  if (auto it = st.windows.find("7d"); it != st.windows.end()) {
+    q.utilization_7d = it->second.utilization;
+    q.resets_at_7d = it->second.resets_at;
+  }
+  // Older responses give one overall reset time and no windows: it is the 5-hour window's
+  // (the representative claim says which window it is when present).
+  if (!q.resets_at_5h && !q.resets_at_7d && st.resets_at) {
+    if (st.representative_claim == "seven_day") {
+      q.resets_at_7d = st.resets_at;
+    } else {
+      q.resets_at_5h = st.resets_at;
+    }
+  }
+  q.json = RateLimitJson(st);
+  return q;
+}
+
 void EnrichRecord(Record& r, const boost::json::value* request_body) {
   // The boundary for Boost.JSON's exceptions (allocation failure, container limits): whatever
   // was derived before one stays, and the record is still written.
   try {
+    const Attribution who = ParseAttribution(request_body, r.request_headers);
+    r.user_id = who.user_id;
+    r.session_id = who.session_id;
+    r.quota = QuotaFromHeaders(r.response_headers);
     EnrichFromRequest(r, request_body);
     if (r.response_streaming) {
       EnrichFromStream(r);
@@ -138,6 +170,12 @@ void EnrichRecord(Record& r, const boost::json::value* request_body) {
   }
   FillChunkUsage(r);
   r.enriched = true;
+}
+
+void PriceRecord(Record& r, const PriceTable& prices) {
+  r.cost_usd.reset();
+  if (r.usage_json.empty()) return;
+  r.cost_usd = prices.CostUsd(r.model, BillableUsageFromJson(r.usage_json));
 }
 
 }  // namespace cn::anthropic

@@ -7,14 +7,16 @@
 #include <span>
 #include <vector>
 
+#include "anthropic/pricing.h"
 #include "record/record.h"
 
 namespace cn::anthropic {
 
 // Fills model, request_type, message_count, usage, usage_json, response_json, tool_call_count,
-// task_tool_invocation_json, stop_reason and chunk_usage (ChunkUsages(r.chunks)), and sets
-// `enriched`. Never throws; input that does
-// not parse, or fields of the wrong type, leave the corresponding fields empty/zero.
+// task_tool_invocation_json, stop_reason, chunk_usage (ChunkUsages(r.chunks)), user_id and
+// session_id (attribution.h) and quota (QuotaFromHeaders), and sets `enriched`. Never throws;
+// input that does not parse, or fields of the wrong type, leave the corresponding fields
+// empty/zero. cost_usd is PriceRecord's, which needs the price table.
 //  - Request: model and message_count (raw length of `messages`) from the body;
 //    request_type from ClassifyRequest.
 //  - Non-streaming response whose body is a JSON object: response_json is the body text as
@@ -37,5 +39,14 @@ void EnrichRecord(Record& r, const boost::json::value* request_body);
 // output_tokens = the top-level usage.output_tokens when it is a whole number, else 0 (so 0 for
 // message_start, as token_count always had it). Never throws but std::bad_alloc.
 std::vector<ChunkUsage> ChunkUsages(std::span<const StreamChunk> chunks);
+
+// The quota snapshot of a response's anthropic-ratelimit-* headers (ratelimit.h): the 5-hour and
+// 7-day windows typed, everything in `json`. A response with only the older overall reset time
+// puts it on the window its representative claim names (the 5-hour one when none is named).
+QuotaSnapshot QuotaFromHeaders(const Headers& response_headers);
+
+// Sets r.cost_usd from r.model and r.usage_json with `prices`: nullopt when the record has no
+// usage object or its model is unpriced (never guessed).
+void PriceRecord(Record& r, const PriceTable& prices);
 
 }  // namespace cn::anthropic

@@ -297,6 +297,13 @@ StatusOr<Config> LoadConfig(const std::map<std::string, std::string>& env) {
     }
     c.upstream_ca_file = *v;
   }
+  if (const std::string* v = Get(env, "PRICING_FILE")) {
+    std::error_code ec;
+    if (!fs::is_regular_file(*v, ec)) {
+      return Status::InvalidArgument("PRICING_FILE='" + *v + "' is not a readable file");
+    }
+    c.pricing_file = *v;
+  }
   for (auto [name, dest] : {std::pair{"CLAUDE_OAUTH_TOKEN_URL", &c.oauth_token_url},
                             std::pair{"CLAUDE_OAUTH_CLIENT_ID", &c.oauth_client_id}}) {
     if (const std::string* v = Get(env, name)) {
@@ -377,6 +384,7 @@ std::vector<std::string> DescribeConfig(const Config& c) {
                   std::to_string(c.upstream_timeout.count()) + " ms, up to " +
                   std::to_string(c.retry.max_retries) + " retries)");
   if (!c.upstream_ca_file.empty()) lines.push_back("extra upstream CA file " + c.upstream_ca_file);
+  if (!c.pricing_file.empty()) lines.push_back("prices from " + c.pricing_file.string());
   lines.push_back("credentials dir " + c.credentials_dir.string() + ", client auth " +
                   (c.client_auth ? "on" : "off"));
   lines.push_back("oauth token endpoint " + c.oauth_token_url + ", refresh " +

@@ -56,6 +56,7 @@ struct Config {
   int retention_days = 0;                                  // RETENTION_DAYS: 0 = keep forever
   bool store_raw_bodies = true;                            // STORE_RAW_BODIES (PostgreSQL)
   std::chrono::milliseconds token_stats_refresh{5000};     // TOKEN_STATS_REFRESH_MS (PostgreSQL)
+  std::filesystem::path pricing_file;                      // PRICING_FILE: "" = built-in prices
   // OAuth credentials (docs/oauth.md).
   std::string oauth_token_url{"https://console.anthropic.com/v1/oauth/token"};  // CLAUDE_OAUTH_TOKEN_URL
   std::string oauth_client_id{"9d1c250a-e61b-44d9-88ed-5944d1962f5e"};         // CLAUDE_OAUTH_CLIENT_ID

@@ -32,6 +32,7 @@
 #endif
 
 #include "app/config.h"
+#include "anthropic/pricing.h"
 #include "app/healthcheck.h"
 #include "cn_version.h"
 #include "common/cpus.h"
@@ -222,7 +223,17 @@ class Service {
     recording::RecordingOptions ropts;
     ropts.pipeline.spill_dir = cfg_.data_dir / "spill";
     ropts.pipeline.queue_capacity = cfg_.record_queue_capacity;
-    recording_ = std::make_unique<recording::Recording>(*store_, ropts, &registry_);
+    if (!cfg_.pricing_file.empty()) {
+      auto prices = anthropic::PriceTable::LoadFile(cfg_.pricing_file);
+      if (!prices.ok()) {
+        log::Error("configuration error", {{"error", prices.status().message()}});
+        return false;
+      }
+      ropts.prices = std::move(prices).value();
+      log::Info("prices loaded", {{"file", cfg_.pricing_file.string()},
+                                  {"models", static_cast<std::uint64_t>(ropts.prices.models().size())}});
+    }
+    recording_ = std::make_unique<recording::Recording>(*store_, std::move(ropts), &registry_);
     log::Info("recording", {{"database", DescribeDatabase(cfg_)}});
     // Loads /token-stats and warms the conversation index before the pipeline starts, and before
     // maintenance's first retention pass.

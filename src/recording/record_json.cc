@@ -6,11 +6,14 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include <boost/json.hpp>
 
+#include "anthropic/attribution.h"
 #include "anthropic/enrich.h"
+#include "anthropic/message.h"
 #include "common/base64.h"
 #include "common/utf8.h"
 
@@ -76,6 +79,18 @@ class FieldReader {
     }
   }
 
+  void OptionalDouble(std::string_view key, std::optional<double>* out) {
+    const json::value* v = Find(key);
+    if (v == nullptr || v->is_null()) return out->reset();
+    if (const double* d = v->if_double()) {
+      *out = *d;
+    } else if (std::int64_t i = 0; ToInt(*v, &i)) {
+      *out = static_cast<double>(i);
+    } else {
+      Fail(key);
+    }
+  }
+
   static bool ToInt(const json::value& v, std::int64_t* out) {
     if (const std::int64_t* i = v.if_int64()) {
       *out = *i;
@@ -129,6 +144,20 @@ void ReadChunks(FieldReader& f, std::vector<StreamChunk>* out) {
     }
     out->push_back(std::move(c));
   }
+}
+
+// Record::quota, an object of the line.
+void ReadQuota(FieldReader& f, const json::value& v, QuotaSnapshot* out) {
+  const json::object* o = v.if_object();
+  if (o == nullptr) return f.Fail("quota");
+  FieldReader q(*o);
+  q.Bytes("status", &out->status);
+  q.OptionalDouble("utilization_5h", &out->utilization_5h);
+  q.OptionalInt("resets_at_5h", &out->resets_at_5h);
+  q.OptionalDouble("utilization_7d", &out->utilization_7d);
+  q.OptionalInt("resets_at_7d", &out->resets_at_7d);
+  q.Bytes("json", &out->json);
+  if (!q.error().empty()) f.Fail("quota." + q.error());
 }
 
 // Record::chunk_usage. A line without the key (written before it existed) is handled by the
@@ -196,6 +225,8 @@ constexpr Field<std::string> kTextFields[] = {
     {"response_json", &Record::response_json},
     {"task_tool_invocation_json", &Record::task_tool_invocation_json},
     {"stop_reason", &Record::stop_reason},
+    {"user_id", &Record::user_id},
+    {"session_id", &Record::session_id},
 };
 // Record::link, flattened into the same object (the spill format predates the struct).
 constexpr Field<std::string, ConversationLink> kLinkTextFields[] = {
@@ -248,6 +279,20 @@ class LineWriter {
   }
   void Bool(bool v) { out_.append(v ? "true" : "false"); }
   void Null() { out_.append("null"); }
+  void Double(double v) {  // shortest text that reads back as the same double
+    char buf[32];
+    const auto res = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, res.ptr);
+  }
+  template <typename T>
+  void Optional(const std::optional<T>& v) {
+    if (!v) return Null();
+    if constexpr (std::is_floating_point_v<T>) {
+      Double(*v);
+    } else {
+      Int(*v);
+    }
+  }
   // Invariant 3: valid UTF-8 as a JSON string, anything else as {"base64": "..."}.
   void Bytes(std::string_view bytes) {
     const std::size_t mark = out_.size();
@@ -417,6 +462,25 @@ void AppendRecordJson(const Record& r, std::string& out) {
     entry.Close();
   }
   out.push_back(']');
+  w.Key("cost_usd");
+  w.Optional(r.cost_usd);
+  w.Key("quota");
+  {
+    LineWriter quota(out);
+    quota.Key("status");
+    quota.Bytes(r.quota.status);
+    quota.Key("utilization_5h");
+    quota.Optional(r.quota.utilization_5h);
+    quota.Key("resets_at_5h");
+    quota.Optional(r.quota.resets_at_5h);
+    quota.Key("utilization_7d");
+    quota.Optional(r.quota.utilization_7d);
+    quota.Key("resets_at_7d");
+    quota.Optional(r.quota.resets_at_7d);
+    quota.Key("json");
+    quota.Bytes(r.quota.json);
+    quota.Close();
+  }
   w.Key("outcome");
   w.Ascii(OutcomeName(r.outcome));
   w.Key("usage");
@@ -468,6 +532,21 @@ StatusOr<Record> RecordFromJson(std::string_view text) {
     // Written before chunk_usage was in the format: enrichment will not run again, so derive it
     // the way enrichment does (anthropic::EnrichRecord).
     r.chunk_usage = anthropic::ChunkUsages(r.chunks);
+  }
+  f.OptionalDouble("cost_usd", &r.cost_usd);
+  if (const json::value* v = f.Find("quota")) {
+    ReadQuota(f, *v, &r.quota);
+  } else if (r.enriched) {
+    // Written before the read side's fields were in the format: derive what enrichment would
+    // have (attribution and quota; the cost needs the price table and stays unknown).
+    r.quota = anthropic::QuotaFromHeaders(r.response_headers);
+  }
+  if (f.Find("user_id") == nullptr && r.enriched && !r.request_body.empty()) {
+    const std::optional<json::value> body = anthropic::ParseJson(r.request_body, true);
+    const anthropic::Attribution who =
+        anthropic::ParseAttribution(body ? &*body : nullptr, r.request_headers);
+    r.user_id = who.user_id;
+    r.session_id = who.session_id;
   }
   if (const json::value* v = f.Find("outcome")) {
     const json::string* s = v->if_string();

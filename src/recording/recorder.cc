@@ -62,7 +62,8 @@ bool CanBeParent(const Record& r) {
          r.response_status < 300 && !r.link.current_message_hash.empty();
 }
 
-Recorder::Recorder(conversation::IndexOptions options) : index_(options) {}
+Recorder::Recorder(conversation::IndexOptions options, anthropic::PriceTable prices)
+    : index_(options), prices_(std::move(prices)) {}
 
 StatusOr<std::size_t> Recorder::Warm(Store& store, std::int64_t until_unix_micros, std::string_view domain) {
   const conversation::IndexOptions& o = index_.options();
@@ -109,6 +110,7 @@ void Recorder::Enrich(Record& r) {
       body = anthropic::ParseJson(r.request_body, /*lenient_utf8=*/true, &arena);
     }
     anthropic::EnrichRecord(r, body ? &*body : nullptr);
+    anthropic::PriceRecord(r, prices_);
     if (body && IsLinkable(r)) kind = conversation::LinkRecord(r, *body, index_);
   }
   Linked(r, kind, {});

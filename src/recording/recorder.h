@@ -38,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "anthropic/pricing.h"
 #include "common/status.h"
 #include "conversation/index.h"
 #include "conversation/linker.h"
@@ -61,7 +62,9 @@ struct RecorderStats {
 
 class Recorder {
  public:
-  explicit Recorder(conversation::IndexOptions options = {});
+  // `prices` costs every record it enriches (Record::cost_usd, anthropic::PriceRecord).
+  explicit Recorder(conversation::IndexOptions options = {},
+                    anthropic::PriceTable prices = anthropic::PriceTable::BuiltIn());
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
 
@@ -70,8 +73,8 @@ class Recorder {
   // and about options.max_payload_bytes, added oldest first. Returns how many were added.
   StatusOr<std::size_t> Warm(Store& store, std::int64_t until_unix_micros, std::string_view domain = {});
 
-  // The pipeline's enrich callback: anthropic::EnrichRecord, then Relink, on one parse of the
-  // request body.
+  // The pipeline's enrich callback: anthropic::EnrichRecord and PriceRecord, then Relink, on one
+  // parse of the request body.
   void Enrich(Record& r);
 
   // Links an enriched record (IsLinkable ones; the request body is parsed once) and adds it to the
@@ -93,6 +96,7 @@ class Recorder {
                                                std::string_view root_conversation_id);
 
   conversation::ConversationIndex index_;
+  const anthropic::PriceTable prices_;
   std::array<std::atomic<std::uint64_t>, conversation::kLinkKindCount> links_by_kind_{};
   std::atomic<std::uint64_t> index_entries_{0};
   std::atomic<std::uint64_t> warmed_{0};

@@ -17,7 +17,11 @@ Recording::Recording(Store& store, RecordingOptions options, metrics::Registry* 
                                            {"status", "model", "type"})),
       tokens_(registry->AddCounterFamily("cn_tokens_total", "Tokens in recorded exchanges.",
                                          {"model", "kind"})),
-      recorder_(options.index),
+      unpriced_(registry->AddCounterFamily(
+          "cn_unpriced_requests_total",
+          "Recorded exchanges with token usage whose model has no price (PRICING_FILE).",
+          {"model"})),
+      recorder_(options.index, std::move(options.prices)),
       pipeline_(
           store, std::move(options.pipeline), [this](Record& r) { recorder_.Enrich(r); },
           [this](std::span<const Record> records) { Committed(records); }) {
@@ -76,6 +80,7 @@ void Recording::Committed(std::span<const Record> records) {
         .Inc(static_cast<std::uint64_t>(r.usage.cache_creation_input_tokens));
     tokens_.With({r.model, "cache_read"})
         .Inc(static_cast<std::uint64_t>(r.usage.cache_read_input_tokens));
+    if (!r.cost_usd && !r.usage_json.empty()) unpriced_.With({r.model}).Inc();
   }
 }
 

@@ -35,6 +35,8 @@ namespace cn::recording {
 struct RecordingOptions {
   PipelineOptions pipeline;          // spill_dir (<DATA_DIR>/spill), queue_capacity, ...
   conversation::IndexOptions index;  // bounds of the in-memory conversation index
+  // Costs every record (Record::cost_usd): the built-in prices, or PRICING_FILE's.
+  anthropic::PriceTable prices = anthropic::PriceTable::BuiltIn();
 };
 
 // What GET /health reports about the store; the server adds that recording is enabled.
@@ -48,7 +50,8 @@ struct StoreHealth {
 
 class Recording {
  public:
-  // Registers cn_recorded_requests_total{status,model,type}, cn_tokens_total{model,kind}, the
+  // Registers cn_recorded_requests_total{status,model,type}, cn_tokens_total{model,kind},
+  // cn_unpriced_requests_total{model}, the
   // recorder's collector (cn_conversation_*) and the pipeline's (cn_records_*, cn_record_*,
   // cn_spill_bytes, cn_store_healthy) in `registry` (required), in that order.
   Recording(Store& store, RecordingOptions options, metrics::Registry* registry);
@@ -82,6 +85,7 @@ class Recording {
   const std::string store_kind_;
   metrics::CounterFamily& recorded_;  // cn_recorded_requests_total
   metrics::CounterFamily& tokens_;    // cn_tokens_total
+  metrics::CounterFamily& unpriced_;  // cn_unpriced_requests_total
   TokenStats token_stats_;
   Recorder recorder_;
   // Declared last: its writer thread calls recorder_, token_stats_ and the counters above.

@@ -154,7 +154,7 @@ class LinkingTest : public ProxyFixture, public ::testing::WithParamInterface<st
     extra.emplace_back("x-fake-replay", replay);
     const HttpResponse res = Http(port(), "POST", "/v1/messages?beta=true", extra, json::serialize(body));
     EXPECT_EQ(res.status, 200) << res.error << res.body;
-    const std::string id = res.Header("x-request-id");
+    std::string id = res.Header("x-request-id");
     EXPECT_TRUE(IsUuid(id)) << id;
     return id;
   }

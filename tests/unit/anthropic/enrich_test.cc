@@ -246,6 +246,53 @@ TEST(EnrichRecord, UnparsableInputLeavesFieldsEmpty) {
   EXPECT_EQ(wrong.stop_reason, "");
 }
 
+TEST(EnrichRecord, AttributionQuotaAndCost) {
+  Record r = MakeRecord(
+      "POST", "/v1/messages",
+      R"({"model":"claude-sonnet-4-5-20250929","metadata":{"user_id":"user_u1_account_a1_session_s1"},)"
+      R"("messages":[{"role":"user","content":"hi"}]})",
+      R"({"type":"message","role":"assistant","content":[{"type":"text","text":"yo"}],)"
+      R"("usage":{"input_tokens":1000,"output_tokens":100,"cache_read_input_tokens":10000,)"
+      R"("cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":2000},)"
+      R"("cache_creation_input_tokens":2000}})");
+  r.request_headers = {{"X-Claude-Code-Session-Id", "s2"}};
+  r.response_headers = {{"anthropic-ratelimit-unified-status", "allowed"},
+                        {"anthropic-ratelimit-unified-5h-utilization", "0.4"},
+                        {"anthropic-ratelimit-unified-5h-reset", "1750420800"},
+                        {"anthropic-ratelimit-unified-7d-utilization", "0.1"},
+                        {"anthropic-ratelimit-unified-7d-reset", "1750896000"}};
+  EnrichRecord(r);
+  EXPECT_EQ(r.user_id, "u1");
+  EXPECT_EQ(r.session_id, "s2");  // the header wins over metadata
+  EXPECT_EQ(r.quota.status, "allowed");
+  EXPECT_EQ(r.quota.utilization_5h, 0.4);
+  EXPECT_EQ(r.quota.resets_at_5h, 1750420800);
+  EXPECT_EQ(r.quota.utilization_7d, 0.1);
+  EXPECT_EQ(r.quota.resets_at_7d, 1750896000);
+  EXPECT_NE(r.quota.json.find(R"("7d":{"utilization":0.1,"resetsAt":1750896000})"), std::string::npos)
+      << r.quota.json;
+  EXPECT_FALSE(r.cost_usd.has_value());  // PriceRecord's job
+  PriceRecord(r, PriceTable::BuiltIn());
+  ASSERT_TRUE(r.cost_usd.has_value());
+  EXPECT_NEAR(*r.cost_usd, (1000 * 3.0 + 100 * 15.0 + 10000 * 0.3 + 2000 * 6.0) / 1e6, 1e-12);
+  r.model = "some-future-model";
+  PriceRecord(r, PriceTable::BuiltIn());
+  EXPECT_FALSE(r.cost_usd.has_value());  // unpriced, never guessed
+}
+
+TEST(EnrichRecord, OlderQuotaHeadersPutTheResetOnTheClaimedWindow) {
+  QuotaSnapshot q = QuotaFromHeaders({{"anthropic-ratelimit-unified-status", "allowed"},
+                                      {"anthropic-ratelimit-unified-reset", "1750420800"}});
+  EXPECT_EQ(q.resets_at_5h, 1750420800);
+  EXPECT_FALSE(q.resets_at_7d.has_value());
+  EXPECT_FALSE(q.utilization_5h.has_value());
+  q = QuotaFromHeaders({{"anthropic-ratelimit-unified-reset", "1750896000"},
+                        {"anthropic-ratelimit-unified-representative-claim", "seven_day"}});
+  EXPECT_EQ(q.resets_at_7d, 1750896000);
+  EXPECT_FALSE(q.resets_at_5h.has_value());
+  EXPECT_EQ(QuotaFromHeaders({{"content-type", "application/json"}}), QuotaSnapshot{});
+}
+
 TEST(EnrichRecord, OtherRoutes) {
   Record models = MakeRecord("GET", "/v1/models", "", R"({"data":[],"has_more":false})");
   EnrichRecord(models);

@@ -53,6 +53,10 @@ void ExpectSame(const Record& a, const Record& b) {
   EXPECT_EQ(a.link.parent_request_id, b.link.parent_request_id);
   EXPECT_EQ(a.link.parent_task_request_id, b.link.parent_task_request_id);
   EXPECT_EQ(a.link.is_subtask, b.link.is_subtask);
+  EXPECT_EQ(a.user_id, b.user_id);
+  EXPECT_EQ(a.session_id, b.session_id);
+  EXPECT_EQ(a.cost_usd, b.cost_usd);
+  EXPECT_EQ(a.quota, b.quota);
 }
 
 // No field at its default, so a field the mapping forgot cannot pass unnoticed.
@@ -90,6 +94,15 @@ Record FullRecord() {
   r.link.parent_request_id = "req-6";
   r.link.parent_task_request_id = "req-5";
   r.link.is_subtask = true;
+  r.user_id = "2f8a9c0b";
+  r.session_id = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+  r.cost_usd = 0.1234567890123457;  // needs all 17 significant digits to come back exactly
+  r.quota.status = "allowed_warning";
+  r.quota.utilization_5h = 0.91;
+  r.quota.resets_at_5h = 1'750'420'800;
+  r.quota.utilization_7d = 0.33;
+  r.quota.resets_at_7d = 1'750'896'000;
+  r.quota.json = R"({"status":"allowed_warning"})";
   return r;
 }
 
@@ -239,6 +252,9 @@ TEST(RecordJsonTest, MalformedInputIsCorruptionNotAnException) {
       R"({"request_id":"a","chunks":[{"data":"x"}]})",
       R"({"request_id":"a","usage":{"input_tokens":"many"}})",
       R"({"request_id":"a","chunk_usage":{}})",
+      R"({"request_id":"a","quota":[]})",
+      R"({"request_id":"a","quota":{"utilization_5h":"high"}})",
+      R"({"request_id":"a","cost_usd":"free"})",
       R"({"request_id":"a","chunk_usage":[{"chunk":0,"payload":"{}"}]})",  // no output_tokens
       R"({"request_id":"a","chunk_usage":[{"chunk":-1,"payload":"{}","output_tokens":0}]})",
       R"({"request_id":"a","response_status":99999999999})",  // does not fit an int
@@ -285,6 +301,49 @@ TEST(RecordJsonTest, OldUnenrichedLineLeavesChunkUsageToEnrichment) {
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_FALSE(back->enriched);
   EXPECT_TRUE(back->chunk_usage.empty());
+}
+
+TEST(RecordJsonTest, CostAndQuotaRoundTripIncludingUnsetValues) {
+  Record r = FullRecord();
+  ExpectSame(RoundTrip(r), r);
+  r.cost_usd = 0.0;  // free is not unpriced
+  r.quota = QuotaSnapshot{};
+  r.quota.utilization_7d = 1.0;
+  ExpectSame(RoundTrip(r), r);
+  r.cost_usd.reset();
+  r.quota = QuotaSnapshot{};
+  const Record back = RoundTrip(r);
+  ExpectSame(back, r);
+  EXPECT_FALSE(back.cost_usd.has_value());
+}
+
+TEST(RecordJsonTest, OldEnrichedLineGetsAttributionAndQuotaDerived) {
+  // A line of the version before user_id/session_id/cost_usd/quota: enrichment will not run
+  // again, so the codec derives what it can from the raw bytes (not the cost: no price table).
+  Record r = FullRecord();
+  r.request_body = R"({"model":"m","metadata":{"user_id":"user_abc_account__session_s-1"}})";
+  r.request_headers.push_back({"X-Claude-Code-Session-Id", "s-2"});
+  r.response_headers.push_back({"anthropic-ratelimit-unified-status", "allowed"});
+  r.response_headers.push_back({"anthropic-ratelimit-unified-5h-utilization", "0.25"});
+  boost::json::object line = boost::json::parse(RecordToJson(r)).as_object();
+  for (const char* key : {"user_id", "session_id", "cost_usd", "quota"}) {
+    ASSERT_TRUE(line.contains(key)) << key;
+    line.erase(key);
+  }
+  StatusOr<Record> back = RecordFromJson(boost::json::serialize(line));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->user_id, "abc");
+  EXPECT_EQ(back->session_id, "s-2");
+  EXPECT_FALSE(back->cost_usd.has_value());
+  EXPECT_EQ(back->quota.status, "allowed");
+  EXPECT_EQ(back->quota.utilization_5h, 0.25);
+  EXPECT_NE(back->quota.json.find("\"5h\""), std::string::npos);
+  // Unenriched old lines are left to enrichment.
+  line["enriched"] = false;
+  back = RecordFromJson(boost::json::serialize(line));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->user_id, "");
+  EXPECT_EQ(back->quota, QuotaSnapshot{});
 }
 
 TEST(RecordJsonTest, PresentChunkUsageIsTakenAsWritten) {

@@ -250,5 +250,41 @@ TEST_F(RecordingTest, StartFailsWhenTheSpillDirectoryIsUnusable) {
   EXPECT_FALSE(recording.Start().ok());
 }
 
+TEST_F(RecordingTest, UnpricedModelsAreCountedAndPricingFileEntriesPriceThem) {
+  auto with_model = [](std::string model) {
+    Record r = Exchange(1, ResponseBody("hi", 10, 2, 0, 0));
+    json::object body = json::parse(r.request_body).as_object();
+    body["model"] = std::move(model);
+    r.request_body = json::serialize(body);
+    return r;
+  };
+  {
+    metrics::Registry registry;
+    Recording recording(*sqlite_, Options(), &registry);
+    ASSERT_TRUE(recording.Start().ok());
+    recording.Submit(with_model("acme-large-1"));
+    recording.Submit(with_model(std::string(kModel)));
+    EXPECT_EQ(recording.Shutdown(milliseconds(5000)).written, 2u);
+    const std::string text = registry.Render();
+    EXPECT_NE(text.find("cn_unpriced_requests_total{model=\"acme-large-1\"} 1\n"), std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("cn_unpriced_requests_total{model=\"" + std::string(kModel)), std::string::npos)
+        << text;
+  }
+  {
+    RecordingOptions o = Options();
+    auto prices =
+        anthropic::PriceTable::FromJson(R"({"models":{"acme-large":{"input":1,"output":2}}})", o.prices);
+    ASSERT_TRUE(prices.ok()) << prices.status().message();
+    o.prices = std::move(prices).value();
+    metrics::Registry registry;
+    Recording recording(*sqlite_, std::move(o), &registry);
+    ASSERT_TRUE(recording.Start().ok());
+    recording.Submit(with_model("acme-large-1"));
+    EXPECT_EQ(recording.Shutdown(milliseconds(5000)).written, 1u);
+    EXPECT_EQ(registry.Render().find("cn_unpriced_requests_total{"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace cn::recording
