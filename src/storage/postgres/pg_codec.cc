@@ -63,6 +63,12 @@ bool JsonbCanHold(std::string_view json) {
   return !ec;  // Boost.JSON rejects invalid UTF-8 by default, as JSONB does
 }
 
+std::string JsonbOrEmpty(std::string_view json) {
+  if (json.empty() || JsonbCanHold(json)) return std::string(json);
+  std::string sanitized = SanitizeUtf8(json);
+  return JsonbCanHold(sanitized) ? sanitized : std::string();
+}
+
 std::string EncodeHeaderList(const Headers& headers) {
   std::string out;
   for (const Header& h : headers) {

@@ -23,6 +23,11 @@ std::string SanitizeUtf8(std::string_view s);
 // \u0000 escape).
 bool JsonbCanHold(std::string_view json);
 
+// What a JSONB column can hold of `json`, a JSON value claude-nexus produced: `json` itself,
+// else `json` with invalid UTF-8 replaced (SanitizeUtf8) when that makes it acceptable, else ""
+// (store NULL: a value with a \u0000 escape). "" for "".
+std::string JsonbOrEmpty(std::string_view json);
+
 // The exact header list as bytes: for each header "<len>:<name><len>:<value>" (decimal lengths).
 std::string EncodeHeaderList(const Headers& headers);
 bool DecodeHeaderList(std::string_view bytes, Headers* out);

@@ -1,6 +1,8 @@
 #include "storage/postgres/pg_connection.h"
 
 #include <array>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <utility>
 
@@ -86,6 +88,13 @@ void PgParams::AddNull() {
 }
 
 void PgParams::AddInt(std::int64_t v) { AddText(std::to_string(v)); }
+void PgParams::AddDouble(double v) {
+  if (std::isnan(v)) return AddText("NaN");
+  if (std::isinf(v)) return AddText(v > 0 ? "Infinity" : "-Infinity");
+  char buf[32];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);  // shortest round trip, no locale
+  AddText(std::string_view(buf, static_cast<std::size_t>(res.ptr - buf)));
+}
 void PgParams::AddBool(bool v) { AddText(v ? "t" : "f"); }
 
 void PgParams::AddBytes(std::string_view v) {

@@ -46,6 +46,9 @@ class PgParams {
   void AddTextOrNull(std::string_view v);  // empty -> NULL
   void AddNull();
   void AddInt(std::int64_t v);
+  // The shortest text that reads back as exactly `v` (NaN and infinities spelled as PostgreSQL
+  // reads them).
+  void AddDouble(double v);
   void AddBool(bool v);
   void AddBytes(std::string_view v);  // bytea, binary format
   std::size_t size() const { return values_.size(); }

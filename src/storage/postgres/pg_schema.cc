@@ -270,11 +270,30 @@ FROM api_requests GROUP BY domain
 ON CONFLICT (domain) DO NOTHING;
 )sql";
 
+// Version 4: who made a request, what it cost and the account's quota as the response reported
+// it (Record::user_id, session_id, cost_usd, quota; docs/storage.md "Who, cost and quota"), the
+// same columns as SQLite's version 3. Nullable without defaults: a catalog change, no rewrite of
+// an adopted database's rows, which read NULL. `ratelimit` is JSONB like the original's derived
+// JSON. No index: no query of ours filters on them yet.
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE api_requests
+  ADD COLUMN IF NOT EXISTS user_id TEXT,
+  ADD COLUMN IF NOT EXISTS session_id TEXT,
+  ADD COLUMN IF NOT EXISTS cost_usd DOUBLE PRECISION,
+  ADD COLUMN IF NOT EXISTS quota_status TEXT,
+  ADD COLUMN IF NOT EXISTS quota_5h_utilization DOUBLE PRECISION,
+  ADD COLUMN IF NOT EXISTS quota_5h_reset BIGINT,
+  ADD COLUMN IF NOT EXISTS quota_7d_utilization DOUBLE PRECISION,
+  ADD COLUMN IF NOT EXISTS quota_7d_reset BIGINT,
+  ADD COLUMN IF NOT EXISTS ratelimit JSONB;
+)sql";
+
 constexpr PgMigration kMigrations[] = {
     {1, "the original's schema (api_requests, streaming_chunks, conversation_analyses, "
         "analysis_audit_log)", kV1},
     {2, "claude-nexus columns; soft parent references; text limits", kV2},
     {3, "cn_domain_stats: per-domain totals shared by replicas", kV3},
+    {4, "api_requests: user, session, cost and quota columns", kV4},
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <charconv>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -53,7 +54,7 @@ struct Column {
   std::string_view cast;
 };
 // clang-format off
-constexpr std::array<Column, 49> kRequestColumns = {{
+constexpr std::array<Column, 58> kRequestColumns = {{
     {"request_id", "::uuid"}, {"domain", ""}, {"timestamp", "::timestamptz"}, {"method", ""},
     {"path", ""}, {"headers", "::jsonb"}, {"body", "::jsonb"}, {"model", ""},
     {"request_type", ""}, {"response_status", "::int"}, {"response_headers", "::jsonb"},
@@ -70,7 +71,10 @@ constexpr std::array<Column, 49> kRequestColumns = {{
     {"first_byte_us", "::bigint"}, {"duration_us", "::bigint"}, {"header_list", "::bytea"},
     {"response_header_list", "::bytea"}, {"body_raw", "::bytea"},
     {"response_body_raw", "::bytea"}, {"response_json_text", ""}, {"usage_json_text", ""},
-    {"task_tool_invocation_text", ""},
+    {"task_tool_invocation_text", ""}, {"user_id", ""}, {"session_id", ""},
+    {"cost_usd", "::float8"}, {"quota_status", ""}, {"quota_5h_utilization", "::float8"},
+    {"quota_5h_reset", "::bigint"}, {"quota_7d_utilization", "::float8"},
+    {"quota_7d_reset", "::bigint"}, {"ratelimit", "::jsonb"},
 }};
 
 constexpr std::array<Column, 7> kChunkColumns = {{
@@ -116,6 +120,14 @@ std::string_view ImpliedResponseBody(bool streaming, std::string_view response_j
 void AddOptionalInt(PgParams& p, const std::optional<std::int64_t>& v) {
   if (v) {
     p.AddInt(*v);
+  } else {
+    p.AddNull();
+  }
+}
+
+void AddOptionalDouble(PgParams& p, const std::optional<double>& v) {
+  if (v) {
+    p.AddDouble(*v);
   } else {
     p.AddNull();
   }
@@ -217,6 +229,17 @@ void AppendRequestRow(const Record& r, PostgresOptions::RawBodies raw_bodies, Pg
   p.AddTextOrNull(response_json_text);
   p.AddTextOrNull(usage_json_text);
   p.AddTextOrNull(task_text);
+  p.AddTextOrNull(SanitizeUtf8(r.user_id));
+  p.AddTextOrNull(SanitizeUtf8(r.session_id));
+  AddOptionalDouble(p, r.cost_usd);
+  p.AddTextOrNull(SanitizeUtf8(r.quota.status));
+  AddOptionalDouble(p, r.quota.utilization_5h);
+  AddOptionalInt(p, r.quota.resets_at_5h);
+  AddOptionalDouble(p, r.quota.utilization_7d);
+  AddOptionalInt(p, r.quota.resets_at_7d);
+  // Our own ASCII JSON (anthropic::RateLimitJson), yet a header value may carry any bytes: what
+  // JSONB cannot hold is sanitised, or left NULL rather than failing the batch.
+  p.AddTextOrNull(pg::JsonbOrEmpty(r.quota.json));
 }
 
 // SELECT list of GetRecord; indexes below.
@@ -233,7 +256,9 @@ constexpr std::string_view kSelectRecordSql =
     "task_tool_invocation_text, stop_reason, current_message_hash, parent_message_hash, "
     "system_hash, conversation_id::text, branch_id, parent_request_id::text, "
     "parent_task_request_id::text, coalesce(is_subtask, false), header_list, headers::text, "
-    "response_header_list, response_headers::text "
+    "response_header_list, response_headers::text, user_id, session_id, cost_usd, quota_status, "
+    "quota_5h_utilization, quota_5h_reset, quota_7d_utilization, quota_7d_reset, "
+    "ratelimit::text "
     "FROM api_requests WHERE request_id = $1::uuid";
 // clang-format off
 enum SelectColumn : int {
@@ -244,7 +269,8 @@ enum SelectColumn : int {
   sUsageData, sUsageJsonText, sToolCallCount, sTask, sTaskText, sStopReason,
   sCurrentMessageHash, sParentMessageHash, sSystemHash, sConversationId, sBranchId,
   sParentRequestId, sParentTaskRequestId, sIsSubtask, sHeaderList, sHeaders,
-  sResponseHeaderList, sResponseHeaders,
+  sResponseHeaderList, sResponseHeaders, sUserId, sSessionId, sCostUsd, sQuotaStatus,
+  sQuota5hUtilization, sQuota5hReset, sQuota7dUtilization, sQuota7dReset, sRatelimit,
 };
 // clang-format on
 
@@ -259,6 +285,14 @@ class Row {
   std::int64_t Int(int c) const { return IsNull(c) ? 0 : std::strtoll(PQgetvalue(r_, row_, c), nullptr, 10); }
   std::optional<std::int64_t> OptionalInt(int c) const {
     return IsNull(c) ? std::nullopt : std::optional(Int(c));
+  }
+  // float8 text as the session prints it (extra_float_digits, see SessionSql): exact.
+  std::optional<double> OptionalDouble(int c) const {
+    if (IsNull(c)) return std::nullopt;
+    const char* v = PQgetvalue(r_, row_, c);
+    double d = 0;
+    (void)std::from_chars(v, v + PQgetlength(r_, row_, c), d);  // locale-independent
+    return d;
   }
   bool Bool(int c) const { return !IsNull(c) && PQgetvalue(r_, row_, c)[0] == 't'; }
   std::optional<std::string> Bytes(int c) const {
@@ -285,7 +319,10 @@ Headers ReadHeaders(const Row& row, int list_column, int object_column) {
 }
 
 std::string SessionSql(const PostgresOptions& o) {
-  return "SET bytea_output = 'hex'; SET client_min_messages = warning; SET statement_timeout = " +
+  // extra_float_digits = 3: float8 values print exactly (shortest round trip on PostgreSQL 12+,
+  // 17 significant digits before), whatever the server's default.
+  return "SET bytea_output = 'hex'; SET client_min_messages = warning; "
+         "SET extra_float_digits = 3; SET statement_timeout = " +
          std::to_string(o.statement_timeout.count());
 }
 
@@ -682,6 +719,15 @@ StatusOr<std::optional<Record>> PostgresStore::GetRecord(std::string_view reques
     r.link.is_subtask = q.Bool(sIsSubtask);
     r.request_headers = ReadHeaders(q, sHeaderList, sHeaders);
     r.response_headers = ReadHeaders(q, sResponseHeaderList, sResponseHeaders);
+    r.user_id = q.Text(sUserId);
+    r.session_id = q.Text(sSessionId);
+    r.cost_usd = q.OptionalDouble(sCostUsd);
+    r.quota.status = q.Text(sQuotaStatus);
+    r.quota.utilization_5h = q.OptionalDouble(sQuota5hUtilization);
+    r.quota.resets_at_5h = q.OptionalInt(sQuota5hReset);
+    r.quota.utilization_7d = q.OptionalDouble(sQuota7dUtilization);
+    r.quota.resets_at_7d = q.OptionalInt(sQuota7dReset);
+    r.quota.json = q.Text(sRatelimit);
 
     PgResult chunks;
     if (Status s = db.Query(

@@ -43,6 +43,7 @@ class Statement {
 
   void BindInt(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
   void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
+  void BindDouble(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
   // The bytes are copied only if SQLite needs to keep them past the next Step(); `v` must stay
   // alive until then (SQLITE_STATIC).
   void BindText(int i, std::string_view v) {
@@ -66,6 +67,14 @@ class Statement {
   void BindOptionalInt(int i, const std::optional<std::int64_t>& v) {
     if (v) {
       BindInt(i, *v);
+    } else {
+      BindNull(i);
+    }
+  }
+
+  void BindOptionalDouble(int i, const std::optional<double>& v) {
+    if (v) {
+      BindDouble(i, *v);
     } else {
       BindNull(i);
     }
@@ -95,6 +104,10 @@ class Statement {
   std::optional<std::int64_t> OptionalInt(int col) const {
     if (IsNull(col)) return std::nullopt;
     return Int(col);
+  }
+  std::optional<double> OptionalDouble(int col) const {
+    if (IsNull(col)) return std::nullopt;
+    return sqlite3_column_double(stmt_, col);
   }
 
  private:

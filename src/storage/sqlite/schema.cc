@@ -125,9 +125,27 @@ DROP INDEX IF EXISTS idx_requests_parent_request_id;
 DROP INDEX IF EXISTS idx_requests_parent_task_request_id;
 )sql";
 
+// Version 3: who made a request, what it cost and the account's quota as the response reported
+// it (Record::user_id, session_id, cost_usd, quota; docs/storage.md "Who, cost and quota").
+// Nullable columns without defaults: ADD COLUMN only edits the table's schema text, rows already
+// stored read NULL. No index: no query of ours filters on them yet (a read that does brings its
+// own, partial, index in a later migration).
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE api_requests ADD COLUMN user_id TEXT;
+ALTER TABLE api_requests ADD COLUMN session_id TEXT;
+ALTER TABLE api_requests ADD COLUMN cost_usd REAL;
+ALTER TABLE api_requests ADD COLUMN quota_status TEXT;
+ALTER TABLE api_requests ADD COLUMN quota_5h_utilization REAL;
+ALTER TABLE api_requests ADD COLUMN quota_5h_reset INTEGER;
+ALTER TABLE api_requests ADD COLUMN quota_7d_utilization REAL;
+ALTER TABLE api_requests ADD COLUMN quota_7d_reset INTEGER;
+ALTER TABLE api_requests ADD COLUMN ratelimit TEXT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: api_requests, streaming_chunks", kV1},
     {2, "drop the api_requests indexes no query uses", kV2},
+    {3, "api_requests: user, session, cost and quota columns", kV3},
 };
 
 }  // namespace

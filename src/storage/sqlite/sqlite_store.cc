@@ -65,7 +65,9 @@ enum Column : int {
   kConversationId, kBranchId, kMessageCount, kParentTaskRequestId, kIsSubtask,
   kTaskToolInvocation, kAccountId, kParentRequestId, kSystemHash, kQueryString, kOutcome,
   kUpstreamAttempts, kStopReason, kResponseBodyRaw, kResponseBodyTruncated, kHeaderList,
-  kResponseHeaderList, kTimestampUs, kFirstByteUs, kDurationUs,
+  kResponseHeaderList, kTimestampUs, kFirstByteUs, kDurationUs, kUserId, kSessionId, kCostUsd,
+  kQuotaStatus, kQuota5hUtilization, kQuota5hReset, kQuota7dUtilization, kQuota7dReset,
+  kRatelimit,
   kColumnCount
 };
 
@@ -79,6 +81,8 @@ constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
     "account_id", "parent_request_id", "system_hash", "query_string", "outcome",
     "upstream_attempts", "stop_reason", "response_body_raw", "response_body_truncated",
     "header_list", "response_header_list", "timestamp_us", "first_byte_us", "duration_us",
+    "user_id", "session_id", "cost_usd", "quota_status", "quota_5h_utilization",
+    "quota_5h_reset", "quota_7d_utilization", "quota_7d_reset", "ratelimit",
 };
 // clang-format on
 
@@ -422,6 +426,15 @@ Status SqliteStore::InsertRecord(const Record& r) {
   q.BindInt(p(kTimestampUs), r.timestamp_unix_micros);
   q.BindOptionalInt(p(kFirstByteUs), r.first_byte_micros);
   q.BindInt(p(kDurationUs), r.duration_micros);
+  q.BindTextOrNull(p(kUserId), r.user_id);
+  q.BindTextOrNull(p(kSessionId), r.session_id);
+  q.BindOptionalDouble(p(kCostUsd), r.cost_usd);
+  q.BindTextOrNull(p(kQuotaStatus), r.quota.status);
+  q.BindOptionalDouble(p(kQuota5hUtilization), r.quota.utilization_5h);
+  q.BindOptionalInt(p(kQuota5hReset), r.quota.resets_at_5h);
+  q.BindOptionalDouble(p(kQuota7dUtilization), r.quota.utilization_7d);
+  q.BindOptionalInt(p(kQuota7dReset), r.quota.resets_at_7d);
+  q.BindTextOrNull(p(kRatelimit), r.quota.json);
 
   if (int rc = q.Step(); rc != SQLITE_DONE) return db.Error(rc, "inserting into api_requests");
   // Already stored (a replayed batch): leave the row and its chunks exactly as they are.
@@ -547,6 +560,15 @@ StatusOr<std::optional<Record>> SqliteStore::GetRecord(std::string_view request_
     r.link.parent_request_id = q.Text(kParentRequestId);
     r.link.parent_task_request_id = q.Text(kParentTaskRequestId);
     r.link.is_subtask = q.Int(kIsSubtask) != 0;
+    r.user_id = q.Text(kUserId);
+    r.session_id = q.Text(kSessionId);
+    r.cost_usd = q.OptionalDouble(kCostUsd);
+    r.quota.status = q.Text(kQuotaStatus);
+    r.quota.utilization_5h = q.OptionalDouble(kQuota5hUtilization);
+    r.quota.resets_at_5h = q.OptionalInt(kQuota5hReset);
+    r.quota.utilization_7d = q.OptionalDouble(kQuota7dUtilization);
+    r.quota.resets_at_7d = q.OptionalInt(kQuota7dReset);
+    r.quota.json = q.Text(kRatelimit);
 
     auto request_headers = DecodeHeaders(db, q.Text(kHeaders), q.Text(kHeaderList));
     if (!request_headers.ok()) return request_headers.status();

@@ -28,6 +28,14 @@ TEST(PgCodecTest, JsonbCanHold) {
   EXPECT_FALSE(JsonbCanHold(""));
 }
 
+TEST(PgCodecTest, JsonbOrEmptySanitisesOrGivesUp) {
+  EXPECT_EQ(JsonbOrEmpty(R"({"status":"allowed"})"), R"({"status":"allowed"})");
+  EXPECT_EQ(JsonbOrEmpty("{\"x\":\"a\xff\"}"), "{\"x\":\"a\xef\xbf\xbd\"}");
+  EXPECT_EQ(JsonbOrEmpty(R"({"x":"\u0000"})"), "");
+  EXPECT_EQ(JsonbOrEmpty("not json"), "");
+  EXPECT_EQ(JsonbOrEmpty(""), "");
+}
+
 TEST(PgCodecTest, HeaderListRoundTripsAnyBytes) {
   Headers h = {{"A", "1:2"}, {"a", ""}, {"X-Bin", std::string("\0\xff:9", 4)}, {"", "v"}};
   Headers back;

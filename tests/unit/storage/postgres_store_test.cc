@@ -173,7 +173,7 @@ TEST_F(PostgresStoreTest, MigrationsAreRecordedAndConcurrentMigratorsAgree) {
   for (const Status& s : results) EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(One(db_->url(), "SELECT string_agg(version::text, ',' ORDER BY version) FROM "
                             "schema_migrations"),
-            "1,2,3");
+            "1,2,3,4");
   auto version = stores[0]->SchemaVersion();
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(*version, PostgresStore::LatestSchemaVersion());
@@ -241,6 +241,20 @@ TEST_F(PostgresStoreTest, AdoptsAnOriginalDatabaseInPlaceAndReadsItsRows) {
   ASSERT_EQ(r.request_headers.size(), 1u);
   EXPECT_EQ(r.request_headers[0], (Header{"user-agent", "claude-cli/1.0.0"}));
   EXPECT_GT(r.timestamp_unix_micros, NowUnixMicros() - 2LL * 3600 * 1'000'000);
+  // The original never had them: the user/cost/quota columns read empty.
+  EXPECT_EQ(r.user_id, "");
+  EXPECT_EQ(r.session_id, "");
+  EXPECT_EQ(r.cost_usd, std::nullopt);
+  EXPECT_EQ(r.quota, QuotaSnapshot{});
+  EXPECT_EQ(One(db_->url(), "SELECT max(version) FROM schema_migrations"),
+            std::to_string(PostgresStore::LatestSchemaVersion()));
+  EXPECT_EQ(One(db_->url(),
+                "SELECT count(*) FROM api_requests WHERE coalesce(user_id, "
+                "session_id, quota_status) IS NOT NULL OR coalesce(cost_usd, "
+                "quota_5h_utilization, quota_7d_utilization) IS NOT NULL OR "
+                "coalesce(quota_5h_reset, quota_7d_reset) IS NOT NULL OR "
+                "ratelimit IS NOT NULL"),
+            "0");
 
   // /token-stats starts from what the original recorded.
   auto stats = store->LoadDomainStats();
@@ -252,6 +266,17 @@ TEST_F(PostgresStoreTest, AdoptsAnOriginalDatabaseInPlaceAndReadsItsRows) {
   EXPECT_EQ((*stats)[1].output_tokens, 12);
   EXPECT_EQ((*stats)[1].tool_call_count, 1);
   EXPECT_EQ((*stats)[1].inference_count, 2);
+
+  // The new columns hold what a record written into the adopted database brings.
+  const Record fresh = FullRecord(7);
+  ASSERT_TRUE(store->WriteBatch(std::vector{fresh}).ok());
+  auto got_fresh = store->GetRecord(fresh.request_id);
+  ASSERT_TRUE(got_fresh.ok() && got_fresh->has_value()) << got_fresh.status().ToString();
+  EXPECT_EQ((*got_fresh)->user_id, fresh.user_id);
+  EXPECT_EQ((*got_fresh)->cost_usd, fresh.cost_usd);
+  EXPECT_EQ((*got_fresh)->quota.utilization_7d, fresh.quota.utilization_7d);
+  EXPECT_EQ((*got_fresh)->quota.resets_at_5h, fresh.quota.resets_at_5h);
+  EXPECT_TRUE(SameJson((*got_fresh)->quota.json, fresh.quota.json)) << (*got_fresh)->quota.json;
 }
 
 // The original's read paths as SQL — its token-usage queries (per-account 5 h window, daily) and
@@ -397,6 +422,53 @@ TEST_F(PostgresStoreTest, BodiesJsonbCannotHoldAreKeptExactly) {
     db_ = std::make_unique<PgTestDatabase>();
     ASSERT_TRUE(db_->ok());
   }
+}
+
+// Who, cost and quota (docs/storage.md): typed columns, `ratelimit` JSONB; a quota JSON JSONB
+// cannot hold is sanitised or left NULL, never failing the batch.
+TEST_F(PostgresStoreTest, QuotaColumnsAreTypedAndRatelimitIsJsonb) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const Record full = FullRecord(1);
+  Record bad_utf8 = SimpleRecord("x", "inference", 0, 0, 0, 1'700'000'000'000'000);
+  bad_utf8.quota.status = "allowed";
+  bad_utf8.quota.json = "{\"status\":\"allowed\",\"unknown\":{\"anthropic-ratelimit-x\":\"\xff\"}}";
+  Record nul = SimpleRecord("x", "inference", 0, 0, 0, 1'700'000'000'000'001);
+  nul.quota.status = "allowed";
+  nul.quota.json = R"({"status":"allowed","unknown":{"anthropic-ratelimit-x":"\u0000"}})";
+  Status s = store->WriteBatch(std::vector{full, bad_utf8, nul});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+
+  EXPECT_EQ(One(db_->url(),
+                "SELECT string_agg(column_name || ':' || data_type, ',' ORDER BY "
+                "column_name) FROM information_schema.columns WHERE table_name = "
+                "'api_requests' AND table_schema = current_schema() AND column_name "
+                "IN ('user_id', 'session_id', 'cost_usd', 'quota_status', "
+                "'quota_5h_utilization', 'quota_5h_reset', 'quota_7d_utilization', "
+                "'quota_7d_reset', 'ratelimit')"),
+            "cost_usd:double precision,quota_5h_reset:bigint,quota_5h_utilization:double "
+            "precision,quota_7d_reset:bigint,quota_7d_utilization:double precision,"
+            "quota_status:text,ratelimit:jsonb,session_id:text,user_id:text");
+  EXPECT_EQ(One(db_->url(),
+                "SELECT cost_usd = 0.1::float8 + 0.2::float8 + 1 AND "
+                "quota_7d_utilization = 1::float8 / 3 AND quota_5h_reset = 1795003601 "
+                "AND ratelimit #>> '{windows,5h,utilization}' = '0.81' AND "
+                "ratelimit ->> 'status' = quota_status FROM api_requests WHERE "
+                "request_id = '" +
+                    full.request_id + "'"),
+            "t");
+
+  auto got = store->GetRecord(bad_utf8.request_id);
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  EXPECT_EQ((*got)->quota.status, "allowed");
+  EXPECT_TRUE(
+      SameJson((*got)->quota.json,
+               "{\"status\":\"allowed\",\"unknown\":{\"anthropic-ratelimit-x\":\"\xef\xbf\xbd\"}}"))
+      << (*got)->quota.json;
+  got = store->GetRecord(nul.request_id);
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  EXPECT_EQ((*got)->quota.status, "allowed");
+  EXPECT_EQ((*got)->quota.json, "");
 }
 
 TEST_F(PostgresStoreTest, RetentionDeletesOldestInBoundedBatchesWithTheirChunks) {

@@ -157,13 +157,24 @@ std::string Joined(const std::vector<std::string>& rows) {
 }
 
 // A database claude-nexus created at schema version 1, with rows: the upgrade to version 2 drops
-// the twelve indexes no query reads, keeps every row as it was, and every query still searches
-// an index.
+// the twelve indexes no query reads, version 3 adds the user/cost/quota columns (NULL for the
+// rows already there), every row keeps what it had, and every query still searches an index.
 TEST(SqliteStoreTest, UpgradeFromVersion1DropsUnusedIndexesAndKeepsRowsAndPlans) {
   TempDir dir;
   const std::string path = dir.path() + "/v1.db";
   const Migration& v1 = SqliteMigrations()[0];
   ASSERT_EQ(v1.version, 1);
+  const Record full = FullRecord(1);
+  const Record plain = SimpleRecord("x.example", "inference", 1, 2, 0, 1'795'000'000'000'000);
+  {
+    // The rows as a store writes them, copied into the version-1 tables below (a store of this
+    // version writes columns version 1 does not have).
+    auto writer = SqliteStore::Open({dir.path() + "/source.db"});
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    ASSERT_TRUE((*writer)->Migrate().ok());
+    ASSERT_TRUE((*writer)->WriteBatch(std::vector{full, plain}).ok());
+  }
+  std::string v1_columns;
   {
     RawDb raw(path);
     ASSERT_EQ(raw.Exec("PRAGMA journal_mode = WAL; CREATE TABLE schema_migrations (version "
@@ -174,12 +185,17 @@ TEST(SqliteStoreTest, UpgradeFromVersion1DropsUnusedIndexesAndKeepsRowsAndPlans)
               SQLITE_OK);
     EXPECT_EQ(raw.One("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'"),
               "14");
+    v1_columns = raw.One("SELECT group_concat(name, ', ') FROM pragma_table_info('api_requests')");
+    ASSERT_EQ(raw.Exec("ATTACH DATABASE '" + dir.path() +
+                       "/source.db' AS source; "
+                       "INSERT INTO api_requests (" +
+                       v1_columns + ") SELECT " + v1_columns +
+                       " FROM source.api_requests; INSERT INTO streaming_chunks SELECT * FROM "
+                       "source.streaming_chunks; DETACH DATABASE source"),
+              SQLITE_OK);
   }
   auto store = SqliteStore::Open({path});
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  const Record full = FullRecord(1);
-  const Record plain = SimpleRecord("x.example", "inference", 1, 2, 0, 1'795'000'000'000'000);
-  ASSERT_TRUE((*store)->WriteBatch(std::vector{full, plain}).ok());  // written at version 1
   RawDb raw(path);
   const std::string requests_sql = "SELECT * FROM api_requests ORDER BY request_id";
   const std::string chunks_sql = "SELECT * FROM streaming_chunks ORDER BY id";
@@ -190,11 +206,19 @@ TEST(SqliteStoreTest, UpgradeFromVersion1DropsUnusedIndexesAndKeepsRowsAndPlans)
 
   Status s = (*store)->Migrate();
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(raw.One("SELECT max(version) FROM schema_migrations"), "2");
+  EXPECT_EQ(raw.One("SELECT group_concat(version) FROM (SELECT version FROM schema_migrations "
+                    "ORDER BY version)"),
+            "1,2,3");
   EXPECT_EQ(raw.One("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = "
                     "'index' AND name LIKE 'idx_%' ORDER BY name)"),
             "idx_requests_domain_timestamp,idx_requests_timestamp");
-  EXPECT_EQ(raw.Rows(requests_sql), requests_before);
+  EXPECT_EQ(raw.Rows("SELECT " + v1_columns + " FROM api_requests ORDER BY request_id"),
+            requests_before);
+  EXPECT_EQ(raw.One("SELECT count(*) FROM api_requests WHERE user_id IS NULL AND session_id IS "
+                    "NULL AND cost_usd IS NULL AND quota_status IS NULL AND quota_5h_utilization "
+                    "IS NULL AND quota_5h_reset IS NULL AND quota_7d_utilization IS NULL AND "
+                    "quota_7d_reset IS NULL AND ratelimit IS NULL"),
+            "2");
   EXPECT_EQ(raw.Rows(chunks_sql), chunks_before);
   EXPECT_EQ(raw.One("PRAGMA page_size"), "4096");  // an existing file keeps its page size
   auto got = (*store)->GetRecord(full.request_id);
@@ -202,6 +226,18 @@ TEST(SqliteStoreTest, UpgradeFromVersion1DropsUnusedIndexesAndKeepsRowsAndPlans)
   EXPECT_EQ((*got)->request_body, full.request_body);
   EXPECT_EQ((*got)->request_headers, full.request_headers);
   EXPECT_EQ((*got)->chunks, full.chunks);
+  EXPECT_EQ((*got)->user_id, "");  // written before version 3: nothing to read back
+  EXPECT_EQ((*got)->cost_usd, std::nullopt);
+  EXPECT_EQ((*got)->quota, QuotaSnapshot{});
+  // A record written after the upgrade keeps its new fields.
+  const Record later = FullRecord(2);
+  ASSERT_TRUE((*store)->WriteBatch(std::vector{later}).ok());
+  auto got_later = (*store)->GetRecord(later.request_id);
+  ASSERT_TRUE(got_later.ok() && got_later->has_value()) << got_later.status().ToString();
+  EXPECT_EQ((*got_later)->user_id, later.user_id);
+  EXPECT_EQ((*got_later)->session_id, later.session_id);
+  EXPECT_EQ((*got_later)->cost_usd, later.cost_usd);
+  EXPECT_EQ((*got_later)->quota, later.quota);
 
   // LoadForLinking (both directions), retention, LoadDomainStats, the request_id lookups.
   const std::string scan =
@@ -282,6 +318,17 @@ TEST(SqliteStoreTest, StoredColumnsFollowTheOriginalSchema) {
                     "response_body_raw, first_token_ms" +
                     where_plain),
             "NULL|NULL|NULL|NULL|NULL|NULL|NULL");
+  // Who, cost and quota (docs/storage.md): typed columns, the JSON as text; absent is NULL.
+  EXPECT_EQ(raw.One("SELECT session_id = '" + r.session_id +
+                    "', typeof(cost_usd), "
+                    "cost_usd = 0.1 + 0.2 + 1, quota_status, quota_5h_reset, quota_7d_reset, "
+                    "typeof(quota_7d_utilization), ratelimit ->> '$.windows.5h.utilization'" +
+                    where),
+            "1|real|1|allowed_warning|1795003601|1795400001|real|0.81");
+  EXPECT_EQ(raw.One("SELECT user_id, session_id, cost_usd, quota_status, quota_5h_utilization, "
+                    "quota_5h_reset, quota_7d_utilization, quota_7d_reset, ratelimit" +
+                    where_plain),
+            "NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL");
 }
 
 TEST(SqliteStoreTest, LockedDatabaseIsUnavailableThenRecovers) {

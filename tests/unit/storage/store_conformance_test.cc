@@ -71,6 +71,15 @@ void ExpectSameRecord(const Record& want, const Record& got, bool canonical_json
   EXPECT_EQ(want.link.parent_request_id, got.link.parent_request_id);
   EXPECT_EQ(want.link.parent_task_request_id, got.link.parent_task_request_id);
   EXPECT_EQ(want.link.is_subtask, got.link.is_subtask);
+  EXPECT_EQ(want.user_id, got.user_id);
+  EXPECT_EQ(want.session_id, got.session_id);
+  EXPECT_EQ(want.cost_usd, got.cost_usd);
+  EXPECT_EQ(want.quota.status, got.quota.status);
+  EXPECT_EQ(want.quota.utilization_5h, got.quota.utilization_5h);
+  EXPECT_EQ(want.quota.resets_at_5h, got.quota.resets_at_5h);
+  EXPECT_EQ(want.quota.utilization_7d, got.quota.utilization_7d);
+  EXPECT_EQ(want.quota.resets_at_7d, got.quota.resets_at_7d);
+  ExpectSameJson(want.quota.json, got.quota.json, canonical_json, "quota.json");
 }
 
 void ExpectSameStats(const DomainStats& want, const DomainStats& got) {
@@ -139,7 +148,8 @@ TEST_P(StoreConformanceTest, FullRecordRoundTrips) {
 }
 
 TEST_P(StoreConformanceTest, SparseRecordRoundTrips) {
-  // Empty strings, no headers, no account, no first byte, a proxy-made rejection.
+  // Empty strings, no headers, no account, no first byte, a proxy-made rejection; no user,
+  // session, cost or quota (all NULL).
   Record bare = SimpleRecord("localhost:3000", "", 0, 0, 0, 1'700'000'000'000'001);
   bare.request_body.clear();
   bare.response_status = 0;
@@ -160,7 +170,16 @@ TEST_P(StoreConformanceTest, SparseRecordRoundTrips) {
   raw_body.outcome = Outcome::kUpstreamFailed;
   Record differing = SimpleRecord("localhost:3000", "inference", 1, 2, 0, 1'700'000'000'000'004);
   differing.response_body = "{ \"type\" : \"message\" }";
-  std::vector<Record> batch = {bare, empty_account, raw_body, differing};
+  // Part of a quota: zeros are values (not NULL), the 7-day window and the JSON absent; a cost
+  // of exactly 0 (a priced model, no billable tokens) is not an unknown cost.
+  Record partial_quota =
+      SimpleRecord("localhost:3000", "inference", 0, 0, 0, 1'700'000'000'000'005);
+  partial_quota.cost_usd = 0.0;
+  partial_quota.session_id = "5d1c0ffe-0000-4000-8000-000000000005";
+  partial_quota.quota.status = "rejected";
+  partial_quota.quota.utilization_5h = 0.0;
+  partial_quota.quota.resets_at_5h = 0;
+  std::vector<Record> batch = {bare, empty_account, raw_body, differing, partial_quota};
   Status s = store().WriteBatch(batch);
   ASSERT_TRUE(s.ok()) << s.ToString();
   for (const Record& r : batch) ExpectSameRecord(r, ReadBack(*target_, r.request_id), GetParam().canonical_json);

@@ -84,6 +84,21 @@ Record FullRecord(int n) {
   r.link.parent_request_id = NewUuidV4();
   r.link.parent_task_request_id = NewUuidV4();
   r.link.is_subtask = true;
+  r.user_id = "user_" + std::string(64, 'a') + "_account_acc-" + std::to_string(n) + "_session_" +
+              std::to_string(n);
+  r.session_id = NewUuidV4();
+  r.cost_usd = 0.1 + 0.2 + n;  // 0.30000000000000004 + n: only an exact round trip keeps it
+  r.quota.status = "allowed_warning";
+  r.quota.utilization_5h = 0.81 + n / 1000.0;
+  r.quota.resets_at_5h = 1'795'003'600 + n;
+  r.quota.utilization_7d = 1.0 / 3.0;
+  r.quota.resets_at_7d = 1'795'400'000 + n;
+  // As anthropic::RateLimitJson writes it (key order not JSONB's).
+  r.quota.json =
+      R"({"status":"allowed_warning","representativeClaim":"five_hour","windows":{"5h":)"
+      R"({"status":"allowed_warning","utilization":0.81,"resetsAt":1795003600,)"
+      R"("surpassedThreshold":0.8},"7d":{"status":"allowed","utilization":0.3333333333333333,)"
+      R"("resetsAt":1795400000}},"unknown":{"anthropic-ratelimit-x":"café"}})";
   return r;
 }
 

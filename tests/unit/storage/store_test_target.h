@@ -58,10 +58,12 @@ class TempDir {
 
 // A record with every field set to a distinct non-default value (3 stream chunks: message_start,
 // a text delta, a message_delta with usage.output_tokens = 42, and the chunk_usage enrichment
-// gives them; repeated response header names). `n` varies the ids and numbers.
+// gives them; repeated response header names; user, session, cost and every quota field, with
+// doubles only an exact round trip keeps). `n` varies the ids and numbers.
 Record FullRecord(int n);
 
-// A small enriched record: domain `domain`, request type `type`, given tokens and tool calls.
+// A small enriched record: domain `domain`, request type `type`, given tokens and tool calls;
+// no user, session, cost or quota.
 Record SimpleRecord(const std::string& domain, const std::string& type, std::int64_t input,
                     std::int64_t output, int tools, std::int64_t at_unix_micros);
 
