@@ -262,15 +262,15 @@ constexpr std::string_view kSelectRecordSql =
     "FROM api_requests WHERE request_id = $1::uuid";
 // clang-format off
 enum SelectColumn : int {
-  sRequestId, sDomain, sTimestampUs, sMethod, sPath, sQuery, sBodyRaw, sBody, sResponseStatus,
-  sResponseBody, sResponseJsonText, sResponseStreaming, sResponseBodyRaw, sTruncated,
-  sFirstByteUs, sDurationUs, sUpstreamAttempts, sOutcome, sError, sAccountId, sModel,
-  sRequestType, sMessageCount, sInputTokens, sOutputTokens, sCacheCreation, sCacheRead,
-  sUsageData, sUsageJsonText, sToolCallCount, sTask, sTaskText, sStopReason,
-  sCurrentMessageHash, sParentMessageHash, sSystemHash, sConversationId, sBranchId,
-  sParentRequestId, sParentTaskRequestId, sIsSubtask, sHeaderList, sHeaders,
-  sResponseHeaderList, sResponseHeaders, sUserId, sSessionId, sCostUsd, sQuotaStatus,
-  sQuota5hUtilization, sQuota5hReset, sQuota7dUtilization, sQuota7dReset, sRatelimit,
+  kRequestId, kDomain, kTimestampUs, kMethod, kPath, kQuery, kBodyRaw, kBody, kResponseStatus,
+  kResponseBody, kResponseJsonText, kResponseStreaming, kResponseBodyRaw, kTruncated,
+  kFirstByteUs, kDurationUs, kUpstreamAttempts, kOutcome, kError, kAccountId, kModel,
+  kRequestType, kMessageCount, kInputTokens, kOutputTokens, kCacheCreation, kCacheRead,
+  kUsageData, kUsageJsonText, kToolCallCount, kTask, kTaskText, kStopReason,
+  kCurrentMessageHash, kParentMessageHash, kSystemHash, kConversationId, kBranchId,
+  kParentRequestId, kParentTaskRequestId, kIsSubtask, kHeaderList, kHeaders,
+  kResponseHeaderList, kResponseHeaders, kUserId, kSessionId, kCostUsd, kQuotaStatus,
+  kQuota5hUtilization, kQuota5hReset, kQuota7dUtilization, kQuota7dReset, kRatelimit,
 };
 // clang-format on
 
@@ -672,62 +672,62 @@ StatusOr<std::optional<Record>> PostgresStore::GetRecord(std::string_view reques
     const Row q(res.get(), 0);
     Record r;
     r.enriched = true;
-    r.request_id = q.Text(sRequestId);
-    r.domain = q.Text(sDomain);
-    r.timestamp_unix_micros = q.Int(sTimestampUs);
-    r.method = q.Text(sMethod);
-    r.path = q.Text(sPath);
-    r.query = q.Text(sQuery);
-    if (auto raw = q.Bytes(sBodyRaw)) {
+    r.request_id = q.Text(kRequestId);
+    r.domain = q.Text(kDomain);
+    r.timestamp_unix_micros = q.Int(kTimestampUs);
+    r.method = q.Text(kMethod);
+    r.path = q.Text(kPath);
+    r.query = q.Text(kQuery);
+    if (auto raw = q.Bytes(kBodyRaw)) {
       r.request_body = std::move(*raw);
     } else {
-      r.request_body = q.Text(sBody);
+      r.request_body = q.Text(kBody);
     }
-    r.response_status = static_cast<int>(q.Int(sResponseStatus));
-    r.response_json = q.IsNull(sResponseJsonText) ? q.Text(sResponseBody) : q.Text(sResponseJsonText);
-    r.response_streaming = q.Bool(sResponseStreaming);
-    if (auto raw = q.Bytes(sResponseBodyRaw)) {
+    r.response_status = static_cast<int>(q.Int(kResponseStatus));
+    r.response_json = q.IsNull(kResponseJsonText) ? q.Text(kResponseBody) : q.Text(kResponseJsonText);
+    r.response_streaming = q.Bool(kResponseStreaming);
+    if (auto raw = q.Bytes(kResponseBodyRaw)) {
       r.response_body = std::move(*raw);
     } else {
       r.response_body = std::string(ImpliedResponseBody(r.response_streaming, r.response_json));
     }
-    r.response_body_truncated = q.Bool(sTruncated);
-    r.first_byte_micros = q.OptionalInt(sFirstByteUs);
-    r.duration_micros = q.Int(sDurationUs);
-    r.upstream_attempts = static_cast<int>(q.Int(sUpstreamAttempts));
-    r.outcome = StoredOutcome(q.Text(sOutcome));
-    r.error = q.Text(sError);
-    if (!q.IsNull(sAccountId)) r.account_id = q.Text(sAccountId);
-    r.model = q.Text(sModel);
-    r.request_type = q.Text(sRequestType);
-    r.message_count = static_cast<int>(q.Int(sMessageCount));
-    r.usage.input_tokens = q.Int(sInputTokens);
-    r.usage.output_tokens = q.Int(sOutputTokens);
-    r.usage.cache_creation_input_tokens = q.Int(sCacheCreation);
-    r.usage.cache_read_input_tokens = q.Int(sCacheRead);
-    r.usage_json = q.IsNull(sUsageJsonText) ? q.Text(sUsageData) : q.Text(sUsageJsonText);
-    r.tool_call_count = static_cast<int>(q.Int(sToolCallCount));
-    r.task_tool_invocation_json = q.IsNull(sTaskText) ? q.Text(sTask) : q.Text(sTaskText);
-    r.stop_reason = q.Text(sStopReason);
-    r.link.current_message_hash = q.Text(sCurrentMessageHash);
-    r.link.parent_message_hash = q.Text(sParentMessageHash);
-    r.link.system_hash = q.Text(sSystemHash);
-    r.link.conversation_id = q.Text(sConversationId);
-    r.link.branch_id = q.Text(sBranchId);
-    r.link.parent_request_id = q.Text(sParentRequestId);
-    r.link.parent_task_request_id = q.Text(sParentTaskRequestId);
-    r.link.is_subtask = q.Bool(sIsSubtask);
-    r.request_headers = ReadHeaders(q, sHeaderList, sHeaders);
-    r.response_headers = ReadHeaders(q, sResponseHeaderList, sResponseHeaders);
-    r.user_id = q.Text(sUserId);
-    r.session_id = q.Text(sSessionId);
-    r.cost_usd = q.OptionalDouble(sCostUsd);
-    r.quota.status = q.Text(sQuotaStatus);
-    r.quota.utilization_5h = q.OptionalDouble(sQuota5hUtilization);
-    r.quota.resets_at_5h = q.OptionalInt(sQuota5hReset);
-    r.quota.utilization_7d = q.OptionalDouble(sQuota7dUtilization);
-    r.quota.resets_at_7d = q.OptionalInt(sQuota7dReset);
-    r.quota.json = q.Text(sRatelimit);
+    r.response_body_truncated = q.Bool(kTruncated);
+    r.first_byte_micros = q.OptionalInt(kFirstByteUs);
+    r.duration_micros = q.Int(kDurationUs);
+    r.upstream_attempts = static_cast<int>(q.Int(kUpstreamAttempts));
+    r.outcome = StoredOutcome(q.Text(kOutcome));
+    r.error = q.Text(kError);
+    if (!q.IsNull(kAccountId)) r.account_id = q.Text(kAccountId);
+    r.model = q.Text(kModel);
+    r.request_type = q.Text(kRequestType);
+    r.message_count = static_cast<int>(q.Int(kMessageCount));
+    r.usage.input_tokens = q.Int(kInputTokens);
+    r.usage.output_tokens = q.Int(kOutputTokens);
+    r.usage.cache_creation_input_tokens = q.Int(kCacheCreation);
+    r.usage.cache_read_input_tokens = q.Int(kCacheRead);
+    r.usage_json = q.IsNull(kUsageJsonText) ? q.Text(kUsageData) : q.Text(kUsageJsonText);
+    r.tool_call_count = static_cast<int>(q.Int(kToolCallCount));
+    r.task_tool_invocation_json = q.IsNull(kTaskText) ? q.Text(kTask) : q.Text(kTaskText);
+    r.stop_reason = q.Text(kStopReason);
+    r.link.current_message_hash = q.Text(kCurrentMessageHash);
+    r.link.parent_message_hash = q.Text(kParentMessageHash);
+    r.link.system_hash = q.Text(kSystemHash);
+    r.link.conversation_id = q.Text(kConversationId);
+    r.link.branch_id = q.Text(kBranchId);
+    r.link.parent_request_id = q.Text(kParentRequestId);
+    r.link.parent_task_request_id = q.Text(kParentTaskRequestId);
+    r.link.is_subtask = q.Bool(kIsSubtask);
+    r.request_headers = ReadHeaders(q, kHeaderList, kHeaders);
+    r.response_headers = ReadHeaders(q, kResponseHeaderList, kResponseHeaders);
+    r.user_id = q.Text(kUserId);
+    r.session_id = q.Text(kSessionId);
+    r.cost_usd = q.OptionalDouble(kCostUsd);
+    r.quota.status = q.Text(kQuotaStatus);
+    r.quota.utilization_5h = q.OptionalDouble(kQuota5hUtilization);
+    r.quota.resets_at_5h = q.OptionalInt(kQuota5hReset);
+    r.quota.utilization_7d = q.OptionalDouble(kQuota7dUtilization);
+    r.quota.resets_at_7d = q.OptionalInt(kQuota7dReset);
+    r.quota.json = q.Text(kRatelimit);
 
     PgResult chunks;
     if (Status s = db.Query(

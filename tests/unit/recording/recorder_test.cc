@@ -95,7 +95,7 @@ Record Enriched(Recorder& rec, Record r) {
 
 // Enrich parses the request body once for enrichment and linking; the result is what the two
 // steps give separately (EnrichRecord, then Relink, each parsing the body).
-TEST(RecorderTest, EnrichEqualsEnrichRecordThenRelink) {
+TEST(RecorderTest, EnrichEqualsEnrichRecordPriceRecordThenRelink) {
   Recorder one_parse;
   Recorder two_parses;
   const std::vector<Record> exchanges = {
@@ -111,6 +111,7 @@ TEST(RecorderTest, EnrichEqualsEnrichRecordThenRelink) {
     one_parse.Enrich(a);
     Record b = exchange;
     anthropic::EnrichRecord(b);
+    anthropic::PriceRecord(b, anthropic::PriceTable::BuiltIn());  // the Recorder's default prices
     two_parses.Relink(b);
     SCOPED_TRACE(exchange.request_body.substr(0, 40));
     EXPECT_TRUE(a.enriched);

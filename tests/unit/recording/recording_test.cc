@@ -148,6 +148,10 @@ TEST_F(RecordingTest, StartSubmitShutdownRecordsCountsAndLinks) {
   EXPECT_EQ(stored.usage.input_tokens, 10);
   EXPECT_EQ(stored.link.conversation_id, parent.link.conversation_id);
   EXPECT_EQ(stored.link.parent_request_id, parent.request_id);
+  // Priced once on the writer (claude-opus-4: $15 in, $75 out, $18.75 5-minute writes, $1.50
+  // reads per million tokens) and stored.
+  ASSERT_TRUE(stored.cost_usd.has_value());
+  EXPECT_NEAR(*stored.cost_usd, (10 * 15.0 + 2 * 75.0 + 3 * 18.75 + 4 * 1.5) / 1e6, 1e-12);
 
   // /token-stats: the stored request plus the new one.
   std::optional<DomainStats> after = recording.token_stats().ForDomain(std::string(kDomain));

@@ -393,7 +393,7 @@ TEST_F(PostgresStoreTest, BodiesJsonbCannotHoldAreKeptExactly) {
     auto store = OpenStore(policy);
     ASSERT_NE(store, nullptr);
     Record binary = SimpleRecord("x", "other", 0, 0, 0, 1'700'000'000'000'000);
-    binary.request_body = std::string("not json\0\xff\xfe", 12);
+    binary.request_body = std::string("not json\0\xff\xfe", 11);
     Record nul = SimpleRecord("x", "inference", 0, 0, 0, 1'700'000'000'000'001);
     nul.request_body = R"({"messages":[{"content":"a\u0000b"}]})";
     nul.response_json = R"({"content":[{"text":"nul \u0000 here"}]})";
