@@ -5,15 +5,16 @@
 // tool_result pairs) repeated with fresh tool ids until it holds 200 messages. Each iteration is a
 // distinct conversation (its first message carries the iteration number): the 198-message parent is
 // linked and indexed (untimed), then the 200-message follow-up is timed through
-// recording::Recorder::Relink — JSON parse of the request body, message and system hashing, the index
-// lookups, and the index insert (which parses the response). The index grows by two entries per
-// iteration, as a busy writer's would. Also timed separately: the body parse alone and the
+// recording::Recorder::Relink — JSON parse of the request body, message and system hashing, the
+// index lookups, and the index insert (which parses the response). The index grows by two entries
+// per iteration, as a busy writer's would. Also timed separately: the body parse alone and the
 // hashing alone (ComputeMessageHashes + SystemHash on the parsed body). Wall-clock times, plus the
 // thread CPU time of Relink (robust on a shared, loaded machine).
 //
 // Usage: cn-linking-bench [iterations] (default 500). Build in Release.
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,11 +24,9 @@
 #include <string>
 #include <vector>
 
-#include <boost/json.hpp>
-
-#include "recording/recorder.h"
 #include "common/ids.h"
 #include "conversation/hashing.h"
+#include "recording/recorder.h"
 
 namespace {
 
@@ -66,7 +65,8 @@ void SuffixToolIds(json::value& message, const std::string& suffix) {
 json::array BuildConversation(const json::array& base) {
   json::array out;
   for (int rep = 0; out.size() < kMessages; ++rep) {
-    if (!out.empty()) out.push_back(json::object{{"role", "assistant"}, {"content", "Continuing."}});
+    if (!out.empty())
+      out.push_back(json::object{{"role", "assistant"}, {"content", "Continuing."}});
     for (const json::value& m : base) {
       if (out.size() >= kMessages) break;
       json::value copy = m;
@@ -104,7 +104,9 @@ Summary Summarise(std::vector<double> us) {
   std::sort(us.begin(), us.end());
   double sum = 0;
   for (double v : us) sum += v;
-  const auto at = [&](double q) { return us[std::min(us.size() - 1, static_cast<std::size_t>(q * us.size()))]; };
+  const auto at = [&](double q) {
+    return us[std::min(us.size() - 1, static_cast<std::size_t>(q * us.size()))];
+  };
   return {at(0.5), at(0.99), sum / static_cast<double>(us.size())};
 }
 
@@ -125,7 +127,8 @@ double MicrosSince(Clock::time_point start) {
 int main(int argc, char** argv) {
   const int iterations = argc > 1 ? std::max(1, std::atoi(argv[1])) : 500;
   const json::value captured =
-      Load(std::string(CN_FIXTURES_DIR) + "/captured/inference_streaming_with_tools_with_system_opus.json");
+      Load(std::string(CN_FIXTURES_DIR) +
+           "/captured/inference_streaming_with_tools_with_system_opus.json");
   const json::object& base_body = captured.at("body").as_object();
   const json::array conversation = BuildConversation(base_body.at("messages").as_array());
 
@@ -137,7 +140,8 @@ int main(int argc, char** argv) {
     json::object child = base_body;
     json::array messages = conversation;
     json::object& first = messages[0].as_object();
-    first["content"] = json::array{json::object{{"type", "text"}, {"text", "Session " + std::to_string(i)}}};
+    first["content"] =
+        json::array{json::object{{"type", "text"}, {"text", "Session " + std::to_string(i)}}};
     json::object parent = child;
     parent["messages"] = json::array(messages.begin(), messages.end() - 2);
     child["messages"] = std::move(messages);
@@ -162,21 +166,25 @@ int main(int argc, char** argv) {
     const auto kind = recorder.Relink(c);
     relink_cpu_us.push_back(ThreadCpuMicros() - cpu_start);
     relink_us.push_back(MicrosSince(start));
-    if (kind == cn::conversation::LinkKind::kParent && c.link.parent_request_id == p.request_id) ++linked_to_parent;
+    if (kind == cn::conversation::LinkKind::kParent && c.link.parent_request_id == p.request_id)
+      ++linked_to_parent;
   }
   const Summary relink = Summarise(relink_us);
   const Summary parse = Summarise(parse_us);
   const Summary hash = Summarise(hash_us);
   const Summary relink_cpu = Summarise(relink_cpu_us);
-  std::printf("%d iterations, %zu messages, request body %zu bytes, index %zu entries at the end, "
-              "%d/%d linked to their parent\n",
-              iterations, kMessages, body_bytes, recorder.index().size(), linked_to_parent, iterations);
+  std::printf(
+      "%d iterations, %zu messages, request body %zu bytes, index %zu entries at the end, "
+      "%d/%d linked to their parent\n",
+      iterations, kMessages, body_bytes, recorder.index().size(), linked_to_parent, iterations);
   std::printf("%-34s %10s %10s %10s\n", "", "median us", "p99 us", "mean us");
-  std::printf("%-34s %10.1f %10.1f %10.1f\n", "parse request body", parse.median_us, parse.p99_us, parse.mean_us);
-  std::printf("%-34s %10.1f %10.1f %10.1f\n", "hash messages + system", hash.median_us, hash.p99_us, hash.mean_us);
-  std::printf("%-34s %10.1f %10.1f %10.1f\n", "Relink (parse+hash+link+index)", relink.median_us, relink.p99_us,
-              relink.mean_us);
-  std::printf("%-34s %10.1f %10.1f %10.1f\n", "Relink, thread CPU time", relink_cpu.median_us, relink_cpu.p99_us,
-              relink_cpu.mean_us);
+  std::printf("%-34s %10.1f %10.1f %10.1f\n", "parse request body", parse.median_us, parse.p99_us,
+              parse.mean_us);
+  std::printf("%-34s %10.1f %10.1f %10.1f\n", "hash messages + system", hash.median_us, hash.p99_us,
+              hash.mean_us);
+  std::printf("%-34s %10.1f %10.1f %10.1f\n", "Relink (parse+hash+link+index)", relink.median_us,
+              relink.p99_us, relink.mean_us);
+  std::printf("%-34s %10.1f %10.1f %10.1f\n", "Relink, thread CPU time", relink_cpu.median_us,
+              relink_cpu.p99_us, relink_cpu.mean_us);
   return linked_to_parent == iterations ? 0 : 1;
 }

@@ -62,11 +62,11 @@ struct Run {
   std::atomic<int> running{0};
 
   std::mutex mu;
-  std::vector<std::uint32_t> latency_us;             // GUARDED_BY(mu)
-  std::vector<std::uint32_t> ttfb_us;                // GUARDED_BY(mu)
-  std::map<std::string, long> errors;                // GUARDED_BY(mu)
-  long total_ok = 0;                                  // GUARDED_BY(mu), warm-up included
-  Clock::time_point last_done;                        // GUARDED_BY(mu)
+  std::vector<std::uint32_t> latency_us;  // GUARDED_BY(mu)
+  std::vector<std::uint32_t> ttfb_us;     // GUARDED_BY(mu)
+  std::map<std::string, long> errors;     // GUARDED_BY(mu)
+  long total_ok = 0;                      // GUARDED_BY(mu), warm-up included
+  Clock::time_point last_done;            // GUARDED_BY(mu)
 };
 
 std::string BuildBody(const Options& o) {
@@ -103,7 +103,8 @@ bool ShouldIssue(Run& run) {
 }
 
 std::uint32_t Micros(Clock::duration d) {
-  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+  return static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(d).count());
 }
 
 net::awaitable<void> Worker(Run* run, tcp::endpoint endpoint) {
@@ -197,7 +198,8 @@ net::awaitable<void> Worker(Run* run, tcp::endpoint endpoint) {
 // Nearest-rank percentile of sorted values.
 std::uint32_t Percentile(const std::vector<std::uint32_t>& sorted, double p) {
   if (sorted.empty()) return 0;
-  std::size_t rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.999999);
+  std::size_t rank =
+      static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.999999);
   rank = std::clamp<std::size_t>(rank, 1, sorted.size());
   return sorted[rank - 1];
 }

@@ -37,7 +37,8 @@ std::string UrlWithDatabase(const std::string& url, const std::string& db) {
   const std::size_t slash = url.find('/', scheme + 3);
   const std::size_t query = url.find('?');
   const std::size_t end = query == std::string::npos ? url.size() : query;
-  if (slash == std::string::npos || slash > end) return url.substr(0, end) + "/" + db + url.substr(end);
+  if (slash == std::string::npos || slash > end)
+    return url.substr(0, end) + "/" + db + url.substr(end);
   return url.substr(0, slash + 1) + db + url.substr(end);
 }
 
@@ -65,20 +66,24 @@ cn::Record MixRecord(int i, std::int64_t now) {
   r.timestamp_unix_micros = now - (i % 1000) * 1000;
   r.method = "POST";
   r.path = "/v1/messages";
-  r.request_headers = {{"content-type", "application/json"}, {"user-agent", "claude-cli/1.0.0"},
+  r.request_headers = {{"content-type", "application/json"},
+                       {"user-agent", "claude-cli/1.0.0"},
                        {"x-api-key", "****abcdef"}};
-  r.request_body = R"({"model":"claude-sonnet-4","stream":true,"messages":[{"role":"user","content":")" +
-                   std::string(6000, 'x') + R"("}]})";
+  r.request_body =
+      R"({"model":"claude-sonnet-4","stream":true,"messages":[{"role":"user","content":")" +
+      std::string(6000, 'x') + R"("}]})";
   r.response_status = 200;
   r.response_headers = {{"content-type", "application/json"}, {"request-id", "req_x"}};
   r.response_streaming = i % 10 < 7;
   r.response_json = R"({"id":"msg_1","type":"message","content":[{"type":"text","text":")" +
-                    std::string(800, 'y') + R"("}],"usage":{"input_tokens":100,"output_tokens":50}})";
+                    std::string(800, 'y') +
+                    R"("}],"usage":{"input_tokens":100,"output_tokens":50}})";
   if (r.response_streaming) {
     for (int k = 0; k < 40; ++k) {
-      r.chunks.push_back({r.timestamp_unix_micros + k,
-                          "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
-                          "\"delta\":{\"type\":\"text_delta\",\"text\":\"yyyyyyyyyyyyyyyyyyyy\"}}\n\n"});
+      r.chunks.push_back(
+          {r.timestamp_unix_micros + k,
+           "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+           "\"delta\":{\"type\":\"text_delta\",\"text\":\"yyyyyyyyyyyyyyyyyyyy\"}}\n\n"});
     }
   } else {
     r.response_body = r.response_json;
@@ -165,9 +170,9 @@ int main(int argc, char** argv) {
            "CASE WHEN i % 10 = 0 THEN 'query_evaluation' ELSE 'inference' END, 200, "
            "100 + i % 900, 10 + i % 400, 110 + i % 900 + i % 400, i % 7, i % 11, 800 + i % 4000, "
            "'acc-' || (i % 8), (extract(epoch FROM ts) * 1000000)::bigint, 1000, 'completed', 1 "
-           "FROM (SELECT i, now() - (i::double precision / " + std::to_string(rows) +
-               " * interval '90 days') AS ts FROM generate_series(1, " + std::to_string(rows) +
-               ") i) g");
+           "FROM (SELECT i, now() - (i::double precision / " +
+               std::to_string(rows) + " * interval '90 days') AS ts FROM generate_series(1, " +
+               std::to_string(rows) + ") i) g");
       Exec(c, "VACUUM ANALYZE api_requests");  // as autovacuum would: index-only scans
       std::printf("  %.1f s\n", std::chrono::duration<double>(Clock::now() - gen_start).count());
 
@@ -188,11 +193,13 @@ int main(int argc, char** argv) {
            "WHERE account_id = 'acc-3' AND timestamp >= NOW() - INTERVAL '30 days' "
            "GROUP BY 1, 2, 3, 4 ORDER BY date DESC"},
           {"recent requests, newest 100",
-           "SELECT request_id, domain, model, timestamp, input_tokens, output_tokens, total_tokens, "
+           "SELECT request_id, domain, model, timestamp, input_tokens, output_tokens, "
+           "total_tokens, "
            "duration_ms, response_status, error, request_type FROM api_requests "
            "ORDER BY timestamp DESC LIMIT 100 OFFSET 0"},
           {"recent requests of one domain, newest 100",
-           "SELECT request_id, domain, model, timestamp, input_tokens, output_tokens, total_tokens, "
+           "SELECT request_id, domain, model, timestamp, input_tokens, output_tokens, "
+           "total_tokens, "
            "duration_ms, response_status, error, request_type FROM api_requests "
            "WHERE domain = 'team7.example.com' ORDER BY timestamp DESC LIMIT 100 OFFSET 0"},
           {"/token-stats (cn_domain_stats)",

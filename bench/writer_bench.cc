@@ -23,6 +23,8 @@
 
 #include <time.h>
 
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -32,14 +34,11 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-#include <boost/json.hpp>
-
 #include "anthropic/enrich.h"
-#include "recording/recorder.h"
 #include "common/ids.h"
 #include "fakes/fake_upstream.h"
 #include "record/record.h"
+#include "recording/recorder.h"
 #include "storage/sqlite/sqlite_store.h"
 
 namespace {
@@ -80,12 +79,10 @@ std::vector<cn::Record> ProxyRecords(std::size_t count) {
     r.timestamp_unix_micros = kT0 + static_cast<std::int64_t>(i) * 250;
     r.method = "POST";
     r.path = "/v1/messages";
-    r.request_headers = {{"Host", "localhost:3000"},
-                         {"Content-Type", "application/json"},
-                         {"Authorization", "Bearer ****"},
-                         {"anthropic-version", "2023-06-01"},
-                         {"User-Agent", "cn-loadgen"},
-                         {"Content-Length", std::to_string(body.size())}};
+    r.request_headers = {
+        {"Host", "localhost:3000"},       {"Content-Type", "application/json"},
+        {"Authorization", "Bearer ****"}, {"anthropic-version", "2023-06-01"},
+        {"User-Agent", "cn-loadgen"},     {"Content-Length", std::to_string(body.size())}};
     r.request_body = body;
     r.response_status = 200;
     r.response_body = cn::testing::FakeMessageJson("claude-3-5-haiku-20241022", i);
@@ -115,8 +112,8 @@ cn::Headers HeadersOf(const json::value& v) {
   cn::Headers out;
   if (!v.is_object()) return out;
   for (const auto& [name, value] : v.get_object()) {
-    out.push_back({std::string(name), value.is_string() ? std::string(value.get_string())
-                                                        : json::serialize(value)});
+    out.push_back({std::string(name),
+                   value.is_string() ? std::string(value.get_string()) : json::serialize(value)});
   }
   return out;
 }
@@ -227,7 +224,9 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
 
   std::printf("thread CPU µs per record\n\n");
-  std::printf("| records     |       n |   enrich |     link | recorder | write/128 | write/8 |    total |\n");
+  std::printf(
+      "| records     |       n |   enrich |     link | recorder | write/128 | write/8 |    total "
+      "|\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
   if (only.empty() || only == "proxy") Run("proxy", ProxyRecords(proxy_records), dir);
   if (only.empty() || only == "claude-code") {

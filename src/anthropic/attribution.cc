@@ -31,7 +31,8 @@ bool ParseLegacy(std::string_view s, Attribution* out) {
   }
   out->user_id = Clean(s.substr(kUser.size(), account - kUser.size()));
   const std::size_t account_start = account + kAccount.size();
-  out->account_uuid = session > account_start ? Clean(s.substr(account_start, session - account_start)) : "";
+  out->account_uuid =
+      session > account_start ? Clean(s.substr(account_start, session - account_start)) : "";
   out->session_id = Clean(s.substr(session + kSession.size()));
   return !out->user_id.empty();
 }

@@ -2,7 +2,6 @@
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
-
 #include <cstdint>
 #include <exception>
 #include <optional>
@@ -36,7 +35,8 @@ void EnrichFromJsonResponse(Record& r) {
   const boost::json::object* message = body ? body->if_object() : nullptr;
   if (message == nullptr) return;
   r.response_json = r.response_body;
-  if (const boost::json::value* usage = message->if_contains("usage"); usage && usage->is_object()) {
+  if (const boost::json::value* usage = message->if_contains("usage");
+      usage && usage->is_object()) {
     MergeUsage(usage->get_object(), &r.usage);
     r.usage_json = boost::json::serialize(*usage);
   }

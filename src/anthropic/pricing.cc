@@ -2,7 +2,6 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -26,8 +25,9 @@ std::int64_t IntField(const boost::json::object& o, std::string_view key) {
   if (v == nullptr) return 0;
   if (v->is_int64()) return v->get_int64() > 0 ? v->get_int64() : 0;
   if (v->is_uint64()) {
-    return v->get_uint64() > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX
-                                                                   : static_cast<std::int64_t>(v->get_uint64());
+    return v->get_uint64() > static_cast<std::uint64_t>(INT64_MAX)
+               ? INT64_MAX
+               : static_cast<std::int64_t>(v->get_uint64());
   }
   return 0;
 }
@@ -147,7 +147,8 @@ StatusOr<PriceTable> PriceTable::FromJson(std::string_view json, const PriceTabl
   }
   if (!error.empty()) return Status::InvalidArgument(error);
   if (const boost::json::value* models = root->if_contains("models")) {
-    if (!models->is_object()) return Status::InvalidArgument("pricing: \"models\" must be an object");
+    if (!models->is_object())
+      return Status::InvalidArgument("pricing: \"models\" must be an object");
     for (const auto& kv : models->get_object()) {
       const std::string family = NormalizeModelId(kv.key());
       const std::string where = "pricing.models." + std::string(kv.key());
@@ -157,7 +158,8 @@ StatusOr<PriceTable> PriceTable::FromJson(std::string_view json, const PriceTabl
       ModelPrice price;
       if (!ReadRates(m, where, &price.base, &error)) return Status::InvalidArgument(error);
       if (const boost::json::value* lc = m.if_contains("longContext")) {
-        if (!lc->is_object()) return Status::InvalidArgument(where + ".longContext must be an object");
+        if (!lc->is_object())
+          return Status::InvalidArgument(where + ".longContext must be an object");
         const boost::json::object& l = lc->get_object();
         const auto above = RateField(l, "above", where + ".longContext", &error);
         if (!error.empty()) return Status::InvalidArgument(error);
@@ -183,7 +185,8 @@ StatusOr<PriceTable> PriceTable::LoadFile(const std::filesystem::path& path) {
   text << in.rdbuf();
   auto table = FromJson(text.str(), BuiltIn());
   if (!table.ok()) {
-    return Status::InvalidArgument("PRICING_FILE " + path.string() + ": " + table.status().message());
+    return Status::InvalidArgument("PRICING_FILE " + path.string() + ": " +
+                                   table.status().message());
   }
   return table;
 }
@@ -193,7 +196,8 @@ std::string PriceTable::FamilyOf(std::string_view model) const {
   std::string best;
   for (const auto& [family, price] : models_) {
     if (family.size() <= best.size()) continue;
-    if (id == family || (id.size() > family.size() && id.starts_with(family) && id[family.size()] == '-')) {
+    if (id == family ||
+        (id.size() > family.size() && id.starts_with(family) && id[family.size()] == '-')) {
       best = family;
     }
   }

@@ -45,8 +45,8 @@ struct BillableUsage {
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
   std::int64_t cache_creation_input_tokens = 0;  // all cache writes
-  std::int64_t cache_write_5m_tokens = 0;  // usage.cache_creation.ephemeral_5m_input_tokens
-  std::int64_t cache_write_1h_tokens = 0;  // usage.cache_creation.ephemeral_1h_input_tokens
+  std::int64_t cache_write_5m_tokens = 0;        // usage.cache_creation.ephemeral_5m_input_tokens
+  std::int64_t cache_write_1h_tokens = 0;        // usage.cache_creation.ephemeral_1h_input_tokens
   std::int64_t cache_read_input_tokens = 0;
   std::int64_t web_search_requests = 0;  // usage.server_tool_use.web_search_requests
 };

@@ -51,19 +51,37 @@ bool Set(std::optional<T>* out, std::string_view value, Parse parse) {
 
 bool ApplyUnifiedTop(RateLimitState& st, std::string_view field, std::string_view value) {
   const std::string v(TrimHttpSpace(value));
-  if (field == "status") { st.status = v; return true; }
+  if (field == "status") {
+    st.status = v;
+    return true;
+  }
   if (field == "reset") return Set(&st.resets_at, value, ParseTime);
-  if (field == "representative-claim") { st.representative_claim = v; return true; }
-  if (field == "fallback") { st.fallback = v; return true; }
+  if (field == "representative-claim") {
+    st.representative_claim = v;
+    return true;
+  }
+  if (field == "fallback") {
+    st.fallback = v;
+    return true;
+  }
   if (field == "fallback-percentage") return Set(&st.fallback_percentage, value, ParseDouble);
-  if (field == "overage-status") { st.overage_status = v; return true; }
+  if (field == "overage-status") {
+    st.overage_status = v;
+    return true;
+  }
   if (field == "overage-reset") return Set(&st.overage_resets_at, value, ParseTime);
-  if (field == "overage-disabled-reason") { st.overage_disabled_reason = v; return true; }
+  if (field == "overage-disabled-reason") {
+    st.overage_disabled_reason = v;
+    return true;
+  }
   return false;
 }
 
 bool ApplyWindow(RateLimitWindow& w, std::string_view field, std::string_view value) {
-  if (field == "status") { w.status = std::string(TrimHttpSpace(value)); return true; }
+  if (field == "status") {
+    w.status = std::string(TrimHttpSpace(value));
+    return true;
+  }
   if (field == "utilization") return Set(&w.utilization, value, ParseDouble);
   if (field == "reset") return Set(&w.resets_at, value, ParseTime);
   if (field == "surpassed-threshold") return Set(&w.surpassed_threshold, value, ParseDouble);

@@ -50,7 +50,8 @@ void StreamAccumulator::Add(const sse::Event& event) {
     OnError(*data);
   } else if (kind == "message_stop") {
     // Bedrock appends its own metrics here; keep them like the original did.
-    for (std::string_view key : {"amazon-bedrock-invocationMetrics", "amazon_bedrock_invocationMetrics"}) {
+    for (std::string_view key :
+         {"amazon-bedrock-invocationMetrics", "amazon_bedrock_invocationMetrics"}) {
       if (const boost::json::value* v = data->if_contains(key)) message_[key] = *v;
     }
   }

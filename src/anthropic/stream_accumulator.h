@@ -19,7 +19,6 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-
 #include <cstdint>
 #include <map>
 #include <string>
@@ -64,7 +63,7 @@ class StreamAccumulator {
     boost::json::object start;  // content_block of content_block_start, or {} if it never came
     // String fields grown by deltas, seeded with the start object's value: few per block.
     std::vector<std::pair<std::string, std::string>> appended;
-    std::string partial_json;   // input_json_delta pieces
+    std::string partial_json;  // input_json_delta pieces
     bool has_partial_json = false;
   };
 

@@ -21,8 +21,8 @@ const std::string* Get(const std::map<std::string, std::string>& env, std::strin
 }
 
 Status Bad(std::string_view name, std::string_view value, std::string_view expected) {
-  return Status::InvalidArgument(std::string(name) + "='" + std::string(value) + "' is invalid: expected " +
-                                 std::string(expected));
+  return Status::InvalidArgument(std::string(name) + "='" + std::string(value) +
+                                 "' is invalid: expected " + std::string(expected));
 }
 
 StatusOr<bool> ParseBool(std::string_view name, std::string_view value) {
@@ -38,14 +38,16 @@ StatusOr<std::uint64_t> ParseUint(std::string_view name, std::string_view value,
   std::uint64_t n = 0;
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || n < min || n > max) {
-    return Bad(name, value, "an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    return Bad(name, value,
+               "an integer from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return n;
 }
 
 // Reads an optional variable through `parse` into `*out`; leaves `*out` alone when unset.
 template <typename T, typename Parse>
-Status Read(const std::map<std::string, std::string>& env, std::string_view name, T* out, Parse parse) {
+Status Read(const std::map<std::string, std::string>& env, std::string_view name, T* out,
+            Parse parse) {
   const std::string* value = Get(env, name);
   if (value == nullptr) return Status::Ok();
   auto parsed = parse(name, *value);
@@ -55,7 +57,9 @@ Status Read(const std::map<std::string, std::string>& env, std::string_view name
 }
 
 auto UintIn(std::uint64_t min, std::uint64_t max) {
-  return [=](std::string_view name, std::string_view value) { return ParseUint(name, value, min, max); };
+  return [=](std::string_view name, std::string_view value) {
+    return ParseUint(name, value, min, max);
+  };
 }
 
 auto Millis(std::uint64_t min, std::uint64_t max) {
@@ -77,16 +81,16 @@ StatusOr<fs::path> ExpandHome(const std::map<std::string, std::string>& env, std
 }
 
 bool IsHostChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-         c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '_';
 }
 
 // The URL is not echoed in errors: a mistyped one may carry credentials.
 StatusOr<UpstreamUrl> ParseUpstreamUrl(std::string_view url) {
   constexpr std::string_view kName = "CLAUDE_API_BASE_URL";
   auto fail = [&](std::string_view why) {
-    return Status::InvalidArgument(std::string(kName) + " is not a usable URL: " + std::string(why) +
-                                   " (example: https://api.anthropic.com)");
+    return Status::InvalidArgument(std::string(kName) + " is not a usable URL: " +
+                                   std::string(why) + " (example: https://api.anthropic.com)");
   };
   UpstreamUrl out;
   const std::size_t sep = url.find("://");
@@ -102,7 +106,8 @@ StatusOr<UpstreamUrl> ParseUpstreamUrl(std::string_view url) {
     return fail("the scheme must be https (or http for local tests)");
   }
   std::string_view rest = url.substr(sep + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) return fail("query strings and fragments are not allowed");
+  if (rest.find_first_of("?#") != std::string_view::npos)
+    return fail("query strings and fragments are not allowed");
   const std::size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
@@ -115,9 +120,11 @@ StatusOr<UpstreamUrl> ParseUpstreamUrl(std::string_view url) {
     if (close == std::string_view::npos) return fail("unterminated IPv6 address");
     host = authority.substr(1, close - 1);
     std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && !after.starts_with(':')) return fail("unexpected text after the IPv6 address");
+    if (!after.empty() && !after.starts_with(':'))
+      return fail("unexpected text after the IPv6 address");
     if (!after.empty()) port = after.substr(1);
-    if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) {
+    if (host.empty() ||
+        host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) {
       return fail("bad IPv6 address");
     }
   } else {
@@ -153,23 +160,29 @@ Status CheckDatabaseUrl(std::string_view url) {
   if (lower.starts_with("postgres://") || lower.starts_with("postgresql://")) return Status::Ok();
   // Not echoed: database URLs carry passwords.
   return Status::InvalidArgument(
-      "DATABASE_URL is not supported: leave it empty for SQLite in DATA_DIR, or give a postgres:// or "
+      "DATABASE_URL is not supported: leave it empty for SQLite in DATA_DIR, or give a postgres:// "
+      "or "
       "postgresql:// URL");
 }
 
 const char* LevelName(log::Level level) {
   switch (level) {
-    case log::Level::kDebug: return "debug";
-    case log::Level::kInfo: return "info";
-    case log::Level::kWarn: return "warn";
-    case log::Level::kError: return "error";
+    case log::Level::kDebug:
+      return "debug";
+    case log::Level::kInfo:
+      return "info";
+    case log::Level::kWarn:
+      return "warn";
+    case log::Level::kError:
+      return "error";
   }
   return "info";
 }
 
 std::string FormatUpstream(const UpstreamUrl& u) {
   const bool ipv6 = u.host.find(':') != std::string::npos;
-  return u.scheme + "://" + (ipv6 ? "[" + u.host + "]" : u.host) + ":" + std::to_string(u.port) + u.base_path;
+  return u.scheme + "://" + (ipv6 ? "[" + u.host + "]" : u.host) + ":" + std::to_string(u.port) +
+         u.base_path;
 }
 
 // Only blanks or a comment may follow a closing quote.
@@ -216,7 +229,8 @@ bool ParseDotEnvValue(std::string_view raw, std::string* out) {
 bool IsEnvName(std::string_view name) {
   if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
   for (const char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+      return false;
   }
   return true;
 }
@@ -255,8 +269,10 @@ StatusOr<Config> LoadConfig(const std::map<std::string, std::string>& env) {
            Read(env, "TOKEN_STATS_REFRESH_MS", &c.token_stats_refresh, Millis(100, 3'600'000)),
            Read(env, "OAUTH_REFRESH_MARGIN_MS", &c.oauth_refresh_margin, Millis(0, kMaxTimeoutMs)),
            Read(env, "OAUTH_BACKGROUND_REFRESH", &c.oauth_background_refresh, as_bool),
-           Read(env, "OAUTH_BACKGROUND_MARGIN_MS", &c.oauth_background_margin, Millis(0, kMaxTimeoutMs)),
-           Read(env, "OAUTH_BACKGROUND_INTERVAL_MS", &c.oauth_background_interval, Millis(10, kMaxTimeoutMs)),
+           Read(env, "OAUTH_BACKGROUND_MARGIN_MS", &c.oauth_background_margin,
+                Millis(0, kMaxTimeoutMs)),
+           Read(env, "OAUTH_BACKGROUND_INTERVAL_MS", &c.oauth_background_interval,
+                Millis(10, kMaxTimeoutMs)),
            Read(env, "OAUTH_REFRESH_BACKOFF_MS", &c.oauth_backoff, Millis(1, kMaxTimeoutMs)),
        }) {
     if (!s.ok()) return s;
@@ -264,20 +280,24 @@ StatusOr<Config> LoadConfig(const std::map<std::string, std::string>& env) {
   c.retry.max_retries = static_cast<int>(max_retries);
 
   if (const std::string* v = Get(env, "HOST")) {
-    if (v->find_first_of(" \t/") != std::string::npos) return Bad("HOST", *v, "an IP address or host name");
+    if (v->find_first_of(" \t/") != std::string::npos)
+      return Bad("HOST", *v, "an IP address or host name");
     c.host = *v;
   }
   if (const std::string* v = Get(env, "LOG_LEVEL")) {
-    if (!log::ParseLevel(*v, &c.log_level)) return Bad("LOG_LEVEL", *v, "debug, info, warn or error");
+    if (!log::ParseLevel(*v, &c.log_level))
+      return Bad("LOG_LEVEL", *v, "debug, info, warn or error");
   }
   if (debug) c.log_level = log::Level::kDebug;
 
   const std::string* base_url = Get(env, "CLAUDE_API_BASE_URL");
-  StatusOr<UpstreamUrl> upstream = ParseUpstreamUrl(base_url ? *base_url : std::string(kDefaultUpstream));
+  StatusOr<UpstreamUrl> upstream =
+      ParseUpstreamUrl(base_url ? *base_url : std::string(kDefaultUpstream));
   if (!upstream.ok()) return upstream.status();
   c.upstream = std::move(upstream).value();
 
-  for (auto [name, dest] : {std::pair{"CREDENTIALS_DIR", &c.credentials_dir}, std::pair{"DATA_DIR", &c.data_dir}}) {
+  for (auto [name, dest] :
+       {std::pair{"CREDENTIALS_DIR", &c.credentials_dir}, std::pair{"DATA_DIR", &c.data_dir}}) {
     if (const std::string* v = Get(env, name)) {
       StatusOr<fs::path> p = ExpandHome(env, name, *v);
       if (!p.ok()) return p.status();
@@ -332,12 +352,15 @@ StatusOr<std::map<std::string, std::string>> ParseDotEnv(std::string_view text) 
     if (line.ends_with('\r')) line.remove_suffix(1);
     line = TrimHttpSpace(line);
     if (line.empty() || line.starts_with('#')) continue;
-    if (line.starts_with("export ") || line.starts_with("export\t")) line = TrimHttpSpace(line.substr(7));
+    if (line.starts_with("export ") || line.starts_with("export\t"))
+      line = TrimHttpSpace(line.substr(7));
     const std::size_t eq = line.find('=');
     const std::string where = ".env line " + std::to_string(line_no);
-    if (eq == std::string_view::npos) return Status::InvalidArgument(where + ": expected KEY=VALUE");
+    if (eq == std::string_view::npos)
+      return Status::InvalidArgument(where + ": expected KEY=VALUE");
     const std::string_view key = TrimHttpSpace(line.substr(0, eq));
-    if (!IsEnvName(key)) return Status::InvalidArgument(where + ": '" + std::string(key) + "' is not a variable name");
+    if (!IsEnvName(key))
+      return Status::InvalidArgument(where + ": '" + std::string(key) + "' is not a variable name");
     std::string value;
     if (!ParseDotEnvValue(line.substr(eq + 1), &value)) {
       return Status::InvalidArgument(where + ": the quoted value of " + std::string(key) +
@@ -367,7 +390,8 @@ std::string MaskDatabaseUrl(std::string_view url) {
     }
   }
   // libpq also accepts the password as a query parameter.
-  for (std::size_t pos = 0; (pos = AsciiToLower(out).find("password=", pos)) != std::string::npos;) {
+  for (std::size_t pos = 0;
+       (pos = AsciiToLower(out).find("password=", pos)) != std::string::npos;) {
     const std::size_t begin = pos + 9;
     const std::size_t end = std::min(out.find('&', begin), out.size());
     out.replace(begin, end - begin, "****");
@@ -378,8 +402,8 @@ std::string MaskDatabaseUrl(std::string_view url) {
 
 std::vector<std::string> DescribeConfig(const Config& c) {
   std::vector<std::string> lines;
-  lines.push_back("proxy listening on " + c.host + ":" + std::to_string(c.port) + ", dashboard port " +
-                  std::to_string(c.dashboard_port));
+  lines.push_back("proxy listening on " + c.host + ":" + std::to_string(c.port) +
+                  ", dashboard port " + std::to_string(c.dashboard_port));
   lines.push_back("upstream " + FormatUpstream(c.upstream) + " (timeout until headers " +
                   std::to_string(c.upstream_timeout.count()) + " ms, up to " +
                   std::to_string(c.retry.max_retries) + " retries)");
@@ -387,12 +411,13 @@ std::vector<std::string> DescribeConfig(const Config& c) {
   if (!c.pricing_file.empty()) lines.push_back("prices from " + c.pricing_file.string());
   lines.push_back("credentials dir " + c.credentials_dir.string() + ", client auth " +
                   (c.client_auth ? "on" : "off"));
-  lines.push_back("oauth token endpoint " + c.oauth_token_url + ", refresh " +
-                  std::to_string(c.oauth_refresh_margin.count()) + " ms before expiry, background " +
-                  (c.oauth_background_refresh ? std::to_string(c.oauth_background_margin.count()) +
-                                                    " ms before expiry every " +
-                                                    std::to_string(c.oauth_background_interval.count()) + " ms"
-                                              : std::string("off")));
+  lines.push_back(
+      "oauth token endpoint " + c.oauth_token_url + ", refresh " +
+      std::to_string(c.oauth_refresh_margin.count()) + " ms before expiry, background " +
+      (c.oauth_background_refresh
+           ? std::to_string(c.oauth_background_margin.count()) + " ms before expiry every " +
+                 std::to_string(c.oauth_background_interval.count()) + " ms"
+           : std::string("off")));
   if (!c.storage_enabled) {
     lines.push_back("storage disabled");
   } else if (c.database_url.empty()) {
@@ -401,17 +426,20 @@ std::vector<std::string> DescribeConfig(const Config& c) {
     lines.push_back("storage PostgreSQL " + MaskDatabaseUrl(c.database_url));
   }
   if (c.storage_enabled) {
-    lines.push_back(std::string("migrate at start-up ") + (c.auto_migrate ? "on" : "off") + ", retention " +
-                    (c.retention_days == 0 ? std::string("off") : std::to_string(c.retention_days) + " days") +
-                    (c.database_url.empty() ? std::string()
-                                            : std::string(", raw bodies ") + (c.store_raw_bodies ? "kept" : "when needed")));
+    lines.push_back(
+        std::string("migrate at start-up ") + (c.auto_migrate ? "on" : "off") + ", retention " +
+        (c.retention_days == 0 ? std::string("off") : std::to_string(c.retention_days) + " days") +
+        (c.database_url.empty()
+             ? std::string()
+             : std::string(", raw bodies ") + (c.store_raw_bodies ? "kept" : "when needed")));
   }
   lines.push_back("max request body " + std::to_string(c.max_body_bytes) + " bytes, record queue " +
                   std::to_string(c.record_queue_capacity) + ", io threads " +
                   (c.io_threads == 0 ? std::string("auto") : std::to_string(c.io_threads)));
-  lines.push_back("server timeout " + std::to_string(c.server_timeout.count()) + " ms, shutdown timeout " +
-                  std::to_string(c.shutdown_timeout.count()) + " ms");
-  lines.push_back(std::string("log level ") + LevelName(c.log_level) + (c.log_json ? ", JSON lines" : ", text"));
+  lines.push_back("server timeout " + std::to_string(c.server_timeout.count()) +
+                  " ms, shutdown timeout " + std::to_string(c.shutdown_timeout.count()) + " ms");
+  lines.push_back(std::string("log level ") + LevelName(c.log_level) +
+                  (c.log_json ? ", JSON lines" : ", text"));
   return lines;
 }
 

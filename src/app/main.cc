@@ -16,6 +16,8 @@
 //   exchange is submitted) -> OAuthRefresher::Stop -> Recording::Shutdown (drain the record
 //   pipeline to the store, or spill) -> exit 0.
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
@@ -23,16 +25,14 @@
 #include <iostream>
 #include <sstream>
 
-#include <unistd.h>
-
 #ifdef CN_HAVE_MIMALLOC
 #include <mimalloc.h>
 #else
 #include <malloc.h>
 #endif
 
-#include "app/config.h"
 #include "anthropic/pricing.h"
+#include "app/config.h"
 #include "app/healthcheck.h"
 #include "cn_version.h"
 #include "common/cpus.h"
@@ -145,13 +145,14 @@ std::string DescribeDatabase(const Config& cfg) {
 StatusOr<std::unique_ptr<Store>> OpenConfiguredStore(const Config& cfg, bool migrate) {
   auto opened = storage::OpenStore(StoreConfigFor(cfg));
   if (!opened.ok()) {
-    return Status::InvalidArgument("cannot open the database (" + DescribeDatabase(cfg) + "): " +
-                                   opened.status().message());
+    return Status::InvalidArgument("cannot open the database (" + DescribeDatabase(cfg) +
+                                   "): " + opened.status().message());
   }
   std::unique_ptr<Store> store = std::move(opened).value();
   if (migrate) {
     if (Status s = store->Migrate(); !s.ok()) {
-      return Status::InvalidArgument("database migration failed (" + DescribeDatabase(cfg) + "): " + s.message());
+      return Status::InvalidArgument("database migration failed (" + DescribeDatabase(cfg) +
+                                     "): " + s.message());
     }
   }
   return store;
@@ -230,8 +231,9 @@ class Service {
         return false;
       }
       ropts.prices = std::move(prices).value();
-      log::Info("prices loaded", {{"file", cfg_.pricing_file.string()},
-                                  {"models", static_cast<std::uint64_t>(ropts.prices.models().size())}});
+      log::Info("prices loaded",
+                {{"file", cfg_.pricing_file.string()},
+                 {"models", static_cast<std::uint64_t>(ropts.prices.models().size())}});
     }
     recording_ = std::make_unique<recording::Recording>(*store_, std::move(ropts), &registry_);
     log::Info("recording", {{"database", DescribeDatabase(cfg_)}});
@@ -337,8 +339,9 @@ class Service {
     int sig = 0;
     sigwait(&signals, &sig);
     const char* name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGQUIT";
-    log::Info("shutting down", {{"signal", name},
-                                {"grace_ms", static_cast<std::int64_t>(cfg_.shutdown_timeout.count())}});
+    log::Info(
+        "shutting down",
+        {{"signal", name}, {"grace_ms", static_cast<std::int64_t>(cfg_.shutdown_timeout.count())}});
   }
 
   // docs/architecture.md "Shutdown": the server first (every exchange it had is submitted by the
@@ -430,20 +433,23 @@ int RebuildConversationsCommand(const ServeFlags& flags, const RebuildFlags& reb
   options.domain = rebuild.domain;
   options.dry_run = rebuild.dry_run;
   if (!rebuild.since.empty() && !ParseIso8601(rebuild.since, &options.since_unix_micros)) {
-    return Fail("--since wants an ISO 8601 UTC time such as 2025-06-01T00:00:00Z, got '" + rebuild.since + "'");
+    return Fail("--since wants an ISO 8601 UTC time such as 2025-06-01T00:00:00Z, got '" +
+                rebuild.since + "'");
   }
   auto opened = OpenConfiguredStore(cfg, /*migrate=*/true);
   if (!opened.ok()) return Fail(opened.status().message());
   std::unique_ptr<Store> store = std::move(opened).value();
 
   const bool tty = isatty(STDERR_FILENO) != 0;
-  auto report = recording::RebuildConversations(*store, options, [tty](const recording::RebuildReport& r) {
-    if (tty) std::cerr << "\rscanned " << r.scanned << ", changed " << r.changed << std::flush;
-  });
+  auto report =
+      recording::RebuildConversations(*store, options, [tty](const recording::RebuildReport& r) {
+        if (tty) std::cerr << "\rscanned " << r.scanned << ", changed " << r.changed << std::flush;
+      });
   if (tty) std::cerr << "\n";
   if (!report.ok()) return Fail("rebuild failed: " + report.status().message());
-  std::cout << (options.dry_run ? "dry run: " : "") << "scanned " << report->scanned << " requests, re-linked "
-            << report->linked << ", " << (options.dry_run ? "would change " : "changed ") << report->changed
+  std::cout << (options.dry_run ? "dry run: " : "") << "scanned " << report->scanned
+            << " requests, re-linked " << report->linked << ", "
+            << (options.dry_run ? "would change " : "changed ") << report->changed
             << " (warmed with " << report->warmed << " earlier requests)\n";
   for (std::size_t k = 0; k < report->by_kind.size(); ++k) {
     std::cout << "  " << conversation::LinkKindName(static_cast<conversation::LinkKind>(k)) << ": "
@@ -464,13 +470,16 @@ int OAuthCommand(const ServeFlags& flags, std::string_view command, const OAuthF
   const Config cfg = std::move(config_or).value();
   const oauth::CommandOptions options = OAuthCommandOptions(cfg);
   if (command == "status") {
-    return oauth::RunStatus(oauth_flags.path.empty() ? cfg.credentials_dir : std::filesystem::path(oauth_flags.path),
-                            options, std::cout, std::cerr);
+    return oauth::RunStatus(
+        oauth_flags.path.empty() ? cfg.credentials_dir : std::filesystem::path(oauth_flags.path),
+        options, std::cout, std::cerr);
   }
   auto endpoint = oauth::MakeHttpTokenEndpoint(cfg.oauth_token_url, cfg.oauth_ca_file);
   if (!endpoint.ok()) return Fail("configuration error: " + endpoint.status().message());
-  if (command == "login") return oauth::RunLogin(oauth_flags.path, **endpoint, options, std::cin, std::cout, std::cerr);
-  return oauth::RunRefresh(oauth_flags.path, oauth_flags.force, **endpoint, options, std::cout, std::cerr);
+  if (command == "login")
+    return oauth::RunLogin(oauth_flags.path, **endpoint, options, std::cin, std::cout, std::cerr);
+  return oauth::RunRefresh(oauth_flags.path, oauth_flags.force, **endpoint, options, std::cout,
+                           std::cerr);
 }
 
 }  // namespace
@@ -509,8 +518,13 @@ int main(int argc, char** argv) {
 
   app::ServeFlags flags;
   auto add_serve_flags = [&flags](CLI::App* sub) {
-    sub->add_option("-e,--env-file", flags.env_file, "Read settings from this file (default ./.env)");
-    struct Flag { const char* name; const char* env; const char* help; };
+    sub->add_option("-e,--env-file", flags.env_file,
+                    "Read settings from this file (default ./.env)");
+    struct Flag {
+      const char* name;
+      const char* env;
+      const char* help;
+    };
     static const Flag kFlags[] = {
         {"-p,--port", "PORT", "Listen port (PORT, default 3000)"},
         {"-H,--host", "HOST", "Listen address (HOST, default 0.0.0.0)"},
@@ -525,7 +539,8 @@ int main(int argc, char** argv) {
     };
     for (const auto& f : kFlags) {
       sub->add_option_function<std::string>(
-          f.name, [&flags, env = std::string(f.env)](const std::string& v) { flags.overrides[env] = v; },
+          f.name,
+          [&flags, env = std::string(f.env)](const std::string& v) { flags.overrides[env] = v; },
           f.help);
     }
   };
@@ -533,42 +548,56 @@ int main(int argc, char** argv) {
   add_serve_flags(serve);
   CLI::App* proxy = cli.add_subcommand("proxy", "Run the proxy service alone");
   add_serve_flags(proxy);
-  CLI::App* health = cli.add_subcommand("healthcheck", "Exit 0 if URL answers 2xx (for HEALTHCHECK)");
+  CLI::App* health =
+      cli.add_subcommand("healthcheck", "Exit 0 if URL answers 2xx (for HEALTHCHECK)");
   std::string health_url;
   int health_timeout_ms = 3000;
   health->add_option("url", health_url, "Default http://127.0.0.1:$PORT/health");
   health->add_option("--timeout-ms", health_timeout_ms, "Give up after this long");
-  CLI::App* conversations = cli.add_subcommand("conversations", "Conversation tracking maintenance");
+  CLI::App* conversations =
+      cli.add_subcommand("conversations", "Conversation tracking maintenance");
   conversations->require_subcommand(1);
   CLI::App* rebuild = conversations->add_subcommand(
       "rebuild", "Re-link stored requests in timestamp order (stop the proxy first)");
   app::RebuildFlags rebuild_flags;
-  rebuild->add_option("--domain", rebuild_flags.domain, "Only this domain (raw Host, e.g. localhost:3000)");
-  rebuild->add_option("--since", rebuild_flags.since, "Only requests from this UTC time on (ISO 8601)");
+  rebuild->add_option("--domain", rebuild_flags.domain,
+                      "Only this domain (raw Host, e.g. localhost:3000)");
+  rebuild->add_option("--since", rebuild_flags.since,
+                      "Only requests from this UTC time on (ISO 8601)");
   rebuild->add_flag("--dry-run", rebuild_flags.dry_run, "Report what would change, write nothing");
-  rebuild->add_option("-e,--env-file", flags.env_file, "Read settings from this file (default ./.env)");
+  rebuild->add_option("-e,--env-file", flags.env_file,
+                      "Read settings from this file (default ./.env)");
   rebuild->add_option_function<std::string>(
       "--data-dir", [&flags](const std::string& v) { flags.overrides["DATA_DIR"] = v; },
       "Where the SQLite database lives (DATA_DIR)");
 
-  CLI::App* oauth_cmd = cli.add_subcommand("oauth", "Claude Max OAuth credential files (docs/oauth.md)");
+  CLI::App* oauth_cmd =
+      cli.add_subcommand("oauth", "Claude Max OAuth credential files (docs/oauth.md)");
   oauth_cmd->require_subcommand(1);
-  oauth_cmd->add_option("-e,--env-file", flags.env_file, "Read settings from this file (default ./.env)");
+  oauth_cmd->add_option("-e,--env-file", flags.env_file,
+                        "Read settings from this file (default ./.env)");
   app::OAuthFlags oauth_flags;
   CLI::App* oauth_login = oauth_cmd->add_subcommand(
       "login", "Log in (PKCE: open the printed URL anywhere, paste code#state) and write the file");
-  oauth_login->add_option("file", oauth_flags.path, "e.g. credentials/claude.example.com.credentials.json")
+  oauth_login
+      ->add_option("file", oauth_flags.path, "e.g. credentials/claude.example.com.credentials.json")
       ->required();
-  CLI::App* oauth_refresh = oauth_cmd->add_subcommand("refresh", "Refresh the tokens of a credential file");
+  CLI::App* oauth_refresh =
+      oauth_cmd->add_subcommand("refresh", "Refresh the tokens of a credential file");
   oauth_refresh->add_option("file", oauth_flags.path, "The credential file")->required();
-  oauth_refresh->add_flag("--force", oauth_flags.force, "Refresh even if the token is not about to expire");
-  CLI::App* oauth_status = oauth_cmd->add_subcommand("status", "Table of the credential files and their state");
+  oauth_refresh->add_flag("--force", oauth_flags.force,
+                          "Refresh even if the token is not about to expire");
+  CLI::App* oauth_status =
+      oauth_cmd->add_subcommand("status", "Table of the credential files and their state");
   oauth_status->add_option("dir", oauth_flags.path, "Default CREDENTIALS_DIR");
-  CLI::App* keygen = cli.add_subcommand("keygen", "Print a new cnp_live_ client API key (for client_api_key)");
+  CLI::App* keygen =
+      cli.add_subcommand("keygen", "Print a new cnp_live_ client API key (for client_api_key)");
 
-  CLI::App* migrate = cli.add_subcommand("migrate", "Create or upgrade the database schema, then exit");
+  CLI::App* migrate =
+      cli.add_subcommand("migrate", "Create or upgrade the database schema, then exit");
   add_serve_flags(migrate);
-  CLI::App* prune = cli.add_subcommand("prune", "Delete exchanges older than RETENTION_DAYS (or --days) now");
+  CLI::App* prune =
+      cli.add_subcommand("prune", "Delete exchanges older than RETENTION_DAYS (or --days) now");
   add_serve_flags(prune);
   int prune_days = 0;
   prune->add_option("--days", prune_days, "Keep this many days (default RETENTION_DAYS)");
@@ -599,7 +628,8 @@ int main(int argc, char** argv) {
       health_url = std::string("http://127.0.0.1:") + (port && *port ? port : "3000") + "/health";
     }
     std::string error;
-    int status = app::HttpGetStatus(health_url, std::chrono::milliseconds(health_timeout_ms), &error);
+    int status =
+        app::HttpGetStatus(health_url, std::chrono::milliseconds(health_timeout_ms), &error);
     if (status >= 200 && status < 300) return 0;
     std::cerr << "healthcheck " << health_url << ": "
               << (status > 0 ? "HTTP " + std::to_string(status) : error) << "\n";

@@ -48,7 +48,8 @@ bool Base64Decode(std::string_view in, std::string* out) {
   static constexpr std::array<std::int8_t, 256> kValues = [] {
     std::array<std::int8_t, 256> v{};
     v.fill(-1);
-    for (int i = 0; i < 64; ++i) v[static_cast<unsigned char>(kStandard[i])] = static_cast<std::int8_t>(i);
+    for (int i = 0; i < 64; ++i)
+      v[static_cast<unsigned char>(kStandard[i])] = static_cast<std::int8_t>(i);
     return v;
   }();
   if (in.size() % 4 != 0) return false;

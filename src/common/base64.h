@@ -11,7 +11,8 @@ enum class Base64Alphabet {
   kUrlNoPad,  // A-Z a-z 0-9 - _, no padding (RFC 4648 §5; PKCE, JWT)
 };
 
-std::string Base64Encode(std::string_view bytes, Base64Alphabet alphabet = Base64Alphabet::kStandard);
+std::string Base64Encode(std::string_view bytes,
+                         Base64Alphabet alphabet = Base64Alphabet::kStandard);
 
 // Strict decoder of the standard padded form: length a multiple of 4, no whitespace, padding
 // only at the end. Returns false (and leaves `out` unspecified) on anything else.

@@ -20,7 +20,7 @@ using Headers = std::vector<Header>;
 // The headers with repeated names (compared without case) merged into one entry each, in order
 // of first appearance, values joined by ", " (RFC 9110 §5.3); the name is the first spelling seen.
 // `repeated` (optional) is set when any name occurred more than once.
-std::vector<std::pair<std::string_view, std::string>> MergeRepeatedHeaders(const Headers& headers,
-                                                                           bool* repeated = nullptr);
+std::vector<std::pair<std::string_view, std::string>> MergeRepeatedHeaders(
+    const Headers& headers, bool* repeated = nullptr);
 
 }  // namespace cn

@@ -1,6 +1,6 @@
 // Identifiers: UUIDv7 request ids (the database primary key, also sent to clients as
-// X-Request-ID so a client can find its record) and UUIDv4 for ids that must not tell time. Thread-safe: randomness comes from the OS
-// (getrandom) through a small thread-local buffer.
+// X-Request-ID so a client can find its record) and UUIDv4 for ids that must not tell time.
+// Thread-safe: randomness comes from the OS (getrandom) through a small thread-local buffer.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,5 @@
 #include "common/log.h"
 
-#include "common/json.h"
-
 #include <unistd.h>
 
 #include <atomic>
@@ -11,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/json.h"
 #include "common/thread.h"
 #include "common/time.h"
 
@@ -65,10 +64,14 @@ void WriterLoop() {
 
 const char* LevelName(Level l) {
   switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -86,11 +89,16 @@ bool NeedsQuoting(std::string_view v) {
 bool ParseLevel(std::string_view text, Level* level) {
   std::string t;
   for (char c : text) t.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
-  if (t == "debug") *level = Level::kDebug;
-  else if (t == "info") *level = Level::kInfo;
-  else if (t == "warn" || t == "warning") *level = Level::kWarn;
-  else if (t == "error") *level = Level::kError;
-  else return false;
+  if (t == "debug")
+    *level = Level::kDebug;
+  else if (t == "info")
+    *level = Level::kInfo;
+  else if (t == "warn" || t == "warning")
+    *level = Level::kWarn;
+  else if (t == "error")
+    *level = Level::kError;
+  else
+    return false;
   return true;
 }
 
@@ -158,7 +166,9 @@ void Shutdown() {
   s.running = false;
 }
 
-bool Enabled(Level level) { return static_cast<int>(level) >= S().min_level.load(std::memory_order_relaxed); }
+bool Enabled(Level level) {
+  return static_cast<int>(level) >= S().min_level.load(std::memory_order_relaxed);
+}
 
 void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
   if (!Enabled(level)) return;

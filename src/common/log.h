@@ -46,9 +46,15 @@ std::uint64_t DroppedLines();
 inline void Debug(std::string_view m, std::initializer_list<Field> f = {}) {
   if (Enabled(Level::kDebug)) Write(Level::kDebug, m, f);
 }
-inline void Info(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kInfo, m, f); }
-inline void Warn(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kWarn, m, f); }
-inline void Error(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kError, m, f); }
+inline void Info(std::string_view m, std::initializer_list<Field> f = {}) {
+  Write(Level::kInfo, m, f);
+}
+inline void Warn(std::string_view m, std::initializer_list<Field> f = {}) {
+  Write(Level::kWarn, m, f);
+}
+inline void Error(std::string_view m, std::initializer_list<Field> f = {}) {
+  Write(Level::kError, m, f);
+}
 
 // Formats one line without queueing it (exposed for tests).
 std::string FormatLine(Level level, std::int64_t unix_micros, std::string_view message,

@@ -32,7 +32,8 @@ std::optional<std::string> SummaryOf(std::string_view text) {
   const std::size_t marker = text.find(kSummaryMarker);
   if (marker == std::string_view::npos) return std::nullopt;
   std::string_view summary = JsTrim(text.substr(marker + kSummaryMarker.size()));
-  if (const std::size_t suffix = summary.find(kSummarySuffixMarker); suffix != std::string_view::npos) {
+  if (const std::size_t suffix = summary.find(kSummarySuffixMarker);
+      suffix != std::string_view::npos) {
     summary = JsTrim(summary.substr(0, suffix));
   }
   while (!summary.empty() && summary.back() == '.') summary.remove_suffix(1);
@@ -51,7 +52,8 @@ std::optional<std::string> ExtractCompactSummary(const json::value& message) {
     std::optional<std::string> summary;
     if (item.is_string()) {
       summary = SummaryOf(item.get_string());
-    } else if (const json::string* text = StringField(item, "text"); text != nullptr && IsTextBlock(item)) {
+    } else if (const json::string* text = StringField(item, "text");
+               text != nullptr && IsTextBlock(item)) {
       summary = SummaryOf(*text);
     }
     if (summary) return summary;
@@ -110,7 +112,8 @@ std::vector<TaskInvocation> ExtractTaskInvocations(const json::value& response_b
     TaskInvocation inv;
     if (const json::string* id = StringField(item, "id")) inv.tool_use_id = std::string(*id);
     inv.prompt = std::string(*prompt);
-    if (const json::string* d = StringField(*input, "description")) inv.description = std::string(*d);
+    if (const json::string* d = StringField(*input, "description"))
+      inv.description = std::string(*d);
     out.push_back(std::move(inv));
   }
   return out;
@@ -118,7 +121,8 @@ std::vector<TaskInvocation> ExtractTaskInvocations(const json::value& response_b
 
 std::optional<std::string_view> FirstResponseText(const json::value& response_body) {
   const json::value* content = JsProperty(response_body, "content");
-  if (content == nullptr || !content->is_array() || content->get_array().empty()) return std::nullopt;
+  if (content == nullptr || !content->is_array() || content->get_array().empty())
+    return std::nullopt;
   const json::string* text = StringField(content->get_array()[0], "text");
   if (text == nullptr) return std::nullopt;
   return std::string_view(*text);

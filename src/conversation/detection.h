@@ -6,12 +6,11 @@
 // Thread-safety: pure functions; safe from any thread.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json/value.hpp>
 
 namespace cn::conversation {
 

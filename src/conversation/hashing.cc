@@ -1,9 +1,9 @@
 #include "conversation/hashing.h"
 
+#include <openssl/evp.h>
+
 #include <memory>
 #include <unordered_set>
-
-#include <openssl/evp.h>
 
 #include "conversation/js_json.h"
 #include "conversation/js_regex.h"
@@ -20,18 +20,19 @@ constexpr std::string_view kReminderTag = "<system-reminder>";
 // The original's system-reminder and system-prompt expressions, translated once (see js_regex.h for
 // the JS -> PCRE2 mapping).
 struct Patterns {
-  JsRegex reminder{std::string(kJsSpace) + "*<" + AsciiCaseless("system-reminder") + ">[\\s\\S]*?</" +
-                   AsciiCaseless("system-reminder") + ">"};
+  JsRegex reminder{std::string(kJsSpace) + "*<" + AsciiCaseless("system-reminder") +
+                   ">[\\s\\S]*?</" + AsciiCaseless("system-reminder") + ">"};
   JsRegex transient{"<transient_context>[\\s\\S]*?</transient_context>"};
   JsRegex git_status{"gitStatus:[\\s\\S]*?(?:\\n\\n|\\z)"};
   JsRegex status{"(?:" + std::string(kJsLineStart) + "|\\n)Status:" + std::string(kJsSpace) +
                  "*\\n(?:[^\\n]*\\n)*?(?=\\n\\n|" + std::string(kJsLineEnd) + ")"};
-  JsRegex current_branch{"(?:" + std::string(kJsLineStart) + "|\\n)Current branch:" + std::string(kJsDot) + "*" +
-                         std::string(kJsLineEnd)};
-  JsRegex main_branch{"(?:" + std::string(kJsLineStart) + "|\\n)Main branch" + std::string(kJsDot) + "*:" +
-                      std::string(kJsDot) + "*" + std::string(kJsLineEnd)};
-  JsRegex recent_commits{"(?:" + std::string(kJsLineStart) + "|\\n)Recent commits:" + std::string(kJsDot) +
-                         "*\\n(?:(?!" + std::string(kJsLineStart) + "\\n)" + std::string(kJsDot) + "*\\n)*"};
+  JsRegex current_branch{"(?:" + std::string(kJsLineStart) + "|\\n)Current branch:" +
+                         std::string(kJsDot) + "*" + std::string(kJsLineEnd)};
+  JsRegex main_branch{"(?:" + std::string(kJsLineStart) + "|\\n)Main branch" + std::string(kJsDot) +
+                      "*:" + std::string(kJsDot) + "*" + std::string(kJsLineEnd)};
+  JsRegex recent_commits{"(?:" + std::string(kJsLineStart) +
+                         "|\\n)Recent commits:" + std::string(kJsDot) + "*\\n(?:(?!" +
+                         std::string(kJsLineStart) + "\\n)" + std::string(kJsDot) + "*\\n)*"};
   JsRegex newlines{"\\n{3,}"};
 };
 
@@ -43,13 +44,20 @@ const Patterns& Regexes() {
 bool JsTruthy(const json::value* v) {
   if (v == nullptr) return false;
   switch (v->kind()) {
-    case json::kind::null: return false;
-    case json::kind::bool_: return v->get_bool();
-    case json::kind::int64: return v->get_int64() != 0;
-    case json::kind::uint64: return v->get_uint64() != 0;
-    case json::kind::double_: return v->get_double() != 0 && v->get_double() == v->get_double();
-    case json::kind::string: return !v->get_string().empty();
-    default: return true;
+    case json::kind::null:
+      return false;
+    case json::kind::bool_:
+      return v->get_bool();
+    case json::kind::int64:
+      return v->get_int64() != 0;
+    case json::kind::uint64:
+      return v->get_uint64() != 0;
+    case json::kind::double_:
+      return v->get_double() != 0 && v->get_double() == v->get_double();
+    case json::kind::string:
+      return !v->get_string().empty();
+    default:
+      return true;
   }
 }
 
@@ -127,7 +135,8 @@ std::string Sha256Hex(std::string_view data) {
 }
 
 bool ContainsSystemReminder(std::string_view text) {
-  for (std::size_t pos = text.find('<'); pos != std::string_view::npos; pos = text.find('<', pos + 1)) {
+  for (std::size_t pos = text.find('<'); pos != std::string_view::npos;
+       pos = text.find('<', pos + 1)) {
     if (text.size() - pos < kReminderTag.size()) return false;
     bool equal = true;
     for (std::size_t i = 1; i < kReminderTag.size() && equal; ++i) {
@@ -151,14 +160,16 @@ StatusOr<std::string> NormalizeContent(const json::value& content) {
     return "[0]text:" + CrLfToLf(JsTrim(content.get_string()));
   }
   const json::array* items = content.if_array();
-  if (items == nullptr) return Status::InvalidArgument("message content is neither a string nor an array");
+  if (items == nullptr)
+    return Status::InvalidArgument("message content is neither a string nor an array");
   std::string out;
   std::size_t index = 0;
   for (const json::value& item : *items) {
     if (item.is_null()) return Status::InvalidArgument("null content block");
     if (IsType(item, "text")) {
       const json::value* text = JsProperty(item, "text");
-      if (text != nullptr && text->is_string() && JsTrim(StripSystemReminder(text->get_string())).empty()) {
+      if (text != nullptr && text->is_string() &&
+          JsTrim(StripSystemReminder(text->get_string())).empty()) {
         continue;  // reminder-only (or blank) text blocks do not count, nor take an index
       }
     }
@@ -192,7 +203,8 @@ StatusOr<std::vector<const json::value*>> DeduplicateMessages(const json::array&
       if (IsType(item, "tool_use") && JsTruthy(JsProperty(item, "id"))) {
         if (!seen_tool_use.insert(JsStringify(*JsProperty(item, "id"))).second) duplicate = true;
       } else if (IsType(item, "tool_result") && JsTruthy(JsProperty(item, "tool_use_id"))) {
-        if (!seen_tool_result.insert(JsStringify(*JsProperty(item, "tool_use_id"))).second) duplicate = true;
+        if (!seen_tool_result.insert(JsStringify(*JsProperty(item, "tool_use_id"))).second)
+          duplicate = true;
       }
     }
     if (!duplicate) kept.push_back(&message);
@@ -215,15 +227,17 @@ std::string FinalHex(EVP_MD_CTX* ctx) {
 
 // One pass over `messages`; out[k] receives the hash of the first prefix_lengths[k] messages
 // (ascending, each >= 1), so the parent and grandparent hashes cost no second normalisation.
-Status HashPrefixes(const std::vector<const json::value*>& messages, const std::vector<std::size_t>& prefix_lengths,
-                    std::vector<std::string>& out) {
-  if (messages.empty()) return Status::InvalidArgument("Cannot compute hash for empty messages array");
+Status HashPrefixes(const std::vector<const json::value*>& messages,
+                    const std::vector<std::size_t>& prefix_lengths, std::vector<std::string>& out) {
+  if (messages.empty())
+    return Status::InvalidArgument("Cannot compute hash for empty messages array");
   DigestCtx ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
   std::size_t next = 0;
   for (std::size_t i = 0; i < messages.size() && next < prefix_lengths.size(); ++i) {
     const json::value* role = JsProperty(*messages[i], "role");
-    if (!JsTruthy(role) || !role->is_string()) return Status::InvalidArgument("Invalid message: missing role");
+    if (!JsTruthy(role) || !role->is_string())
+      return Status::InvalidArgument("Invalid message: missing role");
     const json::value* content = JsProperty(*messages[i], "content");
     if (content == nullptr) return Status::InvalidArgument("message without content");
     auto normalized = NormalizeContent(*content);
@@ -250,7 +264,8 @@ StatusOr<std::string> HashMessages(const std::vector<const json::value*>& messag
 }
 
 StatusOr<MessageHashes> ComputeMessageHashes(const json::array& messages) {
-  if (messages.empty()) return Status::InvalidArgument("Cannot compute hash for empty messages array");
+  if (messages.empty())
+    return Status::InvalidArgument("Cannot compute hash for empty messages array");
   auto dedup = DeduplicateMessages(messages);
   if (!dedup.ok()) return dedup.status();
   const std::size_t n = dedup->size();

@@ -6,13 +6,12 @@
 // body; malformed shapes the original would have thrown on are reported as a non-OK Status.
 #pragma once
 
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json/array.hpp>
-#include <boost/json/value.hpp>
 
 #include "common/status.h"
 
@@ -36,7 +35,8 @@ StatusOr<std::string> NormalizeContent(const boost::json::value& content);
 // Drops every array-content message that repeats a tool_use id or tool_result tool_use_id seen
 // earlier (ids are recorded while testing, even for dropped messages). Errors for a message that is
 // not an object or whose content is neither a string nor an array.
-StatusOr<std::vector<const boost::json::value*>> DeduplicateMessages(const boost::json::array& messages);
+StatusOr<std::vector<const boost::json::value*>> DeduplicateMessages(
+    const boost::json::array& messages);
 
 // The message hash over an already de-duplicated list (no second de-dup pass): SHA-256 hex of role
 // "\n" normalize(content) "\n" for each message. Errors on an empty list or a missing role.

@@ -1,11 +1,10 @@
 #include "conversation/index.h"
 
 #include <algorithm>
+#include <boost/json/parse.hpp>
 #include <cassert>
 #include <charconv>
 #include <system_error>
-
-#include <boost/json/parse.hpp>
 
 namespace cn::conversation {
 namespace {
@@ -19,9 +18,10 @@ constexpr std::size_t kPruneEveryAdds = 4096;
 constexpr std::string_view kSubtaskPrefix = "subtask_";
 
 std::size_t CostOf(const IndexEntry& e) {
-  std::size_t cost = kFixedEntryCost + e.request_id.size() + e.domain.size() + e.current_message_hash.size() +
-                     e.parent_message_hash.size() + e.system_hash.size() + e.conversation_id.size() +
-                     e.branch_id.size() + e.parent_task_request_id.size() + e.subtask_prompt.size();
+  std::size_t cost = kFixedEntryCost + e.request_id.size() + e.domain.size() +
+                     e.current_message_hash.size() + e.parent_message_hash.size() +
+                     e.system_hash.size() + e.conversation_id.size() + e.branch_id.size() +
+                     e.parent_task_request_id.size() + e.subtask_prompt.size();
   if (e.response_text_lower) cost += e.response_text_lower->size();
   for (const TaskInvocation& t : e.task_invocations) {
     cost += t.tool_use_id.size() + t.prompt.size() + t.description.size() + sizeof(TaskInvocation);
@@ -75,7 +75,8 @@ IndexEntry IndexEntryFromRecord(const Record& r) {
     std::error_code ec;
     const json::value response = json::parse(r.response_json, ec);
     if (!ec) {
-      if (const auto text = FirstResponseText(response)) e.response_text_lower = LowerForMatch(*text);
+      if (const auto text = FirstResponseText(response))
+        e.response_text_lower = LowerForMatch(*text);
       e.task_invocations = ExtractTaskInvocations(response);
     }
   }
@@ -86,7 +87,8 @@ IndexEntry IndexEntryFromRecord(const Record& r) {
     const json::value* messages = o == nullptr ? nullptr : o->if_contains("messages");
     if (messages != nullptr && messages->is_array() && messages->get_array().size() == 1) {
       if (const json::object* m = messages->get_array()[0].if_object()) {
-        if (const json::value* content = m->if_contains("content")) e.subtask_prompt = ExtractSubtaskPrompt(*content);
+        if (const json::value* content = m->if_contains("content"))
+          e.subtask_prompt = ExtractSubtaskPrompt(*content);
       }
     }
   }
@@ -111,8 +113,10 @@ void ConversationIndex::Add(const Record& r) {
 
 void ConversationIndex::Add(IndexEntry entry) {
   // Replacing keeps the sub-task block: a re-added Task request keeps its numbering.
-  if (auto it = entries_.find(entry.request_id); it != entries_.end()) Remove(&it->second, /*evicted=*/false);
-  if (entry.response_text_lower && entry.response_text_lower->size() > options_.max_response_text_bytes) {
+  if (auto it = entries_.find(entry.request_id); it != entries_.end())
+    Remove(&it->second, /*evicted=*/false);
+  if (entry.response_text_lower &&
+      entry.response_text_lower->size() > options_.max_response_text_bytes) {
     entry.response_text_lower->resize(options_.max_response_text_bytes);
     entry.response_text_truncated = true;
   }
@@ -125,8 +129,10 @@ void ConversationIndex::Add(IndexEntry entry) {
   node->cost = CostOf(e);
   payload_bytes_ += node->cost;
   node->age_it = by_age_.emplace(e.timestamp_unix_micros, node);
-  if (!e.current_message_hash.empty()) by_current_hash_[Key(e.domain, e.current_message_hash)].push_back(node);
-  if (!e.parent_message_hash.empty()) by_parent_hash_[Key(e.domain, e.parent_message_hash)].push_back(node);
+  if (!e.current_message_hash.empty())
+    by_current_hash_[Key(e.domain, e.current_message_hash)].push_back(node);
+  if (!e.parent_message_hash.empty())
+    by_parent_hash_[Key(e.domain, e.parent_message_hash)].push_back(node);
   if (!e.task_invocations.empty()) with_task_calls_.insert(node);
   newest_timestamp_ = std::max(newest_timestamp_, e.timestamp_unix_micros);
   RecordSubtask(e);
@@ -141,7 +147,8 @@ void ConversationIndex::Remove(Node* node, bool evicted) {
     EraseValue(it->second, node);
     if (it->second.empty()) map.erase(it);
   };
-  if (!e.current_message_hash.empty()) unlink(by_current_hash_, Key(e.domain, e.current_message_hash));
+  if (!e.current_message_hash.empty())
+    unlink(by_current_hash_, Key(e.domain, e.current_message_hash));
   if (!e.parent_message_hash.empty()) unlink(by_parent_hash_, Key(e.domain, e.parent_message_hash));
   by_age_.erase(node->age_it);
   with_task_calls_.erase(node);
@@ -153,14 +160,18 @@ void ConversationIndex::Remove(Node* node, bool evicted) {
 void ConversationIndex::Evict() {
   while (!by_age_.empty()) {
     Node* oldest = by_age_.begin()->second;
-    const bool too_old = oldest->entry.timestamp_unix_micros < newest_timestamp_ - options_.max_age_micros;
-    if (!too_old && entries_.size() <= options_.max_entries && payload_bytes_ <= options_.max_payload_bytes) break;
+    const bool too_old =
+        oldest->entry.timestamp_unix_micros < newest_timestamp_ - options_.max_age_micros;
+    if (!too_old && entries_.size() <= options_.max_entries &&
+        payload_bytes_ <= options_.max_payload_bytes)
+      break;
     Remove(oldest, /*evicted=*/true);
   }
   if (++adds_since_prune_ < kPruneEveryAdds) return;
   adds_since_prune_ = 0;
   const std::int64_t horizon = by_age_.empty() ? newest_timestamp_ : by_age_.begin()->first;
-  std::erase_if(conversation_subtasks_, [horizon](const auto& kv) { return kv.second.last_used < horizon; });
+  std::erase_if(conversation_subtasks_,
+                [horizon](const auto& kv) { return kv.second.last_used < horizon; });
 }
 
 const IndexEntry* ConversationIndex::Find(std::string_view request_id) const {
@@ -168,7 +179,8 @@ const IndexEntry* ConversationIndex::Find(std::string_view request_id) const {
   return it == entries_.end() ? nullptr : &it->second.entry;
 }
 
-const IndexEntry* ConversationIndex::FindNewestByCurrentHash(std::string_view domain, std::string_view hash,
+const IndexEntry* ConversationIndex::FindNewestByCurrentHash(std::string_view domain,
+                                                             std::string_view hash,
                                                              const std::string* system_hash,
                                                              std::string_view exclude_request_id,
                                                              std::int64_t before) const {
@@ -185,8 +197,8 @@ const IndexEntry* ConversationIndex::FindNewestByCurrentHash(std::string_view do
 }
 
 bool ConversationIndex::HasChild(std::string_view domain, std::string_view parent_hash,
-                                 std::string_view conversation_id, std::string_view exclude_request_id,
-                                 std::int64_t before) const {
+                                 std::string_view conversation_id,
+                                 std::string_view exclude_request_id, std::int64_t before) const {
   auto it = by_parent_hash_.find(Key(domain, parent_hash));
   if (it == by_parent_hash_.end()) return false;
   return std::any_of(it->second.begin(), it->second.end(), [&](const Node* node) {
@@ -196,8 +208,10 @@ bool ConversationIndex::HasChild(std::string_view domain, std::string_view paren
   });
 }
 
-const IndexEntry* ConversationIndex::FindCompactParent(std::string_view domain, std::string_view cleaned_summary,
-                                                       std::int64_t from, std::int64_t before) const {
+const IndexEntry* ConversationIndex::FindCompactParent(std::string_view domain,
+                                                       std::string_view cleaned_summary,
+                                                       std::int64_t from,
+                                                       std::int64_t before) const {
   for (auto it = by_age_.lower_bound(before); it != by_age_.begin();) {
     --it;
     if (it->first < from) break;
@@ -212,18 +226,21 @@ const IndexEntry* ConversationIndex::FindCompactParent(std::string_view domain, 
   return nullptr;
 }
 
-std::optional<TaskMatch> ConversationIndex::MatchTaskInvocation(std::string_view domain, std::string_view prompt,
+std::optional<TaskMatch> ConversationIndex::MatchTaskInvocation(std::string_view domain,
+                                                                std::string_view prompt,
                                                                 std::int64_t at) const {
   if (with_task_calls_.empty()) return std::nullopt;  // the common case: skip copying the prompt
   const std::string contained = LiteralBackslashNToNewline(prompt);
   std::vector<const Node*> rows;
   for (const Node* node : with_task_calls_) {
     const IndexEntry& e = node->entry;
-    if (e.domain != domain || e.timestamp_unix_micros > at || e.timestamp_unix_micros < at - kTaskWindowMicros) {
+    if (e.domain != domain || e.timestamp_unix_micros > at ||
+        e.timestamp_unix_micros < at - kTaskWindowMicros) {
       continue;
     }
-    const bool contains = std::any_of(e.task_invocations.begin(), e.task_invocations.end(),
-                                      [&](const TaskInvocation& t) { return t.prompt == contained; });
+    const bool contains =
+        std::any_of(e.task_invocations.begin(), e.task_invocations.end(),
+                    [&](const TaskInvocation& t) { return t.prompt == contained; });
     if (contains) rows.push_back(node);
   }
   // The original's "newest first, limit 10", then walked oldest first; ties broken by request id
@@ -243,7 +260,8 @@ std::optional<TaskMatch> ConversationIndex::MatchTaskInvocation(std::string_view
     for (std::size_t i = 0; i < e.task_invocations.size(); ++i) {
       if (e.task_invocations[i].prompt != prompt) continue;
       const TaskMatch match{&e, static_cast<int>(i) + 1};
-      const bool claimed = block != blocks_.end() && i < block->second.claimed.size() && block->second.claimed[i];
+      const bool claimed =
+          block != blocks_.end() && i < block->second.claimed.size() && block->second.claimed[i];
       if (!claimed) return match;
       if (!first_equal) first_equal = match;
     }
@@ -251,10 +269,12 @@ std::optional<TaskMatch> ConversationIndex::MatchTaskInvocation(std::string_view
   return first_equal;
 }
 
-ConversationIndex::SubtaskBlock& ConversationIndex::EnsureBlock(const IndexEntry& task_request, int min_size) {
+ConversationIndex::SubtaskBlock& ConversationIndex::EnsureBlock(const IndexEntry& task_request,
+                                                                int min_size) {
   auto [it, inserted] = blocks_.try_emplace(task_request.request_id);
   SubtaskBlock& block = it->second;
-  const auto size = static_cast<std::size_t>(std::max<int>(min_size, static_cast<int>(task_request.task_invocations.size())));
+  const auto size = static_cast<std::size_t>(
+      std::max<int>(min_size, static_cast<int>(task_request.task_invocations.size())));
   if (block.claimed.size() < size) block.claimed.resize(size, false);
   return block;
 }
@@ -265,7 +285,8 @@ int ConversationIndex::AssignSubtaskNumber(const IndexEntry& task_request, int i
   SubtaskBlock& block = EnsureBlock(task_request, invocation_index);
   ConversationSubtasks& conv = conversation_subtasks_[task_request.conversation_id];
   if (!known) block.base = conv.max_reserved;
-  conv.max_reserved = std::max(conv.max_reserved, block.base + static_cast<int>(block.claimed.size()));
+  conv.max_reserved =
+      std::max(conv.max_reserved, block.base + static_cast<int>(block.claimed.size()));
   conv.last_used = std::max(conv.last_used, newest_timestamp_);
   block.claimed[static_cast<std::size_t>(invocation_index - 1)] = true;
   return block.base + invocation_index;
@@ -295,7 +316,8 @@ void ConversationIndex::RecordSubtask(const IndexEntry& e) {
     SubtaskBlock& block = EnsureBlock(task_request, index);
     if (!known) block.base = *n - index;
     block.claimed[i] = true;
-    conv.max_reserved = std::max(conv.max_reserved, block.base + static_cast<int>(block.claimed.size()));
+    conv.max_reserved =
+        std::max(conv.max_reserved, block.base + static_cast<int>(block.claimed.size()));
     return;
   }
 }

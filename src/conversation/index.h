@@ -94,19 +94,22 @@ class ConversationIndex {
   // Parent lookup: newest entry of `domain` with current_message_hash == hash (and system_hash ==
   // *system_hash when given), request_id != exclude_request_id, timestamp < before.
   const IndexEntry* FindNewestByCurrentHash(std::string_view domain, std::string_view hash,
-                                            const std::string* system_hash, std::string_view exclude_request_id,
+                                            const std::string* system_hash,
+                                            std::string_view exclude_request_id,
                                             std::int64_t before) const;
 
   // Branch test: whether a child of `parent_hash` exists (parent_message_hash == parent_hash,
-  // request_id != exclude, timestamp < before, and conversation_id == conversation_id unless empty).
-  bool HasChild(std::string_view domain, std::string_view parent_hash, std::string_view conversation_id,
-                std::string_view exclude_request_id, std::int64_t before) const;
+  // request_id != exclude, timestamp < before, and conversation_id == conversation_id unless
+  // empty).
+  bool HasChild(std::string_view domain, std::string_view parent_hash,
+                std::string_view conversation_id, std::string_view exclude_request_id,
+                std::int64_t before) const;
 
   // Compact continuation lookup: newest inference entry of `domain` with from <= timestamp < before
   // whose lowered first response text starts with `cleaned_summary`. For a text cut at
   // max_response_text_bytes, a longer summary matches when it starts with the whole stored prefix.
-  const IndexEntry* FindCompactParent(std::string_view domain, std::string_view cleaned_summary, std::int64_t from,
-                                      std::int64_t before) const;
+  const IndexEntry* FindCompactParent(std::string_view domain, std::string_view cleaned_summary,
+                                      std::int64_t from, std::int64_t before) const;
 
   // Sub-agent lookup: the Task call `prompt` was issued by. Candidates: the 10 newest entries of
   // `domain` in [at - 24 h, at] with a Task call whose prompt equals `prompt` with literal "\n"
@@ -151,9 +154,10 @@ class ConversationIndex {
 
   IndexOptions options_;
   std::unordered_map<std::string, Node> entries_;  // by request_id; nodes never move
-  std::unordered_map<std::string, std::vector<Node*>> by_current_hash_;  // Key(domain, current hash)
-  std::unordered_map<std::string, std::vector<Node*>> by_parent_hash_;   // Key(domain, parent hash)
-  std::multimap<std::int64_t, Node*> by_age_;                            // by timestamp
+  std::unordered_map<std::string, std::vector<Node*>>
+      by_current_hash_;                                                 // Key(domain, current hash)
+  std::unordered_map<std::string, std::vector<Node*>> by_parent_hash_;  // Key(domain, parent hash)
+  std::multimap<std::int64_t, Node*> by_age_;                           // by timestamp
   std::unordered_set<Node*> with_task_calls_;
   std::unordered_map<std::string, SubtaskBlock> blocks_;  // by Task request_id; dies with the entry
   // By conversation_id; pruned of conversations untouched since the oldest retained entry.

@@ -1,14 +1,13 @@
 #include "conversation/js_json.h"
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/string.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <system_error>
-
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/string.hpp>
 
 namespace cn::conversation {
 namespace {
@@ -60,14 +59,29 @@ void AppendEscapedString(std::string_view s, std::string& out) {
     const auto c = static_cast<unsigned char>(s[i]);
     const char* short_form = nullptr;
     switch (c) {
-      case '"': short_form = "\\\""; break;
-      case '\\': short_form = "\\\\"; break;
-      case '\b': short_form = "\\b"; break;
-      case '\f': short_form = "\\f"; break;
-      case '\n': short_form = "\\n"; break;
-      case '\r': short_form = "\\r"; break;
-      case '\t': short_form = "\\t"; break;
-      default: break;
+      case '"':
+        short_form = "\\\"";
+        break;
+      case '\\':
+        short_form = "\\\\";
+        break;
+      case '\b':
+        short_form = "\\b";
+        break;
+      case '\f':
+        short_form = "\\f";
+        break;
+      case '\n':
+        short_form = "\\n";
+        break;
+      case '\r':
+        short_form = "\\r";
+        break;
+      case '\t':
+        short_form = "\\t";
+        break;
+      default:
+        break;
     }
     if (short_form != nullptr) {
       flush(i);
@@ -79,7 +93,8 @@ void AppendEscapedString(std::string_view s, std::string& out) {
       out.push_back(kHex[c >> 4]);
       out.push_back(kHex[c & 0xF]);
       run_start = i + 1;
-    } else if (c == 0xED && i + 2 < s.size() && (static_cast<unsigned char>(s[i + 1]) & 0xE0) == 0xA0) {
+    } else if (c == 0xED && i + 2 < s.size() &&
+               (static_cast<unsigned char>(s[i + 1]) & 0xE0) == 0xA0) {
       // WTF-8 surrogate U+D800..U+DFFF: JS escapes lone surrogates.
       const char32_t cp = 0xD000 | ((static_cast<unsigned char>(s[i + 1]) & 0x3F) << 6) |
                           (static_cast<unsigned char>(s[i + 2]) & 0x3F);
@@ -143,16 +158,26 @@ std::string JsNumberToString(double d) {
 
 void JsStringifyTo(const boost::json::value& v, std::string& out) {
   switch (v.kind()) {
-    case boost::json::kind::null: out += "null"; return;
-    case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
-    case boost::json::kind::int64: out += JsNumberToString(static_cast<double>(v.get_int64())); return;
-    case boost::json::kind::uint64: out += JsNumberToString(static_cast<double>(v.get_uint64())); return;
+    case boost::json::kind::null:
+      out += "null";
+      return;
+    case boost::json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      return;
+    case boost::json::kind::int64:
+      out += JsNumberToString(static_cast<double>(v.get_int64()));
+      return;
+    case boost::json::kind::uint64:
+      out += JsNumberToString(static_cast<double>(v.get_uint64()));
+      return;
     case boost::json::kind::double_: {
       const double d = v.get_double();
       out += std::isfinite(d) ? JsNumberToString(d) : "null";
       return;
     }
-    case boost::json::kind::string: AppendEscapedString(v.get_string(), out); return;
+    case boost::json::kind::string:
+      AppendEscapedString(v.get_string(), out);
+      return;
     case boost::json::kind::array: {
       out.push_back('[');
       bool first = true;
@@ -188,7 +213,8 @@ std::string JsStringify(const boost::json::value& v) {
 
 std::string JsToString(const boost::json::value& v) {
   switch (v.kind()) {
-    case boost::json::kind::string: return std::string(v.get_string());
+    case boost::json::kind::string:
+      return std::string(v.get_string());
     case boost::json::kind::array: {
       std::string out;
       bool first = true;
@@ -199,9 +225,12 @@ std::string JsToString(const boost::json::value& v) {
       }
       return out;
     }
-    case boost::json::kind::object: return "[object Object]";
-    case boost::json::kind::double_: return JsNumberToString(v.get_double());
-    default: return JsStringify(v);  // null, booleans, integers print the same either way
+    case boost::json::kind::object:
+      return "[object Object]";
+    case boost::json::kind::double_:
+      return JsNumberToString(v.get_double());
+    default:
+      return JsStringify(v);  // null, booleans, integers print the same either way
   }
 }
 
@@ -212,8 +241,20 @@ const boost::json::value* JsProperty(const boost::json::value& v, std::string_vi
 
 bool IsJsWhitespace(char32_t c) {
   switch (c) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0xA0: case 0x1680:
-    case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000: case 0xFEFF:
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x20:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+    case 0xFEFF:
       return true;
     default:
       return c >= 0x2000 && c <= 0x200A;
@@ -230,7 +271,8 @@ std::string_view JsTrim(std::string_view s) {
   std::size_t end = s.size();
   while (end > begin) {
     std::size_t start = end - 1;
-    while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80 && end - start < 4) {
+    while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80 &&
+           end - start < 4) {
       --start;
     }
     std::size_t len = 0;

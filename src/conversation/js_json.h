@@ -5,10 +5,9 @@
 // Thread-safety: pure functions; safe from any thread.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <string>
 #include <string_view>
-
-#include <boost/json/value.hpp>
 
 namespace cn::conversation {
 

@@ -44,13 +44,13 @@ std::string AsciiCaseless(std::string_view literal) {
 JsRegex::JsRegex(const std::string& pcre2_pattern) {
   int error = 0;
   PCRE2_SIZE offset = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre2_pattern.data()), pcre2_pattern.size(),
-                                   PCRE2_UTF, &error, &offset, nullptr);
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre2_pattern.data()),
+                                   pcre2_pattern.size(), PCRE2_UTF, &error, &offset, nullptr);
   if (code == nullptr) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(error, message, sizeof message);
-    std::fprintf(stderr, "conversation: bad built-in regex at %zu: %s\n", static_cast<std::size_t>(offset),
-                 reinterpret_cast<const char*>(message));
+    std::fprintf(stderr, "conversation: bad built-in regex at %zu: %s\n",
+                 static_cast<std::size_t>(offset), reinterpret_cast<const char*>(message));
     std::abort();
   }
   // JIT is an optimisation only; matching falls back to the interpreter where it is unavailable.
@@ -72,7 +72,8 @@ std::string JsRegex::ReplaceAll(std::string_view subject, std::string_view repla
   while (pos <= subject.size()) {
     int rc = pcre2_match(Code(code_), data, subject.size(), pos, options, md.get(), nullptr);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
-      rc = pcre2_match(Code(code_), data, subject.size(), pos, options | PCRE2_NO_JIT, md.get(), nullptr);
+      rc = pcre2_match(Code(code_), data, subject.size(), pos, options | PCRE2_NO_JIT, md.get(),
+                       nullptr);
     }
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) return std::string(subject);  // invalid UTF-8 or resource limit: leave text as is

@@ -3,11 +3,11 @@
 // system-reminder stripping, the stable system prompt) into PCRE2 syntax that means exactly the
 // same thing:
 //   JS `.`            -> kJsDot         (any code point except \n \r U+2028 U+2029)
-//   JS `\s`           -> kJsSpace       (ECMAScript WhiteSpace + LineTerminator; PCRE2's \s differs)
-//   JS `^` with /m    -> kJsLineStart   (start, or after a line terminator, also at the very end)
-//   JS `$` with /m    -> kJsLineEnd     (end, or before a line terminator)
-//   JS `$` without /m -> \z             (PCRE2's plain `$` would also match before a final \n)
-//   JS /i on ASCII    -> AsciiCaseless  (PCRE2 UTF caseless also folds U+017F to "s"; JS does not)
+//   JS `\s`           -> kJsSpace       (ECMAScript WhiteSpace + LineTerminator; PCRE2's \s
+//   differs) JS `^` with /m    -> kJsLineStart   (start, or after a line terminator, also at the
+//   very end) JS `$` with /m    -> kJsLineEnd     (end, or before a line terminator) JS `$` without
+//   /m -> \z             (PCRE2's plain `$` would also match before a final \n) JS /i on ASCII ->
+//   AsciiCaseless  (PCRE2 UTF caseless also folds U+017F to "s"; JS does not)
 // Patterns are compiled in UTF mode without UCP, so no PCRE2 default decides a JS meaning.
 //
 // Thread-safety: a compiled JsRegex is immutable and may be used from any number of threads at

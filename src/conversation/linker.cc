@@ -1,9 +1,8 @@
 #include "conversation/linker.h"
 
-#include <ctime>
-
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
+#include <ctime>
 
 #include "common/ids.h"
 #include "conversation/detection.h"
@@ -14,7 +13,8 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view kSummarizationPrompt = "You are a helpful AI assistant tasked with summarizing conversations";
+constexpr std::string_view kSummarizationPrompt =
+    "You are a helpful AI assistant tasked with summarizing conversations";
 constexpr std::string_view kCompactPrefix = "compact_";
 constexpr std::int64_t kCompactWindowMicros = 7 * kMicrosPerDay;
 
@@ -33,15 +33,16 @@ std::optional<std::string> OptionalOf(const std::string& s) {
 
 // The single-message cases: a Task-tool sub-agent's first request, then a compact continuation.
 // nullopt when neither applies.
-std::optional<LinkResult> LinkSingleMessage(const LinkInput& in, const json::value& message, LinkResult base,
-                                            ConversationIndex& index) {
+std::optional<LinkResult> LinkSingleMessage(const LinkInput& in, const json::value& message,
+                                            LinkResult base, ConversationIndex& index) {
   const json::object* m = message.if_object();
   const json::value* role = m == nullptr ? nullptr : m->if_contains("role");
   const json::value* content = m == nullptr ? nullptr : m->if_contains("content");
   if (role != nullptr && role->is_string() && role->get_string() == "user" && content != nullptr) {
     const std::string prompt = ExtractSubtaskPrompt(*content);
     if (!prompt.empty()) {
-      const std::optional<TaskMatch> match = index.MatchTaskInvocation(in.domain, prompt, in.timestamp_unix_micros);
+      const std::optional<TaskMatch> match =
+          index.MatchTaskInvocation(in.domain, prompt, in.timestamp_unix_micros);
       if (match && !match->task_request->conversation_id.empty()) {
         const IndexEntry& task = *match->task_request;
         LinkResult r = base;
@@ -61,9 +62,9 @@ std::optional<LinkResult> LinkSingleMessage(const LinkInput& in, const json::val
     const std::string cleaned = CleanCompactSummary(*summary);
     // An empty key would "match" any response; the original never produced one in practice.
     if (!cleaned.empty()) {
-      const IndexEntry* parent = index.FindCompactParent(in.domain, cleaned,
-                                                         in.timestamp_unix_micros - kCompactWindowMicros,
-                                                         in.timestamp_unix_micros);
+      const IndexEntry* parent = index.FindCompactParent(
+          in.domain, cleaned, in.timestamp_unix_micros - kCompactWindowMicros,
+          in.timestamp_unix_micros);
       if (parent != nullptr) {
         LinkResult r = base;
         r.kind = LinkKind::kCompact;
@@ -82,12 +83,18 @@ std::optional<LinkResult> LinkSingleMessage(const LinkInput& in, const json::val
 
 const char* LinkKindName(LinkKind kind) {
   switch (kind) {
-    case LinkKind::kNewConversation: return "new_conversation";
-    case LinkKind::kParent: return "parent";
-    case LinkKind::kGrandparent: return "grandparent";
-    case LinkKind::kCompact: return "compact";
-    case LinkKind::kSubtask: return "subtask";
-    case LinkKind::kError: return "error";
+    case LinkKind::kNewConversation:
+      return "new_conversation";
+    case LinkKind::kParent:
+      return "parent";
+    case LinkKind::kGrandparent:
+      return "grandparent";
+    case LinkKind::kCompact:
+      return "compact";
+    case LinkKind::kSubtask:
+      return "subtask";
+    case LinkKind::kError:
+      return "error";
   }
   return "error";
 }
@@ -122,7 +129,8 @@ LinkResult Link(const LinkInput& in, ConversationIndex& index) {
 
   // Step 1: exactly one raw message.
   if (in.messages->size() == 1) {
-    if (auto special = LinkSingleMessage(in, (*in.messages)[0], base, index)) return *std::move(special);
+    if (auto special = LinkSingleMessage(in, (*in.messages)[0], base, index))
+      return *std::move(special);
     return base;
   }
   // Step 2.
@@ -135,13 +143,15 @@ LinkResult Link(const LinkInput& in, ConversationIndex& index) {
   LinkKind kind = LinkKind::kParent;
   const IndexEntry* parent = nullptr;
   if (base.system_hash) {
-    parent = index.FindNewestByCurrentHash(in.domain, parent_hash, &*base.system_hash, in.request_id, t);
+    parent =
+        index.FindNewestByCurrentHash(in.domain, parent_hash, &*base.system_hash, in.request_id, t);
   }
   if (parent == nullptr) {
     parent = index.FindNewestByCurrentHash(in.domain, parent_hash, nullptr, in.request_id, t);
   }
   if (parent == nullptr && hashes->grandparent && hashes->deduplicated_count > 4) {
-    parent = index.FindNewestByCurrentHash(in.domain, *hashes->grandparent, nullptr, in.request_id, t);
+    parent =
+        index.FindNewestByCurrentHash(in.domain, *hashes->grandparent, nullptr, in.request_id, t);
     kind = LinkKind::kGrandparent;
   }
   // Step 6.
@@ -154,7 +164,8 @@ LinkResult Link(const LinkInput& in, ConversationIndex& index) {
   r.parent_request_id = parent->request_id;
   if (std::string_view(parent->branch_id).starts_with(kCompactPrefix)) {
     r.branch_id = parent->branch_id;
-  } else if (index.HasChild(in.domain, parent->current_message_hash, parent->conversation_id, in.request_id, t)) {
+  } else if (index.HasChild(in.domain, parent->current_message_hash, parent->conversation_id,
+                            in.request_id, t)) {
     r.branch_id = UserBranchId(t);
   } else {
     r.branch_id = parent->branch_id.empty() ? std::string("main") : parent->branch_id;
@@ -167,10 +178,12 @@ LinkResult Link(const LinkInput& in, ConversationIndex& index) {
   return r;
 }
 
-std::optional<LinkKind> LinkRecord(Record& r, const json::value& request_body, ConversationIndex& index) {
+std::optional<LinkKind> LinkRecord(Record& r, const json::value& request_body,
+                                   ConversationIndex& index) {
   const json::object* body = request_body.if_object();
   const json::value* messages = body == nullptr ? nullptr : body->if_contains("messages");
-  if (messages == nullptr || !messages->is_array() || messages->get_array().empty()) return std::nullopt;
+  if (messages == nullptr || !messages->is_array() || messages->get_array().empty())
+    return std::nullopt;
   LinkInput in;
   in.request_id = r.request_id;
   in.domain = r.domain;
@@ -181,9 +194,11 @@ std::optional<LinkKind> LinkRecord(Record& r, const json::value& request_body, C
   r.link.current_message_hash = std::move(result.current_message_hash);
   r.link.parent_message_hash = result.parent_message_hash.value_or("");
   r.link.system_hash = result.system_hash.value_or("");
-  r.link.conversation_id = result.conversation_id ? std::move(*result.conversation_id) : NewUuidV4();
+  r.link.conversation_id =
+      result.conversation_id ? std::move(*result.conversation_id) : NewUuidV4();
   r.link.branch_id = std::move(result.branch_id);
-  r.link.parent_request_id = result.parent_request_id != r.request_id ? std::move(result.parent_request_id) : "";
+  r.link.parent_request_id =
+      result.parent_request_id != r.request_id ? std::move(result.parent_request_id) : "";
   r.link.parent_task_request_id = std::move(result.parent_task_request_id);
   r.link.is_subtask = result.is_subtask;
   return result.kind;

@@ -12,13 +12,12 @@
 // Thread-safety: Link/LinkRecord mutate the index; call them from the thread that owns it.
 #pragma once
 
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/json/array.hpp>
-#include <boost/json/value.hpp>
 
 #include "conversation/index.h"
 #include "record/record.h"
@@ -27,8 +26,8 @@ namespace cn::conversation {
 
 struct LinkInput {
   std::string_view request_id;
-  std::string_view domain;                    // raw Host header
-  std::int64_t timestamp_unix_micros = 0;     // arrival time T; every lookup is bounded by it
+  std::string_view domain;                 // raw Host header
+  std::int64_t timestamp_unix_micros = 0;  // arrival time T; every lookup is bounded by it
   const boost::json::array* messages = nullptr;
   const boost::json::value* system = nullptr;  // null when the body has no `system`
 };
@@ -49,12 +48,12 @@ struct LinkResult {
   std::optional<std::string> conversation_id;  // nullopt: start a new conversation
   std::string parent_request_id;               // empty: none
   std::string branch_id = "main";
-  std::string current_message_hash;            // empty only for kError
+  std::string current_message_hash;  // empty only for kError
   std::optional<std::string> parent_message_hash;
   std::optional<std::string> system_hash;
   bool is_subtask = false;
-  std::string parent_task_request_id;          // empty unless is_subtask
-  int subtask_sequence = 0;                    // N of subtask_N for kSubtask, else 0
+  std::string parent_task_request_id;  // empty unless is_subtask
+  int subtask_sequence = 0;            // N of subtask_N for kSubtask, else 0
 };
 
 LinkResult Link(const LinkInput& input, ConversationIndex& index);
@@ -69,6 +68,7 @@ std::string CompactBranchId(std::int64_t unix_micros);
 // without a non-empty `messages` array are left unlinked (all fields untouched) and give nullopt;
 // otherwise the kind of link made. Does not add `r` to the index: call index.Add(r) once its
 // response fields are final.
-std::optional<LinkKind> LinkRecord(Record& r, const boost::json::value& request_body, ConversationIndex& index);
+std::optional<LinkKind> LinkRecord(Record& r, const boost::json::value& request_body,
+                                   ConversationIndex& index);
 
 }  // namespace cn::conversation

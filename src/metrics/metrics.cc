@@ -34,8 +34,8 @@ Histogram::Snapshot Histogram::Take() const {
 }
 
 std::vector<double> LatencyBuckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-          0.25,   0.5,     1,      2.5,   5,      10,    30,   60,    120,  300, 600};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+          0.5,    1,       2.5,    5,     10,     30,    60,   120,   300,  600};
 }
 
 Counter& CounterFamily::With(const std::vector<std::string>& label_values) {
@@ -111,10 +111,14 @@ std::string EscapeLabelValue(const std::string& v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -175,7 +179,8 @@ std::string Registry::Render() const {
     for (const auto& m : c()) {
       Header(out, m.name, m.help, m.type);
       for (const auto& [labels, value] : m.samples) {
-        out += m.name + (labels.empty() ? "" : "{" + labels + "}") + " " + FormatNumber(value) + "\n";
+        out +=
+            m.name + (labels.empty() ? "" : "{" + labels + "}") + " " + FormatNumber(value) + "\n";
       }
     }
   }

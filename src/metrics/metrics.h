@@ -69,7 +69,8 @@ std::vector<double> LatencyBuckets();
 // A family of counters distinguished by label values, e.g. requests_total{status="200"}.
 class CounterFamily {
  public:
-  explicit CounterFamily(std::vector<std::string> label_names) : label_names_(std::move(label_names)) {}
+  explicit CounterFamily(std::vector<std::string> label_names)
+      : label_names_(std::move(label_names)) {}
   // Returns the child for these label values (one per label name); the reference stays valid.
   Counter& With(const std::vector<std::string>& label_values);
   const std::vector<std::string>& label_names() const { return label_names_; }
@@ -94,7 +95,8 @@ class Registry {
  public:
   Counter& AddCounter(const std::string& name, const std::string& help);
   Gauge& AddGauge(const std::string& name, const std::string& help);
-  Histogram& AddHistogram(const std::string& name, const std::string& help, std::vector<double> bounds);
+  Histogram& AddHistogram(const std::string& name, const std::string& help,
+                          std::vector<double> bounds);
   CounterFamily& AddCounterFamily(const std::string& name, const std::string& help,
                                   std::vector<std::string> label_names);
   void AddCollector(Collector c);

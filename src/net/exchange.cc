@@ -54,8 +54,8 @@ struct ExchangeCtx {
   Clock::time_point arrival;
   Record rec;
 
-  std::unique_ptr<UpstreamConn> conn;       // current upstream connection
-  asio::steady_timer* backoff = nullptr;    // set while sleeping between attempts
+  std::unique_ptr<UpstreamConn> conn;     // current upstream connection
+  asio::steady_timer* backoff = nullptr;  // set while sleeping between attempts
 
   ExchangePhase phase = ExchangePhase::kPlanning;  // moved on by the step that enters a phase
   bool client_keep_alive = false;  // the client's wish (its request), set at the start
@@ -116,10 +116,10 @@ Headers ToHeaders(const Fields& fields) {
   return out;
 }
 
-
 bool IsEventStream(std::string_view content_type) {
   constexpr std::string_view kSse = "text/event-stream";
-  return content_type.size() >= kSse.size() && EqualsIgnoreCase(content_type.substr(0, kSse.size()), kSse);
+  return content_type.size() >= kSse.size() &&
+         EqualsIgnoreCase(content_type.substr(0, kSse.size()), kSse);
 }
 
 // Sends the request and reads the response header into `parser`.
@@ -159,7 +159,8 @@ template <class Stream>
 awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
                                   http::response_parser<http::buffer_body>& parser,
                                   http::response<http::buffer_body>& res,
-                                  http::response_serializer<http::buffer_body>& sr, bool observe_sse) {
+                                  http::response_serializer<http::buffer_body>& sr,
+                                  bool observe_sse) {
   Shared& sh = *ctx.sh;
   sse::Parser sse_parser;
   std::vector<sse::Event> events;
@@ -170,8 +171,8 @@ awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
     parser.get().body().data = ctx.buf;
     parser.get().body().size = ctx.buf_size;
     // Inactivity limit only: a silent thinking pause shorter than server_timeout never trips it.
-    beast::error_code ec =
-        co_await Read<ReadOp::kSome>(stream, ctx.conn->buffer, parser, *ctx.dl, sh.opts.server_timeout);
+    beast::error_code ec = co_await Read<ReadOp::kSome>(stream, ctx.conn->buffer, parser, *ctx.dl,
+                                                        sh.opts.server_timeout);
     const std::size_t got = ctx.buf_size - parser.get().body().size;
     if (got > 0) {
       std::string_view chunk(ctx.buf, got);
@@ -195,7 +196,8 @@ awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
       // Once the last bytes are on their way, a client that hangs up has everything: enter
       // kBodyRelayed before writing, as the watch may run before this coroutine resumes.
       if (parser.is_done()) ctx.phase = ExchangePhase::kBodyRelayed;
-      beast::error_code wec = co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
+      beast::error_code wec =
+          co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
       if (wec) {
         ctx.LoseClient();
         co_return beast::error_code{};
@@ -209,7 +211,8 @@ awaitable<beast::error_code> Pump(Stream& stream, ExchangeCtx& ctx,
     if (ec) {
       if (observe_sse) {
         sse::Event tail;
-        if (sse_parser.Finish(&tail)) ctx.rec.chunks.push_back({NowUnixMicros(), std::move(tail.raw)});
+        if (sse_parser.Finish(&tail))
+          ctx.rec.chunks.push_back({NowUnixMicros(), std::move(tail.raw)});
       }
       co_return ec;
     }
@@ -235,8 +238,8 @@ awaitable<void> RespondError(ExchangeCtx& ctx, http::status status, std::string_
   ctx.rec.response_headers = headers;
   ctx.rec.response_headers.push_back({"Content-Type", "application/json"});
   ctx.rec.response_body = body;
-  auto ec = co_await WriteSimple(*ctx.client, *ctx.dl, status, "application/json", std::move(body), headers,
-                                 ctx.client_keep_alive && !ctx.sh->draining.load(),
+  auto ec = co_await WriteSimple(*ctx.client, *ctx.dl, status, "application/json", std::move(body),
+                                 headers, ctx.client_keep_alive && !ctx.sh->draining.load(),
                                  ctx.sh->opts.server_timeout);
   if (ec) {
     ctx.LoseClient();
@@ -254,7 +257,8 @@ awaitable<void> Sleep(ExchangeCtx& ctx, std::chrono::milliseconds d) {
 
 // Step 3: relays the upstream's answer whose header `parser` holds (kResponding → kDone).
 template <class Stream>
-awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<http::buffer_body>& parser) {
+awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx,
+                      http::response_parser<http::buffer_body>& parser) {
   Shared& sh = *ctx.sh;
   ctx.phase = ExchangePhase::kResponding;
   auto& uh = parser.get();
@@ -301,7 +305,8 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
   if (no_body) {
     ctx.rec.first_byte_micros = MicrosSince(ctx.arrival);
     sh.m.ttfb.ObserveMicros(*ctx.rec.first_byte_micros);
-    beast::error_code fec = co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
+    beast::error_code fec =
+        co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
     if (fec) {
       ctx.LoseClient();
       co_return;
@@ -323,12 +328,13 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
     sh.m.upstream_errors.Inc();
     if (sse && res.chunked()) {
       // The client gets a well-formed end: an Anthropic `error` event, then the last chunk.
-      std::string ev = anthropic::ErrorEvent("api_error", "Upstream connection lost mid-stream (" +
-                                                              uec.message() + ")");
+      std::string ev = anthropic::ErrorEvent(
+          "api_error", "Upstream connection lost mid-stream (" + uec.message() + ")");
       res.body().data = ev.data();
       res.body().size = ev.size();
       res.body().more = true;
-      beast::error_code e1 = co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
+      beast::error_code e1 =
+          co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
       ctx.rec.chunks.push_back({NowUnixMicros(), ev});
       if (!e1) {
         res.body().data = nullptr;
@@ -352,7 +358,8 @@ awaitable<void> Relay(Stream& stream, ExchangeCtx& ctx, http::response_parser<ht
   res.body().data = nullptr;
   res.body().size = 0;
   res.body().more = false;
-  beast::error_code fec = co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
+  beast::error_code fec =
+      co_await Write<WriteOp::kAll>(*ctx.client, sr, *ctx.dl, sh.opts.server_timeout);
   if (fec) {
     ctx.LoseClient();
     co_return;
@@ -402,7 +409,9 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
       if (auto d = proxy::RetryDelay(sh.opts.retry, attempt, 0, "", NowUnixMicros() / 1'000'000,
                                      Random01())) {
         log::Warn("upstream attempt failed, retrying",
-                  {{"request_id", ctx.rec.request_id}, {"attempt", attempt}, {"error", ec.message()},
+                  {{"request_id", ctx.rec.request_id},
+                   {"attempt", attempt},
+                   {"error", ec.message()},
                    {"delay_ms", static_cast<std::int64_t>(d->count())}});
         sh.m.upstream_retries.Inc();
         co_await Sleep(ctx, *d);
@@ -414,8 +423,9 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
       // co_await argument lists).
       const http::status st = timeout ? http::status::gateway_timeout : http::status::bad_gateway;
       std::string type = timeout ? "timeout_error" : "api_error";
-      std::string msg = timeout ? std::string("The upstream API did not answer in time (CLAUDE_API_TIMEOUT).")
-                                : "Could not reach the upstream API: " + ec.message();
+      std::string msg =
+          timeout ? std::string("The upstream API did not answer in time (CLAUDE_API_TIMEOUT).")
+                  : "Could not reach the upstream API: " + ec.message();
       co_await RespondError(ctx, st, type, msg);
       co_return;
     }
@@ -423,9 +433,9 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at).count());
     const int status = parser.get().result_int();
     if (proxy::IsRetryableStatus(status)) {
-      auto d = proxy::RetryDelay(sh.opts.retry, attempt, status,
-                                 parser.get()[http::field::retry_after], NowUnixMicros() / 1'000'000,
-                                 Random01(), parser.get()["retry-after-ms"]);
+      auto d = proxy::RetryDelay(
+          sh.opts.retry, attempt, status, parser.get()[http::field::retry_after],
+          NowUnixMicros() / 1'000'000, Random01(), parser.get()["retry-after-ms"]);
       if (d) {
         auto drain = [&](auto& stream) {
           return DrainBody(stream, *ctx.conn, *ctx.dl, parser, ctx.buf, ctx.buf_size,
@@ -438,7 +448,9 @@ awaitable<void> RunUpstream(ExchangeCtx& ctx, http::request<http::buffer_body>& 
           ctx.conn.reset();
         }
         log::Info("upstream answered with a retryable status, retrying",
-                  {{"request_id", ctx.rec.request_id}, {"attempt", attempt}, {"status", status},
+                  {{"request_id", ctx.rec.request_id},
+                   {"attempt", attempt},
+                   {"status", status},
                    {"delay_ms", static_cast<std::int64_t>(d->count())}});
         sh.m.upstream_retries.Inc();
         co_await Sleep(ctx, *d);
@@ -468,8 +480,10 @@ void WatchClient(ExchangeCtx& ctx, const std::shared_ptr<ClientWatch>& watch) {
     if (ec || c == nullptr) return;  // cancelled or closed, or the exchange is over
     if (!proxy::HangUpEndsExchange(c->phase)) return;  // it has everything: a late hang-up is fine
     char byte;
-    const ssize_t n = ::recv(c->client->socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    const bool hung_up = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    const ssize_t n =
+        ::recv(c->client->socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const bool hung_up =
+        n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
     if (!hung_up) return;  // pipelined bytes: the session reads them after this exchange
     c->LoseClient();
     beast::error_code ignored;
@@ -484,7 +498,8 @@ void WatchClient(ExchangeCtx& ctx, const std::shared_ptr<ClientWatch>& watch) {
 // no completion callback has to reach into an io_context from another thread. While waiting the
 // timer is ctx.backoff, so AbortExchange (shutdown) ends the wait like a retry backoff.
 // Returns the rejection, or nullopt with lookup.credential replaced by the one to use.
-awaitable<std::optional<proxy::AuthPlan>> FreshenOAuth(ExchangeCtx& ctx, proxy::CredentialStore::Lookup& lookup) {
+awaitable<std::optional<proxy::AuthPlan>> FreshenOAuth(ExchangeCtx& ctx,
+                                                       proxy::CredentialStore::Lookup& lookup) {
   oauth::OAuthRefresher& refresher = *ctx.sh->svc.oauth;
   oauth::Admission admission = refresher.Admit(lookup.credential);
   if (admission.kind == oauth::Admission::Kind::kWait) {
@@ -546,12 +561,14 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
     early = proxy::EarlyRejection(client_headers, lookup, sh.opts.client_auth);
     if (!early) {
       early = co_await FreshenOAuth(ctx, lookup);
-      if (early && !lookup.credential->account_id.empty()) early->account_id = lookup.credential->account_id;
+      if (early && !lookup.credential->account_id.empty())
+        early->account_id = lookup.credential->account_id;
     }
   }
   const std::int64_t now_ms = NowUnixMicros() / 1000;
   proxy::AuthPlan plan =
-      early ? std::move(*early) : proxy::DecideAuth(client_headers, lookup, sh.opts.client_auth, now_ms);
+      early ? std::move(*early)
+            : proxy::DecideAuth(client_headers, lookup, sh.opts.client_auth, now_ms);
   if (plan.account_id) rec.account_id = *plan.account_id;
 
   if (plan.reject) {
@@ -575,7 +592,8 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
     }
     const bool default_port = (up.tls && up.port == 443) || (!up.tls && up.port == 80);
     ureq.set(http::field::host, default_port ? up.host : up.host + ":" + std::to_string(up.port));
-    for (const auto& h : proxy::UpstreamRequestHeaders(client_headers, plan)) ureq.insert(h.name, h.value);
+    for (const auto& h : proxy::UpstreamRequestHeaders(client_headers, plan))
+      ureq.insert(h.name, h.value);
     if (!req.body().empty() || req.has_content_length() || req.chunked()) {
       ureq.content_length(req.body().size());
     }
@@ -618,11 +636,14 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
   const bool reusable = ctx.phase == ExchangePhase::kDone && !ctx.Stopped() &&
                         ctx.client_keep_alive && !sh.draining.load();
   if (log::Enabled(log::Level::kInfo)) {  // the fields cost allocations even when filtered out
-    log::Info("request completed",
-              {{"request_id", rec.request_id}, {"method", rec.method}, {"path", rec.path},
-               {"host", rec.domain}, {"status", rec.response_status}, {"outcome", OutcomeName(rec.outcome)},
-               {"attempts", rec.upstream_attempts},
-               {"duration_ms", rec.duration_micros / 1000}});
+    log::Info("request completed", {{"request_id", rec.request_id},
+                                    {"method", rec.method},
+                                    {"path", rec.path},
+                                    {"host", rec.domain},
+                                    {"status", rec.response_status},
+                                    {"outcome", OutcomeName(rec.outcome)},
+                                    {"attempts", rec.upstream_attempts},
+                                    {"duration_ms", rec.duration_micros / 1000}});
   }
   rec.request_body = std::move(req.body());
   entry->exchange = nullptr;

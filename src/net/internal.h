@@ -36,8 +36,8 @@ inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // One keep-alive connection to the upstream, plain or TLS. Owned by one worker.
 struct UpstreamConn {
-  std::unique_ptr<beast::tcp_stream> tcp;                      // set when !tls
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;   // set when tls
+  std::unique_ptr<beast::tcp_stream> tcp;                     // set when !tls
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;  // set when tls
   beast::flat_buffer buffer;  // bytes read past the previous response stay here
   Clock::time_point idle_since{};
   bool reused = false;
@@ -86,10 +86,10 @@ class UpstreamPool {
 // The network layer's own counters, served on /metrics (docs/architecture.md).
 struct NetMetrics {
   explicit NetMetrics(metrics::Registry& r);
-  metrics::CounterFamily& responses;        // {status, outcome}
-  metrics::Histogram& upstream_latency;     // request sent -> upstream response headers
-  metrics::Histogram& ttfb;                 // arrival -> first response byte to the client
-  metrics::Histogram& duration;             // arrival -> end of exchange
+  metrics::CounterFamily& responses;     // {status, outcome}
+  metrics::Histogram& upstream_latency;  // request sent -> upstream response headers
+  metrics::Histogram& ttfb;              // arrival -> first response byte to the client
+  metrics::Histogram& duration;          // arrival -> end of exchange
   metrics::Gauge& open_streams;
   metrics::Gauge& open_connections;
   metrics::Gauge& active_exchanges;
@@ -166,9 +166,9 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
 void AbortExchange(ExchangeCtx& ctx, const char* reason);
 
 // Writes a complete small response (JSON or text). Errors are returned, not thrown.
-awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, Deadline& dl, http::status status,
-                                         std::string content_type, std::string body,
-                                         Headers extra, bool keep_alive,
+awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, Deadline& dl,
+                                         http::status status, std::string content_type,
+                                         std::string body, Headers extra, bool keep_alive,
                                          std::chrono::milliseconds timeout, bool head_only = false);
 
 }  // namespace cn::net

@@ -49,8 +49,8 @@ inline awaitable<beast::error_code> WaitReady(tcp::socket& sock, tcp::socket::wa
 // readiness wait (async_wait) re-registers the socket, one epoll_ctl per wait. End of stream is
 // not an error here: the synchronous read that follows meets it again and reports it as Beast
 // does (end_of_stream, partial_message).
-inline awaitable<beast::error_code> Fill(tcp::socket& sock, beast::flat_buffer& buffer, Deadline& dl,
-                                         std::chrono::milliseconds timeout) {
+inline awaitable<beast::error_code> Fill(tcp::socket& sock, beast::flat_buffer& buffer,
+                                         Deadline& dl, std::chrono::milliseconds timeout) {
   const std::size_t room = std::max<std::size_t>(buffer.capacity() - buffer.size(), 4096);
   dl.Arm(sock, timeout);
   auto [ec, n] = co_await sock.async_read_some(buffer.prepare(room), kTuple);

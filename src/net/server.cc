@@ -9,10 +9,10 @@
 #include "anthropic/errors.h"
 #include "cn_version.h"
 #include "common/ids.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/thread.h"
 #include "common/time.h"
-#include "common/json.h"
 #include "net/internal.h"
 #include "net/io.h"
 #include "proxy/header_policy.h"
@@ -24,9 +24,10 @@ NetMetrics::NetMetrics(metrics::Registry& r)
     : responses(r.AddCounterFamily("cn_proxy_responses_total",
                                    "Proxied exchanges by status sent to the client and outcome.",
                                    {"status", "outcome"})),
-      upstream_latency(r.AddHistogram("cn_upstream_response_header_seconds",
-                                      "Time from sending a request upstream to its response header.",
-                                      metrics::LatencyBuckets())),
+      upstream_latency(
+          r.AddHistogram("cn_upstream_response_header_seconds",
+                         "Time from sending a request upstream to its response header.",
+                         metrics::LatencyBuckets())),
       ttfb(r.AddHistogram("cn_time_to_first_byte_seconds",
                           "Request arrival to the first response body byte sent to the client.",
                           metrics::LatencyBuckets())),
@@ -38,21 +39,23 @@ NetMetrics::NetMetrics(metrics::Registry& r)
       upstream_retries(r.AddCounter("cn_upstream_retries_total", "Upstream attempts retried.")),
       upstream_errors(r.AddCounter("cn_upstream_errors_total",
                                    "Upstream transport failures (connect, timeout, cut).")),
-      upstream_conns_opened(r.AddCounter("cn_upstream_connections_opened_total",
-                                         "New upstream connections.")),
+      upstream_conns_opened(
+          r.AddCounter("cn_upstream_connections_opened_total", "New upstream connections.")),
       upstream_conns_reused(r.AddCounter("cn_upstream_connections_reused_total",
                                          "Requests sent on a pooled keep-alive connection.")),
-      bytes_to_client(r.AddCounter("cn_response_bytes_total", "Response body bytes relayed to clients.")),
+      bytes_to_client(
+          r.AddCounter("cn_response_bytes_total", "Response body bytes relayed to clients.")),
       client_aborts(r.AddCounter("cn_client_aborts_total", "Exchanges the client abandoned.")),
       bad_requests(r.AddCounter("cn_bad_requests_total", "Requests rejected as malformed HTTP.")) {}
 
 Worker::Worker(Shared& shared)
-    : pool(ioc.get_executor(), shared.opts.upstream, shared.opts.upstream.tls ? &shared.tls_ctx : nullptr,
-           shared.m.upstream_conns_opened, shared.m.upstream_conns_reused) {}
+    : pool(ioc.get_executor(), shared.opts.upstream,
+           shared.opts.upstream.tls ? &shared.tls_ctx : nullptr, shared.m.upstream_conns_opened,
+           shared.m.upstream_conns_reused) {}
 
-awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, Deadline& dl, http::status status,
-                                         std::string content_type, std::string body,
-                                         Headers extra, bool keep_alive,
+awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, Deadline& dl,
+                                         http::status status, std::string content_type,
+                                         std::string body, Headers extra, bool keep_alive,
                                          std::chrono::milliseconds timeout, bool head_only) {
   if (head_only) {
     http::response<http::empty_body> res{status, 11};
@@ -100,7 +103,8 @@ void EnsureSweeper(Worker& w) {
 }
 
 struct Server::Impl {
-  Impl(ServerOptions o, ServerServices s) : sh{std::move(o), std::move(s), NetMetrics(*s.registry)} {}
+  Impl(ServerOptions o, ServerServices s)
+      : sh{std::move(o), std::move(s), NetMetrics(*s.registry)} {}
   Shared sh;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<tcp::acceptor> acceptor;
@@ -140,7 +144,8 @@ constexpr std::size_t kRelayBufferSize = 16 * 1024;
 bool IsQuietReadError(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
          ec == beast::error::timeout || ec == asio::error::connection_reset ||
-         ec == asio::error::eof || ec == asio::error::broken_pipe || ec == http::error::partial_message;
+         ec == asio::error::eof || ec == asio::error::broken_pipe ||
+         ec == http::error::partial_message;
 }
 
 std::string UrlDecode(std::string_view s) {
@@ -148,7 +153,8 @@ std::string UrlDecode(std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+    } else if (s[i] == '%' && i + 2 < s.size() &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
                std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
       out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
       i += 2;
@@ -175,8 +181,9 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
 
 std::string StoreJson(const StoreHealth& s) {
   if (!s.enabled) return "{\"enabled\":false}";
-  return "{\"enabled\":true,\"kind\":\"" + JsonEscape(s.kind) + "\",\"healthy\":" +
-         (s.healthy ? "true" : "false") + ",\"queued\":" + std::to_string(s.queued) +
+  return "{\"enabled\":true,\"kind\":\"" + JsonEscape(s.kind) +
+         "\",\"healthy\":" + (s.healthy ? "true" : "false") +
+         ",\"queued\":" + std::to_string(s.queued) +
          ",\"writerLagMs\":" + std::to_string(s.writer_lag_ms) +
          ",\"spilledPending\":" + std::to_string(s.spilled_pending) + "}";
 }
@@ -208,7 +215,9 @@ LocalAnswer Answer(Shared& sh, proxy::Route route, std::string_view method, std:
       a.body = std::string("{\"status\":\"") + (degraded ? "degraded" : "healthy") +
                "\",\"service\":\"claude-nexus\",\"version\":\"" + build::kVersion +
                "\",\"timestamp\":\"" + ts + "\",\"database\":\"" +
-               (!s.enabled ? "disabled" : s.healthy ? "connected" : "disconnected") +
+               (!s.enabled  ? "disabled"
+                : s.healthy ? "connected"
+                            : "disconnected") +
                "\",\"storage\":" + StoreJson(s) + "}";
       break;
     }
@@ -273,21 +282,24 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
   std::unique_ptr<char[]> relay;  // allocated on the first proxied request, then reused
   bool linger = false;            // we answered before reading the whole request
   const std::string too_large = "Request body exceeds the limit of " +
-                                std::to_string(sh.opts.max_body_bytes) + " bytes (MAX_REQUEST_BODY_BYTES).";
+                                std::to_string(sh.opts.max_body_bytes) +
+                                " bytes (MAX_REQUEST_BODY_BYTES).";
 
   for (;;) {
     if (sh.draining.load()) break;
     http::request_parser<http::string_body> parser;
     parser.body_limit(sh.opts.max_body_bytes);
     parser.header_limit(64 * 1024);
-    beast::error_code ec = co_await Read<ReadOp::kHeader>(stream, buffer, parser, dl, sh.opts.server_timeout);
+    beast::error_code ec =
+        co_await Read<ReadOp::kHeader>(stream, buffer, parser, dl, sh.opts.server_timeout);
     const auto arrival = Clock::now();
     const std::int64_t arrival_us = NowUnixMicros();
     const std::string rid = NewUuidV7();
     auto reject = [&](http::status st, std::string_view type, std::string msg) {
       sh.m.bad_requests.Inc();
       linger = true;
-      log::Warn("request rejected", {{"request_id", rid}, {"status", static_cast<int>(st)}, {"reason", msg}});
+      log::Warn("request rejected",
+                {{"request_id", rid}, {"status", static_cast<int>(st)}, {"reason", msg}});
       return WriteSimple(stream, dl, st, "application/json", anthropic::ErrorBody(type, msg),
                          {{"X-Request-ID", rid}}, false, sh.opts.server_timeout);
     };
@@ -308,7 +320,8 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
     }
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()), kTuple);
+      auto [cec, cn] = co_await asio::async_write(
+          stream, asio::buffer(kContinue.data(), kContinue.size()), kTuple);
       if (cec) break;
     }
     if (!parser.is_done()) {
@@ -351,12 +364,14 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
       LocalAnswer a = Answer(sh, route, req.method_string(), path, query);
       a.extra.push_back({"X-Request-ID", rid});
       keep = req.keep_alive() && !sh.draining.load();
-      auto wec = co_await WriteSimple(stream, dl, a.status, a.content_type, std::move(a.body), a.extra, keep,
-                                      sh.opts.server_timeout, req.method() == http::verb::head);
+      auto wec =
+          co_await WriteSimple(stream, dl, a.status, a.content_type, std::move(a.body), a.extra,
+                               keep, sh.opts.server_timeout, req.method() == http::verb::head);
       if (wec) keep = false;
       if (route != proxy::Route::kHealth && route != proxy::Route::kHealthLive &&
           route != proxy::Route::kHealthReady && route != proxy::Route::kMetrics) {
-        log::Debug("local request", {{"request_id", rid}, {"path", path}, {"status", static_cast<int>(a.status)}});
+        log::Debug("local request",
+                   {{"request_id", rid}, {"path", path}, {"status", static_cast<int>(a.status)}});
       }
     }
     if (!keep) break;
@@ -424,13 +439,14 @@ Status Server::Start() {
       beast::error_code ec;
       sh.tls_ctx.load_verify_file(sh.opts.upstream_ca_file, ec);
       if (ec) {
-        return Status::InvalidArgument("cannot load CLAUDE_API_CA_FILE '" + sh.opts.upstream_ca_file +
-                                       "': " + ec.message());
+        return Status::InvalidArgument("cannot load CLAUDE_API_CA_FILE '" +
+                                       sh.opts.upstream_ca_file + "': " + ec.message());
       }
     }
   }
-  int n = sh.opts.io_threads > 0 ? sh.opts.io_threads
-                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n = sh.opts.io_threads > 0
+              ? sh.opts.io_threads
+              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) impl.workers.push_back(std::make_unique<Worker>(sh));
 
   beast::error_code ec;
@@ -443,8 +459,9 @@ Status Server::Start() {
   if (!ec) impl.acceptor->bind(ep, ec);
   if (!ec) impl.acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Status::Unavailable("cannot listen on " + sh.opts.host + ":" + std::to_string(sh.opts.port) +
-                               ": " + ec.message() + " (set PORT/HOST or --port/--host)");
+    return Status::Unavailable("cannot listen on " + sh.opts.host + ":" +
+                               std::to_string(sh.opts.port) + ": " + ec.message() +
+                               " (set PORT/HOST or --port/--host)");
   }
   impl.port = impl.acceptor->local_endpoint().port();
   asio::co_spawn(impl.workers[0]->ioc, AcceptLoop(impl), asio::detached);

@@ -29,10 +29,10 @@
 
 #include "common/status.h"
 #include "metrics/metrics.h"
-#include "recording/token_stats.h"
 #include "proxy/credentials.h"
 #include "proxy/retry.h"
 #include "record/record.h"
+#include "recording/token_stats.h"
 
 namespace cn::oauth {
 class OAuthRefresher;  // oauth/refresher.h
@@ -41,7 +41,7 @@ class OAuthRefresher;  // oauth/refresher.h
 namespace cn::net {
 
 struct UpstreamTarget {
-  std::string host;       // DNS name or address
+  std::string host;  // DNS name or address
   std::uint16_t port = 443;
   bool tls = true;
   std::string base_path;  // prefix for every forwarded target, without trailing '/'
@@ -64,19 +64,19 @@ struct ServerOptions {
 struct StoreHealth {
   bool enabled = false;
   bool healthy = false;
-  std::string kind;            // "sqlite" / "postgres"
+  std::string kind;  // "sqlite" / "postgres"
   std::int64_t queued = 0;
   std::int64_t writer_lag_ms = 0;
   std::int64_t spilled_pending = 0;
 };
 
 struct ServerServices {
-  proxy::CredentialStore* credentials = nullptr;      // required
-  std::function<void(Record&&)> submit_record;        // empty when recording is disabled
-  std::function<StoreHealth()> store_health;          // empty when recording is disabled
-  metrics::Registry* registry = nullptr;              // required
-  recording::TokenStats* token_stats = nullptr;         // required
-  oauth::OAuthRefresher* oauth = nullptr;             // optional: refreshes OAuth credentials
+  proxy::CredentialStore* credentials = nullptr;  // required
+  std::function<void(Record&&)> submit_record;    // empty when recording is disabled
+  std::function<StoreHealth()> store_health;      // empty when recording is disabled
+  metrics::Registry* registry = nullptr;          // required
+  recording::TokenStats* token_stats = nullptr;   // required
+  oauth::OAuthRefresher* oauth = nullptr;         // optional: refreshes OAuth credentials
 };
 
 class Server {

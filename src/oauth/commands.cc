@@ -25,11 +25,12 @@ std::string Expiry(std::int64_t expires_at_ms, std::int64_t now_ms) {
 
 }  // namespace
 
-int RunLogin(const fs::path& file, TokenEndpoint& endpoint, const CommandOptions& options, std::istream& in,
-             std::ostream& out, std::ostream& err) {
+int RunLogin(const fs::path& file, TokenEndpoint& endpoint, const CommandOptions& options,
+             std::istream& in, std::ostream& out, std::ostream& err) {
   if (file.filename().string().find(".credentials.json") == std::string::npos) {
     err << "warning: '" << file.string()
-        << "' does not end in .credentials.json; the proxy only reads <Host>.credentials.json files\n";
+        << "' does not end in .credentials.json; the proxy only reads <Host>.credentials.json "
+           "files\n";
   }
   // Fail before the user goes through the browser if the file could not be merged into.
   std::string existing;
@@ -66,16 +67,18 @@ int RunLogin(const fs::path& file, TokenEndpoint& endpoint, const CommandOptions
            "use the URL printed above\n";
     return 1;
   }
-  const TokenHttpResult http =
-      endpoint.Post(AuthorizationCodeRequestBody(options.client_id, pasted->code, state, pkce.verifier));
+  const TokenHttpResult http = endpoint.Post(
+      AuthorizationCodeRequestBody(options.client_id, pasted->code, state, pkce.verifier));
   const TokenResult result = ParseTokenResponse(http, NowOf(options), "");
   if (!result.status.ok()) {
     err << "error: the code exchange failed: " << result.status.message()
-        << (result.relogin_required ? " (the code is invalid or expired; run the login again)" : "") << "\n";
+        << (result.relogin_required ? " (the code is invalid or expired; run the login again)" : "")
+        << "\n";
     return 1;
   }
   if (result.grant.refresh_token.empty()) {
-    err << "warning: the token endpoint returned no refresh token; the proxy cannot renew this login\n";
+    err << "warning: the token endpoint returned no refresh token; the proxy cannot renew this "
+           "login\n";
   }
 
   std::error_code ec;
@@ -86,8 +89,10 @@ int RunLogin(const fs::path& file, TokenEndpoint& endpoint, const CommandOptions
     return 1;
   }
   // Re-read under the lock: a proxy may have rewritten the file while the user was in the browser.
-  if (StatusOr<std::string> text = ReadFileText(file); text.ok()) existing = std::move(text).value();
-  StatusOr<std::string> merged = MergeOAuthTokens(existing, result.grant, result.grant.account_uuid);
+  if (StatusOr<std::string> text = ReadFileText(file); text.ok())
+    existing = std::move(text).value();
+  StatusOr<std::string> merged =
+      MergeOAuthTokens(existing, result.grant, result.grant.account_uuid);
   if (!merged.ok()) {
     err << "error: " << file.string() << ": " << merged.status().message() << "\n";
     return 1;
@@ -103,8 +108,8 @@ int RunLogin(const fs::path& file, TokenEndpoint& endpoint, const CommandOptions
   return 0;
 }
 
-int RunRefresh(const fs::path& file, bool force, TokenEndpoint& endpoint, const CommandOptions& options,
-               std::ostream& out, std::ostream& err) {
+int RunRefresh(const fs::path& file, bool force, TokenEndpoint& endpoint,
+               const CommandOptions& options, std::ostream& out, std::ostream& err) {
   RefreshOptions ro;
   ro.client_id = options.client_id;
   ro.margin_ms = options.refresh_margin_ms;
@@ -129,19 +134,23 @@ int RunRefresh(const fs::path& file, bool force, TokenEndpoint& endpoint, const 
       break;
   }
   err << "error: refreshing " << file.string() << " failed: " << outcome.status.message() << "\n";
-  if (outcome.relogin_required) err << "The login must be redone: claude-nexus oauth login " << file.string() << "\n";
+  if (outcome.relogin_required)
+    err << "The login must be redone: claude-nexus oauth login " << file.string() << "\n";
   return 1;
 }
 
-int RunStatus(const fs::path& dir, const CommandOptions& options, std::ostream& out, std::ostream& err) {
+int RunStatus(const fs::path& dir, const CommandOptions& options, std::ostream& out,
+              std::ostream& err) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    err << "error: '" << dir.string() << "' is not a directory (set CREDENTIALS_DIR or pass the directory)\n";
+    err << "error: '" << dir.string()
+        << "' is not a directory (set CREDENTIALS_DIR or pass the directory)\n";
     return 1;
   }
   const std::int64_t now = NowOf(options);
   const proxy::CredentialStore store(dir);
-  const std::vector<StatusRow> rows = BuildStatusRows(store.Report(now, options.expiring_soon_ms), now);
+  const std::vector<StatusRow> rows =
+      BuildStatusRows(store.Report(now, options.expiring_soon_ms), now);
   if (rows.empty()) {
     out << "No *.credentials.json files in " << dir.string() << "\n";
     return 0;

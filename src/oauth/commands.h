@@ -31,12 +31,12 @@ struct CommandOptions {
   std::int64_t refresh_margin_ms = 60000;
   std::int64_t expiring_soon_ms = 300000;  // status: "expiring soon" below this
   std::chrono::milliseconds lock_timeout{30000};
-  std::function<std::int64_t()> now_ms;    // wall clock; default WallNowMs
-  RandomSource random;                     // default: the OS CSPRNG
+  std::function<std::int64_t()> now_ms;  // wall clock; default WallNowMs
+  RandomSource random;                   // default: the OS CSPRNG
 };
 
-int RunLogin(const std::filesystem::path& file, TokenEndpoint& endpoint, const CommandOptions& options,
-             std::istream& in, std::ostream& out, std::ostream& err);
+int RunLogin(const std::filesystem::path& file, TokenEndpoint& endpoint,
+             const CommandOptions& options, std::istream& in, std::ostream& out, std::ostream& err);
 int RunRefresh(const std::filesystem::path& file, bool force, TokenEndpoint& endpoint,
                const CommandOptions& options, std::ostream& out, std::ostream& err);
 int RunStatus(const std::filesystem::path& dir, const CommandOptions& options, std::ostream& out,

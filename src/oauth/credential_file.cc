@@ -6,11 +6,10 @@
 #include <unistd.h>
 
 #include <array>
+#include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
 #include <thread>
-
-#include <boost/json.hpp>
 
 #include "common/ids.h"
 
@@ -103,14 +102,16 @@ fs::path LockFilePath(const fs::path& credential_file) {
   return lock;
 }
 
-StatusOr<FileLock> FileLock::Acquire(const fs::path& credential_file, std::chrono::milliseconds timeout) {
+StatusOr<FileLock> FileLock::Acquire(const fs::path& credential_file,
+                                     std::chrono::milliseconds timeout) {
   const fs::path path = LockFilePath(credential_file);
   Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (fd.get() < 0) return Status::IoError(Errno("cannot open lock file", path));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   // Non-blocking attempts with a short pause: a plain blocking flock() could not be bounded, and
   // the holder (another process mid-refresh) releases within one token request.
-  for (auto pause = std::chrono::milliseconds(1);; pause = std::min(pause * 2, std::chrono::milliseconds(20))) {
+  for (auto pause = std::chrono::milliseconds(1);;
+       pause = std::min(pause * 2, std::chrono::milliseconds(20))) {
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return FileLock(fd.release());
     if (errno != EWOULDBLOCK && errno != EINTR) return Status::IoError(Errno("cannot lock", path));
     if (std::chrono::steady_clock::now() >= deadline) {
@@ -129,7 +130,8 @@ FileLock::~FileLock() {
 StatusOr<std::string> ReadFileText(const fs::path& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
-    if (errno == ENOENT) return Status::NotFound("credential file '" + path.string() + "' does not exist");
+    if (errno == ENOENT)
+      return Status::NotFound("credential file '" + path.string() + "' does not exist");
     return Status::IoError(Errno("cannot open", path));
   }
   std::string text;
@@ -157,14 +159,16 @@ Status WriteFileAtomically(const fs::path& path, std::string_view content) {
   for (const std::uint8_t b : rnd) suffix += "0123456789abcdef"[b & 15];
   // A dot-name that does not end in ".credentials.json", so listings never take it for a
   // credential file.
-  const fs::path tmp = dir / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + suffix);
+  const fs::path tmp =
+      dir / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + suffix);
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) return Status::IoError(Errno("cannot create", tmp));
   struct stat old {};
   if (::stat(path.c_str(), &old) == 0 && ::geteuid() == 0) {
     (void)::fchown(fd.get(), old.st_uid, old.st_gid);  // best effort: keep the operator's owner
   }
-  const bool ok = ::fchmod(fd.get(), 0600) == 0 && WriteAll(fd.get(), content) && ::fsync(fd.get()) == 0;
+  const bool ok =
+      ::fchmod(fd.get(), 0600) == 0 && WriteAll(fd.get(), content) && ::fsync(fd.get()) == 0;
   if (!ok) {
     const std::string error = Errno("cannot write", tmp);
     ::unlink(tmp.c_str());

@@ -1,8 +1,8 @@
 #include "oauth/pkce.h"
 
-#include <array>
-
 #include <openssl/evp.h>
+
+#include <array>
 
 #include "common/base64.h"
 #include "common/ids.h"
@@ -62,12 +62,13 @@ std::string FormEncode(std::string_view value) {
   return out;
 }
 
-std::string AuthorizeUrl(std::string_view client_id, std::string_view challenge, std::string_view state) {
+std::string AuthorizeUrl(std::string_view client_id, std::string_view challenge,
+                         std::string_view state) {
   std::string url(kAuthorizeUrl);
-  url += "?code=true&client_id=" + FormEncode(client_id) + "&response_type=code&redirect_uri=" +
-         FormEncode(kRedirectUri) + "&scope=" + FormEncode(kLoginScopes) +
-         "&code_challenge=" + FormEncode(challenge) + "&code_challenge_method=S256&state=" +
-         FormEncode(state);
+  url += "?code=true&client_id=" + FormEncode(client_id) +
+         "&response_type=code&redirect_uri=" + FormEncode(kRedirectUri) +
+         "&scope=" + FormEncode(kLoginScopes) + "&code_challenge=" + FormEncode(challenge) +
+         "&code_challenge_method=S256&state=" + FormEncode(state);
   return url;
 }
 

@@ -33,13 +33,15 @@ std::string S256Challenge(std::string_view verifier);
 std::string NewState(const RandomSource& random = {});
 
 inline constexpr std::string_view kAuthorizeUrl = "https://claude.ai/oauth/authorize";
-inline constexpr std::string_view kRedirectUri = "https://console.anthropic.com/oauth/code/callback";
+inline constexpr std::string_view kRedirectUri =
+    "https://console.anthropic.com/oauth/code/callback";
 inline constexpr std::string_view kLoginScopes = "org:create_api_key user:profile user:inference";
 inline constexpr std::string_view kDefaultClientId = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 inline constexpr std::string_view kDefaultTokenUrl = "https://console.anthropic.com/v1/oauth/token";
 
 // The URL the user opens (in any browser, on any machine) to log in.
-std::string AuthorizeUrl(std::string_view client_id, std::string_view challenge, std::string_view state);
+std::string AuthorizeUrl(std::string_view client_id, std::string_view challenge,
+                         std::string_view state);
 
 // "application/x-www-form-urlencoded" encoding of one query value (space as '+').
 std::string FormEncode(std::string_view value);

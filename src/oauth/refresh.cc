@@ -42,24 +42,29 @@ RefreshOutcome RefreshCredentialFile(const fs::path& path, TokenEndpoint& endpoi
   StatusOr<std::string> text = ReadFileText(path);
   if (!text.ok()) return fail(text.status());
   StatusOr<proxy::Credential> parsed = proxy::ParseCredentialFile(*text, name);
-  if (!parsed.ok()) return fail(Status::Corruption(parsed.status().message() + "; nothing was overwritten"));
+  if (!parsed.ok())
+    return fail(Status::Corruption(parsed.status().message() + "; nothing was overwritten"));
   parsed->path = path;
   if (parsed->type != proxy::Credential::Type::kOAuth) {
     return fail(Status::InvalidArgument("credential file '" + name + "' is not of type \"oauth\""));
   }
-  if (!options.force && !NeedsRefresh(*parsed, now(), options.margin_ms) && !parsed->oauth.access_token.empty()) {
+  if (!options.force && !NeedsRefresh(*parsed, now(), options.margin_ms) &&
+      !parsed->oauth.access_token.empty()) {
     out.kind = RefreshOutcome::Kind::kAlreadyFresh;
     out.credential = std::make_shared<const proxy::Credential>(std::move(parsed).value());
     return out;
   }
   if (parsed->oauth.refresh_token.empty()) {
-    return fail(Status::InvalidArgument("credential file '" + name + "' has no refresh token"), true);
+    return fail(Status::InvalidArgument("credential file '" + name + "' has no refresh token"),
+                true);
   }
 
   const auto started = std::chrono::steady_clock::now();
-  const TokenHttpResult http = endpoint.Post(RefreshRequestBody(options.client_id, parsed->oauth.refresh_token));
-  out.endpoint_micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  const TokenHttpResult http =
+      endpoint.Post(RefreshRequestBody(options.client_id, parsed->oauth.refresh_token));
+  out.endpoint_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
   TokenResult result = ParseTokenResponse(http, now(), parsed->oauth.refresh_token);
   if (!result.status.ok()) return fail(result.status, result.relogin_required);
 
@@ -67,7 +72,8 @@ RefreshOutcome RefreshCredentialFile(const fs::path& path, TokenEndpoint& endpoi
   if (!merged.ok()) return fail(merged.status());
   if (Status s = WriteFileAtomically(path, *merged); !s.ok()) {
     // The endpoint has rotated the refresh token: the one on disk is now spent. Say so plainly.
-    return fail(Status::IoError(s.message() + " (the new tokens could not be saved; run the OAuth login again)"),
+    return fail(Status::IoError(s.message() +
+                                " (the new tokens could not be saved; run the OAuth login again)"),
                 true);
   }
   StatusOr<proxy::Credential> written = proxy::ParseCredentialFile(*merged, name);

@@ -63,37 +63,46 @@ void ReplaceAll(std::string& s, const std::string& from, const std::string& to) 
 
 }  // namespace
 
-OAuthRefresher::OAuthRefresher(Options options, TokenEndpoint& endpoint, proxy::CredentialStore& store,
-                               metrics::Registry* registry)
+OAuthRefresher::OAuthRefresher(Options options, TokenEndpoint& endpoint,
+                               proxy::CredentialStore& store, metrics::Registry* registry)
     : options_(std::move(options)), endpoint_(endpoint), store_(store) {
   if (registry == nullptr) return;
   m_attempts_ = &registry->AddCounter("cn_oauth_refresh_attempts_total",
                                       "OAuth refreshes run (file lock taken, file re-read).");
   m_successes_ = &registry->AddCounter("cn_oauth_refresh_successes_total",
                                        "OAuth refreshes that obtained and saved new tokens.");
-  m_failures_ = &registry->AddCounter("cn_oauth_refresh_failures_total", "OAuth refreshes that failed.");
-  m_adopted_ = &registry->AddCounter("cn_oauth_refresh_adopted_total",
-                                     "Refreshes that found the file already refreshed by another process.");
-  m_waits_ = &registry->AddCounter("cn_oauth_refresh_waits_total", "Requests that waited for a refresh.");
-  m_backoff_rejections_ = &registry->AddCounter(
-      "cn_oauth_refresh_backoff_rejections_total",
-      "Requests answered 401 without a refresh attempt (backoff after a failure, or login needed).");
-  m_in_flight_ = &registry->AddGauge("cn_oauth_refreshes_in_flight", "OAuth refreshes running or queued.");
-  m_duration_ = &registry->AddHistogram("cn_oauth_refresh_duration_seconds",
-                                        "Time of the token endpoint request.", metrics::LatencyBuckets());
-  m_wait_ = &registry->AddHistogram("cn_oauth_request_wait_seconds",
-                                    "Time a request waited for a refresh.", metrics::LatencyBuckets());
+  m_failures_ =
+      &registry->AddCounter("cn_oauth_refresh_failures_total", "OAuth refreshes that failed.");
+  m_adopted_ =
+      &registry->AddCounter("cn_oauth_refresh_adopted_total",
+                            "Refreshes that found the file already refreshed by another process.");
+  m_waits_ =
+      &registry->AddCounter("cn_oauth_refresh_waits_total", "Requests that waited for a refresh.");
+  m_backoff_rejections_ = &registry->AddCounter("cn_oauth_refresh_backoff_rejections_total",
+                                                "Requests answered 401 without a refresh attempt "
+                                                "(backoff after a failure, or login needed).");
+  m_in_flight_ =
+      &registry->AddGauge("cn_oauth_refreshes_in_flight", "OAuth refreshes running or queued.");
+  m_duration_ =
+      &registry->AddHistogram("cn_oauth_refresh_duration_seconds",
+                              "Time of the token endpoint request.", metrics::LatencyBuckets());
+  m_wait_ =
+      &registry->AddHistogram("cn_oauth_request_wait_seconds",
+                              "Time a request waited for a refresh.", metrics::LatencyBuckets());
 }
 
 OAuthRefresher::~OAuthRefresher() { Stop(); }
 
-std::int64_t OAuthRefresher::Now() const { return options_.now_ms ? options_.now_ms() : WallNowMs(); }
+std::int64_t OAuthRefresher::Now() const {
+  return options_.now_ms ? options_.now_ms() : WallNowMs();
+}
 
 void OAuthRefresher::Start() {
   std::lock_guard lock(mu_);
   if (started_ || stopping_) return;
   started_ = true;
-  for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  for (int i = 0; i < std::max(1, options_.workers); ++i)
+    workers_.emplace_back([this] { WorkerLoop(); });
   if (options_.background) background_ = std::thread([this] { BackgroundLoop(); });
 }
 
@@ -120,8 +129,10 @@ void OAuthRefresher::Stop() {
   }
 }
 
-std::shared_ptr<RefreshFlight> OAuthRefresher::StartLocked(FileState& st, const proxy::Credential& cred,
-                                                           std::int64_t margin_ms, std::int64_t now) {
+std::shared_ptr<RefreshFlight> OAuthRefresher::StartLocked(FileState& st,
+                                                           const proxy::Credential& cred,
+                                                           std::int64_t margin_ms,
+                                                           std::int64_t now) {
   if (st.in_flight) return st.in_flight;
   if (!st.failed_refresh_token.empty() && st.failed_refresh_token != cred.oauth.refresh_token) {
     // A new refresh token (someone logged in again): the old failures say nothing about it.
@@ -157,7 +168,8 @@ Admission OAuthRefresher::Admit(const std::shared_ptr<const proxy::Credential>& 
     if (m_backoff_rejections_) m_backoff_rejections_->Inc();
     const std::string file = use->path.filename().string();
     return Reject("The OAuth access token in credential file '" + file +
-                  "' has expired and the file has no refresh token. Log in again with: claude-nexus oauth login " +
+                  "' has expired and the file has no refresh token. Log in again with: "
+                  "claude-nexus oauth login " +
                   options_.dir_for_messages + "/" + file);
   }
   if (auto flight = StartLocked(st, *use, options_.refresh_margin_ms, now)) {
@@ -199,7 +211,8 @@ std::string OAuthRefresher::FailureMessage(const proxy::Credential& cred, const 
   // Client-facing: name the file, never the server's directory layout.
   ReplaceAll(reason, cred.path.parent_path().string(), options_.dir_for_messages);
   if (st.relogin_required) {
-    return "The Claude login stored in credential file '" + file + "' can no longer be refreshed (" + reason +
+    return "The Claude login stored in credential file '" + file +
+           "' can no longer be refreshed (" + reason +
            "). The login must be redone: claude-nexus oauth login " + where;
   }
   const std::int64_t wait_s = std::max<std::int64_t>(0, (st.retry_at_ms - now + 999) / 1000);
@@ -231,7 +244,8 @@ void OAuthRefresher::WorkerLoop() {
 }
 
 void OAuthRefresher::Finish(const Job& job, RefreshOutcome outcome) {
-  if (outcome.endpoint_micros > 0 && m_duration_) m_duration_->ObserveMicros(outcome.endpoint_micros);
+  if (outcome.endpoint_micros > 0 && m_duration_)
+    m_duration_->ObserveMicros(outcome.endpoint_micros);
   const std::string file = job.path.filename().string();
   {
     std::lock_guard lock(mu_);
@@ -261,7 +275,8 @@ void OAuthRefresher::Finish(const Job& job, RefreshOutcome outcome) {
     case RefreshOutcome::Kind::kRefreshed:
       if (m_successes_) m_successes_->Inc();
       log::Info("oauth token refreshed",
-                {{"file", file}, {"expires_at_ms", outcome.credential->oauth.expires_at_ms},
+                {{"file", file},
+                 {"expires_at_ms", outcome.credential->oauth.expires_at_ms},
                  {"endpoint_ms", outcome.endpoint_micros / 1000}});
       break;
     case RefreshOutcome::Kind::kAlreadyFresh:
@@ -272,7 +287,8 @@ void OAuthRefresher::Finish(const Job& job, RefreshOutcome outcome) {
       if (m_failures_) m_failures_->Inc();
       log::Error(outcome.relogin_required ? "oauth refresh failed; the login must be redone"
                                           : "oauth refresh failed; will retry after a backoff",
-                 {{"file", file}, {"error", outcome.status.message()},
+                 {{"file", file},
+                  {"error", outcome.status.message()},
                   {"hint", outcome.relogin_required ? "claude-nexus oauth login <file>"
                                                     : "claude-nexus oauth refresh <file>"}});
       break;
@@ -293,10 +309,13 @@ std::vector<std::shared_ptr<const RefreshFlight>> OAuthRefresher::ScanOnce() {
     std::lock_guard lock(mu_);
     FileState& st = files_[lookup.credential->path];
     const proxy::Credential* use = lookup.credential.get();
-    if (st.latest && st.latest->oauth.expires_at_ms > use->oauth.expires_at_ms) use = st.latest.get();
-    if (use->oauth.refresh_token.empty() || !NeedsRefresh(*use, now, options_.background_margin_ms)) continue;
+    if (st.latest && st.latest->oauth.expires_at_ms > use->oauth.expires_at_ms)
+      use = st.latest.get();
+    if (use->oauth.refresh_token.empty() || !NeedsRefresh(*use, now, options_.background_margin_ms))
+      continue;
     if (st.in_flight) continue;
-    if (auto flight = StartLocked(st, *use, options_.background_margin_ms, now)) started.push_back(flight);
+    if (auto flight = StartLocked(st, *use, options_.background_margin_ms, now))
+      started.push_back(flight);
   }
   return started;
 }

@@ -81,7 +81,7 @@ class OAuthRefresher {
  public:
   struct Options {
     std::string client_id{kDefaultClientId};
-    std::int64_t refresh_margin_ms = 60000;      // requests refresh (and wait) within this
+    std::int64_t refresh_margin_ms = 60000;  // requests refresh (and wait) within this
     bool background = true;
     std::int64_t background_margin_ms = 300000;  // the background thread refreshes within this
     std::chrono::milliseconds background_interval{30000};
@@ -115,7 +115,8 @@ class OAuthRefresher {
   // Non-blocking. `cred` is an oauth credential from the store.
   Admission Admit(const std::shared_ptr<const proxy::Credential>& cred);
   // REQUIRES: flight->Done(). `original` is what Admit() was given.
-  Admission AfterWait(const std::shared_ptr<const proxy::Credential>& original, const RefreshFlight& flight);
+  Admission AfterWait(const std::shared_ptr<const proxy::Credential>& original,
+                      const RefreshFlight& flight);
   // The request path reports how long a request waited for a flight.
   void ObserveWait(std::int64_t micros);
 
@@ -149,7 +150,8 @@ class OAuthRefresher {
   void WorkerLoop();
   void BackgroundLoop();
   void Finish(const Job& job, RefreshOutcome outcome);
-  std::string FailureMessage(const proxy::Credential& cred, const FileState& st, std::int64_t now) const;
+  std::string FailureMessage(const proxy::Credential& cred, const FileState& st,
+                             std::int64_t now) const;
 
   const Options options_;
   TokenEndpoint& endpoint_;

@@ -22,7 +22,8 @@ std::string FormatRelative(std::int64_t delta_ms) {
   return past ? text + " ago" : "in " + text;
 }
 
-std::vector<StatusRow> BuildStatusRows(const std::vector<proxy::CredentialStatus>& report, std::int64_t now_ms) {
+std::vector<StatusRow> BuildStatusRows(const std::vector<proxy::CredentialStatus>& report,
+                                       std::int64_t now_ms) {
   std::vector<StatusRow> rows;
   for (const proxy::CredentialStatus& s : report) {
     StatusRow row;
@@ -35,7 +36,8 @@ std::vector<StatusRow> BuildStatusRows(const std::vector<proxy::CredentialStatus
     std::replace(row.state.begin(), row.state.end(), '_', ' ');
     row.expiry = "-";
     if (s.type == "oauth" && s.expires_at_ms != 0) {
-      row.expiry = FormatIso8601(s.expires_at_ms * 1000) + " (" + FormatRelative(s.expires_at_ms - now_ms) + ")";
+      row.expiry = FormatIso8601(s.expires_at_ms * 1000) + " (" +
+                   FormatRelative(s.expires_at_ms - now_ms) + ")";
     }
     rows.push_back(std::move(row));
   }
@@ -43,7 +45,8 @@ std::vector<StatusRow> BuildStatusRows(const std::vector<proxy::CredentialStatus
 }
 
 std::string FormatStatusTable(const std::vector<StatusRow>& rows) {
-  const std::vector<std::string> header = {"DOMAIN", "ACCOUNT", "TYPE", "STATE", "EXPIRES", "CLIENT-KEY"};
+  const std::vector<std::string> header = {"DOMAIN", "ACCOUNT", "TYPE",
+                                           "STATE",  "EXPIRES", "CLIENT-KEY"};
   std::vector<std::vector<std::string>> cells;
   cells.push_back(header);
   for (const StatusRow& r : rows) {

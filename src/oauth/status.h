@@ -18,12 +18,13 @@ struct StatusRow {
   std::string type;     // "oauth" | "api_key" | "-"
   // "valid" | "expiring soon" | "expired" | "no refresh token" | "invalid"
   std::string state;
-  std::string expiry;   // "2026-01-01T10:00:00.000Z (in 7h 59m)", "-" when not applicable
+  std::string expiry;  // "2026-01-01T10:00:00.000Z (in 7h 59m)", "-" when not applicable
   bool client_key = false;
-  std::string error;    // for "invalid"
+  std::string error;  // for "invalid"
 };
 
-std::vector<StatusRow> BuildStatusRows(const std::vector<proxy::CredentialStatus>& report, std::int64_t now_ms);
+std::vector<StatusRow> BuildStatusRows(const std::vector<proxy::CredentialStatus>& report,
+                                       std::int64_t now_ms);
 
 // Aligned columns DOMAIN ACCOUNT TYPE STATE EXPIRES CLIENT-KEY, then one "file: error" line per
 // invalid file.

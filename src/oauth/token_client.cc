@@ -26,11 +26,13 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 // Every step shares one deadline: tcp_stream's expiry covers resolve-less steps, and the
 // resolver is bounded by the io_context run_for() in Post().
 template <typename Stream>
-asio::awaitable<TokenHttpResult> Exchange(Stream& stream, const EndpointUrl& url, std::string body) {
+asio::awaitable<TokenHttpResult> Exchange(Stream& stream, const EndpointUrl& url,
+                                          std::string body) {
   TokenHttpResult out;
   http::request<http::string_body> req{http::verb::post, url.target, 11};
   const bool default_port = (url.tls && url.port == 443) || (!url.tls && url.port == 80);
-  const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  const std::string host =
+      url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
   req.set(http::field::host, default_port ? host : host + ":" + std::to_string(url.port));
   req.set(http::field::content_type, "application/json");
   req.set(kOAuthBetaHeader, kOAuthBetaValue);
@@ -85,7 +87,8 @@ class HttpTokenEndpoint final : public TokenEndpoint {
     TokenHttpResult out;
     auto ex = co_await asio::this_coro::executor;
     tcp::resolver resolver(ex);
-    auto [ec, endpoints] = co_await resolver.async_resolve(url_.host, std::to_string(url_.port), kTuple);
+    auto [ec, endpoints] =
+        co_await resolver.async_resolve(url_.host, std::to_string(url_.port), kTuple);
     if (ec) {
       out.transport_error = "resolving " + url_.host + ": " + ec.message();
       co_return out;
@@ -95,7 +98,8 @@ class HttpTokenEndpoint final : public TokenEndpoint {
     auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, kTuple);
     (void)ep;
     if (cec) {
-      out.transport_error = "connecting to " + url_.host + ":" + std::to_string(url_.port) + ": " + cec.message();
+      out.transport_error =
+          "connecting to " + url_.host + ":" + std::to_string(url_.port) + ": " + cec.message();
       co_return out;
     }
     if (!url_.tls) co_return co_await Exchange(tcp_stream, url_, std::move(body));
@@ -137,13 +141,15 @@ StatusOr<std::unique_ptr<TokenEndpoint>> MakeHttpTokenEndpoint(const std::string
                                                                const std::string& extra_ca_file,
                                                                std::chrono::milliseconds timeout) {
   StatusOr<EndpointUrl> parsed = ParseEndpointUrl(url);
-  if (!parsed.ok()) return Status::InvalidArgument("CLAUDE_OAUTH_TOKEN_URL: " + parsed.status().message());
+  if (!parsed.ok())
+    return Status::InvalidArgument("CLAUDE_OAUTH_TOKEN_URL: " + parsed.status().message());
   if (!extra_ca_file.empty()) {
     ssl::context probe(ssl::context::tls_client);
     beast::error_code ec;
     probe.load_verify_file(extra_ca_file, ec);
     if (ec) {
-      return Status::InvalidArgument("CLAUDE_OAUTH_CA_FILE='" + extra_ca_file + "' is not a readable PEM CA bundle");
+      return Status::InvalidArgument("CLAUDE_OAUTH_CA_FILE='" + extra_ca_file +
+                                     "' is not a readable PEM CA bundle");
     }
   }
   return std::unique_ptr<TokenEndpoint>(

@@ -21,7 +21,9 @@ std::string Truncate(std::string s, std::size_t n) {
 
 }  // namespace
 
-std::vector<std::string> DefaultScopes() { return {"org:create_api_key", "user:profile", "user:inference"}; }
+std::vector<std::string> DefaultScopes() {
+  return {"org:create_api_key", "user:profile", "user:inference"};
+}
 
 std::string RefreshRequestBody(std::string_view client_id, std::string_view refresh_token) {
   json::object o;
@@ -88,9 +90,12 @@ TokenResult ParseTokenResponse(const TokenHttpResult& http, std::int64_t now_ms,
   // side, so a missing value costs at most an extra refresh.
   std::int64_t expires_in_s = 3600;
   if (const json::value* v = obj->if_contains("expires_in")) {
-    if (v->is_int64()) expires_in_s = v->get_int64();
-    else if (v->is_uint64()) expires_in_s = static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), 1u << 30));
-    else if (v->is_double()) expires_in_s = static_cast<std::int64_t>(v->get_double());
+    if (v->is_int64())
+      expires_in_s = v->get_int64();
+    else if (v->is_uint64())
+      expires_in_s = static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), 1u << 30));
+    else if (v->is_double())
+      expires_in_s = static_cast<std::int64_t>(v->get_double());
   }
   g.expires_at_ms = now_ms + expires_in_s * 1000;
   const std::string scope = StringField(*obj, "scope");
@@ -126,7 +131,8 @@ StatusOr<EndpointUrl> ParseEndpointUrl(std::string_view url) {
   std::string_view port_text;
   if (authority.starts_with('[')) {
     const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return Status::InvalidArgument("token URL has a bad IPv6 host");
+    if (close == std::string_view::npos)
+      return Status::InvalidArgument("token URL has a bad IPv6 host");
     out.host = std::string(authority.substr(1, close - 1));
     if (close + 1 < authority.size()) {
       if (authority[close + 1] != ':') return Status::InvalidArgument("token URL has a bad port");
@@ -137,19 +143,22 @@ StatusOr<EndpointUrl> ParseEndpointUrl(std::string_view url) {
     out.host = std::string(authority.substr(0, colon));
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
   }
-  if (out.host.empty()) return Status::InvalidArgument("token URL '" + std::string(url) + "' has no host");
+  if (out.host.empty())
+    return Status::InvalidArgument("token URL '" + std::string(url) + "' has no host");
   if (!port_text.empty()) {
     unsigned port = 0;
     for (const char c : port_text) {
-      if (c < '0' || c > '9' || port > 65535) return Status::InvalidArgument("token URL has a bad port");
+      if (c < '0' || c > '9' || port > 65535)
+        return Status::InvalidArgument("token URL has a bad port");
       port = port * 10 + static_cast<unsigned>(c - '0');
     }
     if (port == 0 || port > 65535) return Status::InvalidArgument("token URL has a bad port");
     out.port = static_cast<std::uint16_t>(port);
   }
   if (!out.tls && out.host != "127.0.0.1" && out.host != "localhost" && out.host != "::1") {
-    return Status::InvalidArgument("token URL '" + std::string(url) +
-                                   "': plain http:// is only allowed for loopback hosts; use https://");
+    return Status::InvalidArgument(
+        "token URL '" + std::string(url) +
+        "': plain http:// is only allowed for loopback hosts; use https://");
   }
   return out;
 }

@@ -41,11 +41,11 @@ std::string AuthorizationCodeRequestBody(std::string_view client_id, std::string
 
 struct TokenGrant {
   std::string access_token;
-  std::string refresh_token;    // the new one, or the previous one when the answer has none
+  std::string refresh_token;  // the new one, or the previous one when the answer has none
   std::int64_t expires_at_ms = 0;
   std::vector<std::string> scopes;
-  std::string account_uuid;     // "account.uuid" of a login answer, when present
-  std::string account_email;    // "account.email_address", for the login message only
+  std::string account_uuid;   // "account.uuid" of a login answer, when present
+  std::string account_email;  // "account.email_address", for the login message only
 };
 
 // Outcome of one grant. `relogin_required` is set for invalid_grant: the refresh token (or the

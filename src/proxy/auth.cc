@@ -1,9 +1,9 @@
 #include "proxy/auth.h"
 
-#include <array>
-
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+
+#include <array>
 
 #include "common/ascii.h"
 
@@ -43,12 +43,14 @@ AuthPlan InjectFrom(const Credential& cred, const std::string& file_name, std::i
                     "Credential file '" + file_name +
                         "' has no OAuth access token; run the OAuth login for this host again");
     }
-    // expires_at_ms == 0: the file records no expiry, so the token is used until upstream refuses it.
+    // expires_at_ms == 0: the file records no expiry, so the token is used until upstream refuses
+    // it.
     if (cred.oauth.expires_at_ms != 0 && cred.oauth.expires_at_ms <= now_ms) {
       return Reject(401, "authentication_error",
                     "The OAuth access token in credential file '" + file_name +
-                        "' has expired; run: claude-nexus oauth refresh $CREDENTIALS_DIR/" + file_name +
-                        " (or claude-nexus oauth login $CREDENTIALS_DIR/" + file_name + " if the login has expired)");
+                        "' has expired; run: claude-nexus oauth refresh $CREDENTIALS_DIR/" +
+                        file_name + " (or claude-nexus oauth login $CREDENTIALS_DIR/" + file_name +
+                        " if the login has expired)");
     }
     plan.inject = AuthPlan::Inject::kBearer;
     plan.secret = cred.oauth.access_token;
@@ -95,7 +97,8 @@ bool ClientKeyMatches(std::string_view presented, std::string_view configured) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::optional<AuthPlan> EarlyRejection(const Headers& client_headers, const CredentialStore::Lookup& cred,
+std::optional<AuthPlan> EarlyRejection(const Headers& client_headers,
+                                       const CredentialStore::Lookup& cred,
                                        bool client_auth_enabled) {
   if (cred.kind == Kind::kUnsafeHost) {
     return Reject(400, "invalid_request_error",
@@ -108,7 +111,8 @@ std::optional<AuthPlan> EarlyRejection(const Headers& client_headers, const Cred
       return RejectClient("Missing Authorization header. Please provide a Bearer token.");
     }
     const std::optional<std::string_view> token = BearerToken(authorization->value);
-    if (!token) return RejectClient("Invalid Authorization header format. Expected: Bearer <token>");
+    if (!token)
+      return RejectClient("Invalid Authorization header format. Expected: Bearer <token>");
     if (cred.kind == Kind::kMissing) {
       return RejectClient("No client API key is configured for this host: credential file '" +
                           cred.file_name +
@@ -130,14 +134,16 @@ std::optional<AuthPlan> EarlyRejection(const Headers& client_headers, const Cred
 
   if (cred.kind == Kind::kInvalid) {
     // The operator meant to inject a credential; passing the client's through would hide that.
-    return Reject(401, "authentication_error", "The credential file for this host is invalid: " + cred.error);
+    return Reject(401, "authentication_error",
+                  "The credential file for this host is invalid: " + cred.error);
   }
   return std::nullopt;
 }
 
 AuthPlan DecideAuth(const Headers& client_headers, const CredentialStore::Lookup& cred,
                     bool client_auth_enabled, std::int64_t now_ms) {
-  if (std::optional<AuthPlan> rejection = EarlyRejection(client_headers, cred, client_auth_enabled)) {
+  if (std::optional<AuthPlan> rejection =
+          EarlyRejection(client_headers, cred, client_auth_enabled)) {
     return std::move(*rejection);
   }
   if (cred.kind == Kind::kFound) return InjectFrom(*cred.credential, cred.file_name, now_ms);

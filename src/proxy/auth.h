@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/credentials.h"
 #include "common/header.h"
+#include "proxy/credentials.h"
 
 namespace cn::proxy {
 
@@ -34,8 +34,8 @@ struct AuthPlan {
   // Acceptance: which credential replaces the client's (kNone = pass the client's through).
   enum class Inject { kNone, kApiKey, kBearer };
   Inject inject = Inject::kNone;
-  std::string secret;           // the api key or access token to inject; never log it
-  bool add_oauth_beta = false;  // append kOAuthBeta to anthropic-beta
+  std::string secret;                     // the api key or access token to inject; never log it
+  bool add_oauth_beta = false;            // append kOAuthBeta to anthropic-beta
   std::optional<std::string> account_id;  // from the credential file, when one was used
 };
 
@@ -47,7 +47,8 @@ AuthPlan DecideAuth(const Headers& client_headers, const CredentialStore::Lookup
 // failed client-auth check, an invalid credential file; nullopt when none applies. Callers check
 // it before working on a credential's behalf (an OAuth refresh must not be triggerable by a
 // client that would be turned away anyway).
-std::optional<AuthPlan> EarlyRejection(const Headers& client_headers, const CredentialStore::Lookup& cred,
+std::optional<AuthPlan> EarlyRejection(const Headers& client_headers,
+                                       const CredentialStore::Lookup& cred,
                                        bool client_auth_enabled);
 
 // Compares SHA-256 digests of both keys with CRYPTO_memcmp, so the time taken depends on neither

@@ -1,12 +1,11 @@
 #include "proxy/credentials.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <fstream>
 #include <iterator>
 #include <optional>
 #include <system_error>
-
-#include <boost/json.hpp>
 
 namespace cn::proxy {
 namespace {
@@ -26,7 +25,8 @@ Status OptionalString(const json::object& obj, std::string_view key, std::string
   const json::value* v = obj.if_contains(key);
   if (v == nullptr || v->is_null()) return Status::Ok();
   if (!v->is_string()) {
-    return Status::Corruption(Describe(path) + ": field '" + std::string(key) + "' must be a string");
+    return Status::Corruption(Describe(path) + ": field '" + std::string(key) +
+                              "' must be a string");
   }
   out->assign(v->as_string().begin(), v->as_string().end());
   return Status::Ok();
@@ -41,15 +41,18 @@ Status ParseOAuth(const json::object& obj, Credential::OAuth* out, const fs::pat
     if (v->is_int64()) {
       out->expires_at_ms = v->get_int64();
     } else if (v->is_uint64()) {
-      out->expires_at_ms = static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), INT64_MAX));
+      out->expires_at_ms =
+          static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), INT64_MAX));
     } else if (v->is_double()) {
       out->expires_at_ms = static_cast<std::int64_t>(v->get_double());
     } else {
-      return Status::Corruption(Describe(path) + ": field 'oauth.expiresAt' must be a number (epoch ms)");
+      return Status::Corruption(Describe(path) +
+                                ": field 'oauth.expiresAt' must be a number (epoch ms)");
     }
   }
   if (const json::value* v = obj.if_contains("scopes"); v != nullptr && !v->is_null()) {
-    if (!v->is_array()) return Status::Corruption(Describe(path) + ": field 'oauth.scopes' must be an array");
+    if (!v->is_array())
+      return Status::Corruption(Describe(path) + ": field 'oauth.scopes' must be an array");
     for (const json::value& scope : v->get_array()) {
       if (!scope.is_string()) {
         return Status::Corruption(Describe(path) + ": field 'oauth.scopes' must hold strings");
@@ -58,12 +61,14 @@ Status ParseOAuth(const json::object& obj, Credential::OAuth* out, const fs::pat
     }
   }
   if (const json::value* v = obj.if_contains("isMax"); v != nullptr && !v->is_null()) {
-    if (!v->is_bool()) return Status::Corruption(Describe(path) + ": field 'oauth.isMax' must be a boolean");
+    if (!v->is_bool())
+      return Status::Corruption(Describe(path) + ": field 'oauth.isMax' must be a boolean");
     out->is_max = v->get_bool();
   }
   if (out->access_token.empty() && out->refresh_token.empty()) {
-    return Status::Corruption(Describe(path) +
-                              ": 'oauth' needs an accessToken or a refreshToken (run the OAuth login again)");
+    return Status::Corruption(
+        Describe(path) +
+        ": 'oauth' needs an accessToken or a refreshToken (run the OAuth login again)");
   }
   return Status::Ok();
 }
@@ -85,7 +90,8 @@ std::string CredentialFileName(std::string_view host) {
   return name;
 }
 
-StatusOr<Credential> ParseCredentialFile(std::string_view json_text, const fs::path& path_for_messages) {
+StatusOr<Credential> ParseCredentialFile(std::string_view json_text,
+                                         const fs::path& path_for_messages) {
   const fs::path& path = path_for_messages;
   std::error_code ec;
   json::value root = json::parse(json_text, ec);
@@ -98,17 +104,20 @@ StatusOr<Credential> ParseCredentialFile(std::string_view json_text, const fs::p
   std::string type;
   if (Status s = OptionalString(obj, "type", &type, path); !s.ok()) return s;
   if (type.empty()) {
-    return Status::Corruption(Describe(path) + ": field 'type' is required (\"api_key\" or \"oauth\")");
+    return Status::Corruption(Describe(path) +
+                              ": field 'type' is required (\"api_key\" or \"oauth\")");
   }
-  for (auto [key, dest] : {std::pair{"accountId", &cred.account_id}, std::pair{"api_key", &cred.api_key},
-                           std::pair{"client_api_key", &cred.client_api_key}}) {
+  for (auto [key, dest] :
+       {std::pair{"accountId", &cred.account_id}, std::pair{"api_key", &cred.api_key},
+        std::pair{"client_api_key", &cred.client_api_key}}) {
     if (Status s = OptionalString(obj, key, dest, path); !s.ok()) return s;
   }
 
   if (type == "api_key") {
     cred.type = Credential::Type::kApiKey;
     if (cred.api_key.empty()) {
-      return Status::Corruption(Describe(path) + ": type \"api_key\" requires a non-empty 'api_key' field");
+      return Status::Corruption(Describe(path) +
+                                ": type \"api_key\" requires a non-empty 'api_key' field");
     }
   } else if (type == "oauth") {
     cred.type = Credential::Type::kOAuth;
@@ -118,7 +127,8 @@ StatusOr<Credential> ParseCredentialFile(std::string_view json_text, const fs::p
     }
     if (Status s = ParseOAuth(oauth->get_object(), &cred.oauth, path); !s.ok()) return s;
   } else {
-    return Status::Corruption(Describe(path) + ": unknown type (expected \"api_key\" or \"oauth\")");
+    return Status::Corruption(Describe(path) +
+                              ": unknown type (expected \"api_key\" or \"oauth\")");
   }
   return cred;
 }
@@ -195,7 +205,8 @@ CredentialStore::Lookup CredentialStore::Find(std::string_view host) {
   {
     std::lock_guard lock(mu_);
     if (auto it = entries_.find(key); it != entries_.end()) {
-      if (now - it->second.checked_at_ms < options_.recheck_interval.count()) return it->second.lookup;
+      if (now - it->second.checked_at_ms < options_.recheck_interval.count())
+        return it->second.lookup;
       previous = it->second;
     }
   }
@@ -220,9 +231,9 @@ CredentialStore::Lookup CredentialStore::Find(std::string_view host) {
 
 void CredentialStore::EvictOneLocked() {
   if (entries_.empty()) return;
-  auto oldest = std::min_element(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
-    return a.second.checked_at_ms < b.second.checked_at_ms;
-  });
+  auto oldest = std::min_element(
+      entries_.begin(), entries_.end(),
+      [](const auto& a, const auto& b) { return a.second.checked_at_ms < b.second.checked_at_ms; });
   entries_.erase(oldest);
 }
 
@@ -232,7 +243,7 @@ std::size_t CredentialStore::CachedEntriesForTest() const {
 }
 
 std::vector<CredentialStatus> CredentialStore::Report(std::int64_t now_unix_ms,
-                                                        std::int64_t expiring_soon_ms) const {
+                                                      std::int64_t expiring_soon_ms) const {
   std::vector<CredentialStatus> out;
   std::error_code ec;
   fs::directory_iterator it(dir_, ec);
@@ -246,7 +257,8 @@ std::vector<CredentialStatus> CredentialStore::Report(std::int64_t now_unix_ms,
     const Lookup lookup = Load(entry.path(), name, Stat(entry.path()));
     if (lookup.kind != Lookup::Kind::kFound) {
       status.state = "invalid";
-      status.error = lookup.error.empty() ? Describe(name) + " is not a regular file" : lookup.error;
+      status.error =
+          lookup.error.empty() ? Describe(name) + " is not a regular file" : lookup.error;
       out.push_back(std::move(status));
       continue;
     }
@@ -273,8 +285,9 @@ std::vector<CredentialStatus> CredentialStore::Report(std::int64_t now_unix_ms,
     }
     out.push_back(std::move(status));
   }
-  std::sort(out.begin(), out.end(),
-            [](const CredentialStatus& a, const CredentialStatus& b) { return a.file_name < b.file_name; });
+  std::sort(out.begin(), out.end(), [](const CredentialStatus& a, const CredentialStatus& b) {
+    return a.file_name < b.file_name;
+  });
   return out;
 }
 

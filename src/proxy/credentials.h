@@ -59,9 +59,9 @@ StatusOr<Credential> ParseCredentialFile(std::string_view json_text,
 // Start-up report line for one credential file. Never contains secrets.
 struct CredentialStatus {
   std::string file_name;
-  std::string host;        // file name without ".credentials.json"
+  std::string host;  // file name without ".credentials.json"
   std::string account_id;
-  std::string type;        // "api_key" | "oauth" | "" when invalid
+  std::string type;  // "api_key" | "oauth" | "" when invalid
   // "valid" | "expiring_soon" (< 24 h) | "expired" | "no_refresh_token" (oauth without a
   // refresh token) | "invalid" (see `error`)
   std::string state;
@@ -95,8 +95,8 @@ class CredentialStore {
     enum class Kind { kFound, kMissing, kUnsafeHost, kInvalid };
     Kind kind = Kind::kMissing;
     std::shared_ptr<const Credential> credential;  // set for kFound
-    std::string error;                              // set for kInvalid / kUnsafeHost
-    std::string file_name;                          // set unless kUnsafeHost
+    std::string error;                             // set for kInvalid / kUnsafeHost
+    std::string file_name;                         // set unless kUnsafeHost
   };
 
   explicit CredentialStore(std::filesystem::path dir);  // dir may not exist: all "missing"

@@ -54,10 +54,10 @@ void AddOAuthBeta(Headers* headers) {
 bool IsSecretHeaderName(std::string_view name) {
   const std::string lower = AsciiToLower(name);
   if (lower.starts_with("anthropic-ratelimit-")) return false;
-  static constexpr std::array<std::string_view, 4> kExact = {"cookie", "set-cookie", "x-dashboard-key",
-                                                             "proxy-authorization"};
-  static constexpr std::array<std::string_view, 5> kParts = {"token", "secret", "password", "api-key",
-                                                             "api_key"};
+  static constexpr std::array<std::string_view, 4> kExact = {
+      "cookie", "set-cookie", "x-dashboard-key", "proxy-authorization"};
+  static constexpr std::array<std::string_view, 5> kParts = {"token", "secret", "password",
+                                                             "api-key", "api_key"};
   return std::find(kExact.begin(), kExact.end(), lower) != kExact.end() ||
          std::any_of(kParts.begin(), kParts.end(),
                      [&](std::string_view part) { return lower.find(part) != std::string::npos; });
@@ -93,7 +93,8 @@ Headers UpstreamRequestHeaders(const Headers& client, const AuthPlan& plan) {
         EqualsIgnoreCase(h.name, "expect") || EqualsIgnoreCase(h.name, "accept-encoding")) {
       continue;
     }
-    if (injecting && (EqualsIgnoreCase(h.name, "x-api-key") || EqualsIgnoreCase(h.name, "authorization"))) {
+    if (injecting &&
+        (EqualsIgnoreCase(h.name, "x-api-key") || EqualsIgnoreCase(h.name, "authorization"))) {
       continue;
     }
     out.push_back(h);
@@ -117,7 +118,8 @@ Headers ClientResponseHeaders(Headers upstream, std::string_view request_id) {
   out.reserve(upstream.size() + 1);
   for (Header& h : upstream) {
     if (IsConnectionLevel(upstream, h.name)) continue;
-    if (EqualsIgnoreCase(h.name, "content-length") || EqualsIgnoreCase(h.name, "x-request-id")) continue;
+    if (EqualsIgnoreCase(h.name, "content-length") || EqualsIgnoreCase(h.name, "x-request-id"))
+      continue;
     out.push_back(std::move(h));  // IsConnectionLevel reads only the Connection header's value
   }
   out.push_back({"X-Request-ID", std::string(request_id)});
@@ -144,7 +146,8 @@ std::string MaskSecret(std::string_view value) {
 
 Headers MaskHeaders(Headers headers) {
   for (Header& h : headers) {
-    if (EqualsIgnoreCase(h.name, "authorization") || EqualsIgnoreCase(h.name, "proxy-authorization")) {
+    if (EqualsIgnoreCase(h.name, "authorization") ||
+        EqualsIgnoreCase(h.name, "proxy-authorization")) {
       h.value = MaskAuthorization(h.value);
     } else if (EqualsIgnoreCase(h.name, "x-api-key")) {
       h.value = MaskSecret(h.value);

@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/auth.h"
 #include "common/header.h"
+#include "proxy/auth.h"
 
 namespace cn::proxy {
 

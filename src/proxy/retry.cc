@@ -21,8 +21,8 @@ std::optional<std::int64_t> ParseDigits(std::string_view s) {
 }
 
 std::optional<int> MonthIndex(std::string_view name) {
-  static constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static constexpr std::array<std::string_view, 12> kMonths = {
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   for (int i = 0; i < 12; ++i) {
     if (EqualsIgnoreCase(kMonths[i], name)) return i + 1;
   }
@@ -42,15 +42,18 @@ std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
 // "HH:MM:SS" → seconds of the day.
 std::optional<std::int64_t> ParseClock(std::string_view s) {
   if (s.size() != 8 || s[2] != ':' || s[5] != ':') return std::nullopt;
-  auto h = ParseDigits(s.substr(0, 2)), m = ParseDigits(s.substr(3, 2)), sec = ParseDigits(s.substr(6, 2));
+  auto h = ParseDigits(s.substr(0, 2)), m = ParseDigits(s.substr(3, 2)),
+       sec = ParseDigits(s.substr(6, 2));
   if (!h || !m || !sec || *h > 23 || *m > 59 || *sec > 60) return std::nullopt;
   return *h * 3600 + *m * 60 + *sec;
 }
 
 std::optional<std::int64_t> Assemble(std::optional<std::int64_t> day, std::optional<int> month,
-                                     std::optional<std::int64_t> year, std::optional<std::int64_t> clock) {
+                                     std::optional<std::int64_t> year,
+                                     std::optional<std::int64_t> clock) {
   if (!day || !month || !year || !clock || *day < 1 || *day > 31) return std::nullopt;
-  return DaysFromCivil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day)) * 86400 + *clock;
+  return DaysFromCivil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day)) * 86400 +
+         *clock;
 }
 
 // Splits on single or repeated spaces.
@@ -83,7 +86,8 @@ std::optional<std::int64_t> ParseHttpDate(std::string_view text) {
       f[1][6] == '-') {  // RFC 850: two-digit year, interpreted as 1970..2069
     std::optional<std::int64_t> year = ParseDigits(f[1].substr(7, 2));
     if (year) *year += *year < 70 ? 2000 : 1900;
-    return Assemble(ParseDigits(f[1].substr(0, 2)), MonthIndex(f[1].substr(3, 3)), year, ParseClock(f[2]));
+    return Assemble(ParseDigits(f[1].substr(0, 2)), MonthIndex(f[1].substr(3, 3)), year,
+                    ParseClock(f[2]));
   }
   if (n == 5) {  // asctime
     return Assemble(ParseDigits(f[2]), MonthIndex(f[1]), ParseDigits(f[4]), ParseClock(f[3]));

@@ -32,8 +32,8 @@ bool IsRetryableStatus(int status);
 // HTTP-date, compared with `now_unix_seconds`), empty if absent; `retry_after_ms`: the
 // upstream's retry-after-ms value, which wins when valid. `random01` in [0, 1).
 // Returns how long to wait before the next attempt, or nullopt for "do not retry".
-std::optional<std::chrono::milliseconds> RetryDelay(const RetryPolicy& policy, int attempt, int status,
-                                                    std::string_view retry_after,
+std::optional<std::chrono::milliseconds> RetryDelay(const RetryPolicy& policy, int attempt,
+                                                    int status, std::string_view retry_after,
                                                     std::int64_t now_unix_seconds, double random01,
                                                     std::string_view retry_after_ms = {});
 

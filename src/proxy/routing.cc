@@ -4,15 +4,24 @@ namespace cn::proxy {
 
 const char* RouteName(Route route) {
   switch (route) {
-    case Route::kProxy: return "proxy";
-    case Route::kRoot: return "root";
-    case Route::kHealth: return "health";
-    case Route::kHealthLive: return "health_live";
-    case Route::kHealthReady: return "health_ready";
-    case Route::kTokenStats: return "token_stats";
-    case Route::kMetrics: return "metrics";
-    case Route::kCorsPreflight: return "cors_preflight";
-    case Route::kNotFound: return "not_found";
+    case Route::kProxy:
+      return "proxy";
+    case Route::kRoot:
+      return "root";
+    case Route::kHealth:
+      return "health";
+    case Route::kHealthLive:
+      return "health_live";
+    case Route::kHealthReady:
+      return "health_ready";
+    case Route::kTokenStats:
+      return "token_stats";
+    case Route::kMetrics:
+      return "metrics";
+    case Route::kCorsPreflight:
+      return "cors_preflight";
+    case Route::kNotFound:
+      return "not_found";
   }
   return "unknown";
 }

@@ -31,10 +31,10 @@ struct StreamChunk {
 };
 
 enum class Outcome {
-  kCompleted = 0,      // the upstream answered (any status) and the client got all of it
-  kClientAborted = 1,  // the client went away before the response ended
-  kUpstreamFailed = 2, // no usable response: connect error, timeout, cut mid-stream, bad HTTP
-  kRejected = 3,       // the proxy answered itself (auth failure, body too large, ...)
+  kCompleted = 0,       // the upstream answered (any status) and the client got all of it
+  kClientAborted = 1,   // the client went away before the response ended
+  kUpstreamFailed = 2,  // no usable response: connect error, timeout, cut mid-stream, bad HTTP
+  kRejected = 3,        // the proxy answered itself (auth failure, body too large, ...)
 };
 const char* OutcomeName(Outcome o);
 // The Outcome OutcomeName() names, or nullopt for any other text.
@@ -66,8 +66,8 @@ struct ConversationLink {
 // (anthropic::ParseRateLimitHeaders; docs/api.md "Quota"): the overall status and the 5-hour and
 // 7-day windows as typed values, and every such header in `json`. Empty when there were none.
 struct QuotaSnapshot {
-  std::string status;                       // allowed | allowed_warning | rejected | ...
-  std::optional<double> utilization_5h;     // 0..1
+  std::string status;                        // allowed | allowed_warning | rejected | ...
+  std::optional<double> utilization_5h;      // 0..1
   std::optional<std::int64_t> resets_at_5h;  // unix seconds
   std::optional<double> utilization_7d;
   std::optional<std::int64_t> resets_at_7d;
@@ -86,43 +86,43 @@ struct ChunkUsage {
 
 struct Record {
   // ---- Filled on the hot path ---------------------------------------------------------------
-  std::string request_id;               // UUIDv7; primary key; also the X-Request-ID header
-  std::string domain;                   // raw Host header, port included (the original's choice)
-  std::optional<std::string> account_id;  // accountId of the credential file used, if any
-  std::int64_t timestamp_unix_micros = 0; // request arrival
+  std::string request_id;                  // UUIDv7; primary key; also the X-Request-ID header
+  std::string domain;                      // raw Host header, port included (the original's choice)
+  std::optional<std::string> account_id;   // accountId of the credential file used, if any
+  std::int64_t timestamp_unix_micros = 0;  // request arrival
   std::string method;
-  std::string path;                     // without the query string
-  std::string query;                    // raw query string without '?', may be empty
-  Headers request_headers;              // secrets masked (proxy::MaskHeaders)
-  std::string request_body;             // raw bytes as received
-  int response_status = 0;              // status the client got; 0 when it got none
-  Headers response_headers;             // as sent to the client
-  std::string response_body;            // raw bytes for non-SSE responses (capped, see truncated)
+  std::string path;           // without the query string
+  std::string query;          // raw query string without '?', may be empty
+  Headers request_headers;    // secrets masked (proxy::MaskHeaders)
+  std::string request_body;   // raw bytes as received
+  int response_status = 0;    // status the client got; 0 when it got none
+  Headers response_headers;   // as sent to the client
+  std::string response_body;  // raw bytes for non-SSE responses (capped, see truncated)
   bool response_body_truncated = false;
-  bool response_streaming = false;      // the response was text/event-stream
-  std::vector<StreamChunk> chunks;      // every SSE event, in order
+  bool response_streaming = false;                // the response was text/event-stream
+  std::vector<StreamChunk> chunks;                // every SSE event, in order
   std::optional<std::int64_t> first_byte_micros;  // arrival -> first response body byte to client
-  std::int64_t duration_micros = 0;     // arrival -> end of exchange
-  int upstream_attempts = 0;            // 0 when the proxy answered by itself
+  std::int64_t duration_micros = 0;               // arrival -> end of exchange
+  int upstream_attempts = 0;                      // 0 when the proxy answered by itself
   Outcome outcome = Outcome::kCompleted;
-  std::string error;                    // what went wrong, empty when nothing did
+  std::string error;  // what went wrong, empty when nothing did
 
   // ---- Derived off the hot path (anthropic::EnrichRecord, conversation linking) -------------
   bool enriched = false;
-  std::string model;                    // from the request body; empty if absent
-  std::string request_type;             // inference | query_evaluation | quota | count_tokens | other
-  int message_count = 0;                // raw length of `messages`
+  std::string model;         // from the request body; empty if absent
+  std::string request_type;  // inference | query_evaluation | quota | count_tokens | other
+  int message_count = 0;     // raw length of `messages`
   TokenUsage usage;
-  std::string usage_json;               // the full usage object as JSON text; empty if none
-  std::string response_json;            // JSON stored as response_body: the upstream JSON body, or
-                                        // the message reconstructed from the stream; empty if none
+  std::string usage_json;     // the full usage object as JSON text; empty if none
+  std::string response_json;  // JSON stored as response_body: the upstream JSON body, or
+                              // the message reconstructed from the stream; empty if none
   int tool_call_count = 0;
   std::string task_tool_invocation_json;  // JSON array of {id,name,input} Task tool_uses, or empty
   std::string stop_reason;
 
   std::vector<ChunkUsage> chunk_usage;  // events of `chunks` that carry usage, in order
 
-  ConversationLink link;                // conversation linking (docs/conversations.md)
+  ConversationLink link;  // conversation linking (docs/conversations.md)
 
   // Who and what it cost (docs/api.md): from metadata.user_id / X-Claude-Code-Session-Id, the
   // price table (anthropic/pricing.h; nullopt when the model is unpriced or there is no usage)
@@ -135,10 +135,14 @@ struct Record {
 
 inline const char* OutcomeName(Outcome o) {
   switch (o) {
-    case Outcome::kCompleted: return "completed";
-    case Outcome::kClientAborted: return "client_aborted";
-    case Outcome::kUpstreamFailed: return "upstream_failed";
-    case Outcome::kRejected: return "rejected";
+    case Outcome::kCompleted:
+      return "completed";
+    case Outcome::kClientAborted:
+      return "client_aborted";
+    case Outcome::kUpstreamFailed:
+      return "upstream_failed";
+    case Outcome::kRejected:
+      return "rejected";
   }
   return "completed";
 }

@@ -37,7 +37,8 @@ std::optional<std::uint64_t> ParseSegmentName(std::string_view name, std::string
       name.substr(kSegmentPrefix.size(), name.size() - kSegmentPrefix.size() - suffix.size());
   std::uint64_t seq = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
-  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
+    return std::nullopt;
   return seq;
 }
 
@@ -140,7 +141,8 @@ class SpillReader {
       const int fd = ::open(bad_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd < 0) return Status::IoError("open " + bad_path.string() + ": " + ErrnoText(errno));
       Status st = WriteAll(fd, data, bad_path);
-      if (st.ok() && ::fsync(fd) != 0) st = Status::IoError("fsync " + bad_path.string() + ": " + ErrnoText(errno));
+      if (st.ok() && ::fsync(fd) != 0)
+        st = Status::IoError("fsync " + bad_path.string() + ": " + ErrnoText(errno));
       ::close(fd);
       if (!st.ok()) return st;
     }
@@ -215,7 +217,8 @@ Status RecordPipeline::Start() {
       max_seq = std::max(max_seq, *bad_seq);  // never reuse a seq whose .bad file exists
     }
   }
-  if (ec) return Status::IoError("cannot list spill directory " + dir.string() + ": " + ec.message());
+  if (ec)
+    return Status::IoError("cannot list spill directory " + dir.string() + ": " + ec.message());
   std::sort(leftover.begin(), leftover.end());
   {
     std::lock_guard lk(spill_mu_);
@@ -242,7 +245,8 @@ void RecordPipeline::Submit(Record&& r) {
   if (stopping_) {
     lk.unlock();
     ++rejected_;
-    log::Error("record submitted after the pipeline shut down; dropped", {{"request_id", r.request_id}});
+    log::Error("record submitted after the pipeline shut down; dropped",
+               {{"request_id", r.request_id}});
     return;
   }
   ++submitted_;
@@ -451,7 +455,8 @@ void RecordPipeline::Committed(std::span<const Record> records, bool replayed) {
 
 void RecordPipeline::EnterDegraded(const Status& why) {
   if (healthy_) {
-    log::Warn("store write failed; spilling records until it recovers", {{"error", why.ToString()}});
+    log::Warn("store write failed; spilling records until it recovers",
+              {{"error", why.ToString()}});
   }
   healthy_ = false;
   healthy_gauge_ = false;

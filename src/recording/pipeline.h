@@ -18,9 +18,10 @@
 //        Start()                 WriteBatch fails (Deliver / ReplayOneBatch)
 //       ---------> [healthy] -------------------------------------------> [degraded]
 //                     ^  |                                                    |
-//                     |  +-- spill pending & queue not behind:                | batches are spilled;
-//                     |      ReplayOneBatch() rotates, then replays closed    | Ping() every backoff
-//                     |      segments one batch at a time                     | (retry_min..retry_max,
+//                     |  +-- spill pending & queue not behind:                | batches are
+//                     spilled; |      ReplayOneBatch() rotates, then replays closed    | Ping()
+//                     every backoff |      segments one batch at a time                     |
+//                     (retry_min..retry_max,
 //                     +------------------- ProbeStore(): Ping ok -------------+  doubling)
 //     Shutdown(): either state -> draining (queue drained to the store, or spilled when the
 //     store is down or the deadline is near; no replay) -> stopped (threads joined).
@@ -84,9 +85,9 @@
 namespace cn::recording {
 
 struct PipelineOptions {
-  std::filesystem::path spill_dir;          // <DATA_DIR>/spill
-  std::size_t queue_capacity = 4096;        // records held in memory at most (before overflow)
-  std::size_t batch_size = 128;             // records per store transaction
+  std::filesystem::path spill_dir;    // <DATA_DIR>/spill
+  std::size_t queue_capacity = 4096;  // records held in memory at most (before overflow)
+  std::size_t batch_size = 128;       // records per store transaction
   std::chrono::milliseconds flush_interval{100};  // max time a record waits for a batch to fill
   std::chrono::milliseconds retry_min{250};       // store probe backoff while degraded
   std::chrono::milliseconds retry_max{10000};
@@ -103,19 +104,19 @@ struct PipelineOptions {
 
 // Counters are totals since Start(); gauges are "now".
 struct PipelineStats {
-  std::uint64_t submitted = 0;        // accepted by Submit()
-  std::uint64_t queued = 0;           // gauge: waiting in memory (queue + overflow hand-off;
-                                      // not the batch the writer holds)
-  std::uint64_t written = 0;          // records in successful WriteBatch calls (incl. replayed)
-  std::uint64_t write_batches = 0;    // successful WriteBatch calls
-  std::uint64_t spilled = 0;          // records appended (and fsynced) to the spill file
-  std::uint64_t replayed = 0;         // records read back from the spill file and written
-  std::uint64_t failed = 0;           // records lost: the spill append failed (must stay 0)
-  std::uint64_t quarantined = 0;      // spill lines moved to .bad (corrupt, torn, rejected)
-  std::uint64_t rejected_after_shutdown = 0;  // Submit() after Shutdown(): a wiring bug
-  std::uint64_t spill_bytes = 0;      // gauge: bytes in spill segments on disk
-  std::uint64_t spill_segments = 0;   // gauge: segment files on disk (closed + active)
-  bool store_healthy = true;          // gauge: false while degraded
+  std::uint64_t submitted = 0;      // accepted by Submit()
+  std::uint64_t queued = 0;         // gauge: waiting in memory (queue + overflow hand-off;
+                                    // not the batch the writer holds)
+  std::uint64_t written = 0;        // records in successful WriteBatch calls (incl. replayed)
+  std::uint64_t write_batches = 0;  // successful WriteBatch calls
+  std::uint64_t spilled = 0;        // records appended (and fsynced) to the spill file
+  std::uint64_t replayed = 0;       // records read back from the spill file and written
+  std::uint64_t failed = 0;         // records lost: the spill append failed (must stay 0)
+  std::uint64_t quarantined = 0;    // spill lines moved to .bad (corrupt, torn, rejected)
+  std::uint64_t rejected_after_shutdown = 0;       // Submit() after Shutdown(): a wiring bug
+  std::uint64_t spill_bytes = 0;                   // gauge: bytes in spill segments on disk
+  std::uint64_t spill_segments = 0;                // gauge: segment files on disk (closed + active)
+  bool store_healthy = true;                       // gauge: false while degraded
   std::chrono::milliseconds oldest_queued_age{0};  // gauge: writer lag
 };
 
@@ -157,9 +158,9 @@ class RecordPipeline {
   };
   // What the writer should do after TakeBatch().
   struct Turn {
-    bool stopping = false;      // Shutdown() began
-    bool queue_empty = false;   // with stopping: nothing left to drain
-    bool replay = false;        // idle and healthy with spill pending: replay one batch
+    bool stopping = false;         // Shutdown() began
+    bool queue_empty = false;      // with stopping: nothing left to drain
+    bool replay = false;           // idle and healthy with spill pending: replay one batch
     Clock::time_point deadline{};  // with stopping: the shutdown deadline
   };
 
@@ -192,19 +193,20 @@ class RecordPipeline {
   std::condition_variable spill_cv_;   // overflow has records / stop
   std::deque<Queued> queue_;           // GUARDED_BY(mu_); size() <= queue_capacity
   std::deque<Record> overflow_;        // GUARDED_BY(mu_); records that found the queue full
-  std::size_t overflow_in_flight_ = 0; // GUARDED_BY(mu_); taken by the spill thread, not yet on disk
-  bool replay_pending_ = false;        // GUARDED_BY(mu_); spill data may await replay
-  bool started_ = false;               // GUARDED_BY(mu_)
-  bool stopping_ = false;              // GUARDED_BY(mu_)
+  std::size_t overflow_in_flight_ =
+      0;                         // GUARDED_BY(mu_); taken by the spill thread, not yet on disk
+  bool replay_pending_ = false;  // GUARDED_BY(mu_); spill data may await replay
+  bool started_ = false;         // GUARDED_BY(mu_)
+  bool stopping_ = false;        // GUARDED_BY(mu_)
   Clock::time_point shutdown_deadline_{};  // GUARDED_BY(mu_); valid once stopping_
 
   // Spill file (invariant 3). Appends hold spill_mu_ across write+fsync; the hot path never
   // takes it.
   std::mutex spill_mu_;
-  int active_fd_ = -1;                 // GUARDED_BY(spill_mu_); -1 until the first append
-  std::uint64_t active_seq_ = 1;       // GUARDED_BY(spill_mu_)
-  std::uint64_t active_bytes_ = 0;     // GUARDED_BY(spill_mu_)
-  std::deque<std::uint64_t> closed_;   // GUARDED_BY(spill_mu_); ascending; front is replayed
+  int active_fd_ = -1;                // GUARDED_BY(spill_mu_); -1 until the first append
+  std::uint64_t active_seq_ = 1;      // GUARDED_BY(spill_mu_)
+  std::uint64_t active_bytes_ = 0;    // GUARDED_BY(spill_mu_)
+  std::deque<std::uint64_t> closed_;  // GUARDED_BY(spill_mu_); ascending; front is replayed
 
   // Writer-owned (only the writer thread touches these after Start()).
   bool healthy_ = true;

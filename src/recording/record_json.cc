@@ -1,6 +1,7 @@
 #include "recording/record_json.h"
 
 #include <array>
+#include <boost/json.hpp>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -8,8 +9,6 @@
 #include <optional>
 #include <type_traits>
 #include <utility>
-
-#include <boost/json.hpp>
 
 #include "anthropic/attribution.h"
 #include "anthropic/enrich.h"
@@ -96,7 +95,8 @@ class FieldReader {
       *out = *i;
       return true;
     }
-    if (const std::uint64_t* u = v.if_uint64(); u != nullptr && *u <= std::numeric_limits<std::int64_t>::max()) {
+    if (const std::uint64_t* u = v.if_uint64();
+        u != nullptr && *u <= std::numeric_limits<std::int64_t>::max()) {
       *out = static_cast<std::int64_t>(*u);
       return true;
     }
@@ -354,13 +354,27 @@ class LineWriter {
       }
       out_.append(data + run, i - run);
       switch (c) {
-        case '"': out_.append("\\\""); break;
-        case '\\': out_.append("\\\\"); break;
-        case '\n': out_.append("\\n"); break;
-        case '\r': out_.append("\\r"); break;
-        case '\t': out_.append("\\t"); break;
-        case '\b': out_.append("\\b"); break;
-        case '\f': out_.append("\\f"); break;
+        case '"':
+          out_.append("\\\"");
+          break;
+        case '\\':
+          out_.append("\\\\");
+          break;
+        case '\n':
+          out_.append("\\n");
+          break;
+        case '\r':
+          out_.append("\\r");
+          break;
+        case '\t':
+          out_.append("\\t");
+          break;
+        case '\b':
+          out_.append("\\b");
+          break;
+        case '\f':
+          out_.append("\\f");
+          break;
         default: {
           const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
           out_.append(esc, sizeof esc);
@@ -380,8 +394,8 @@ class LineWriter {
     std::memcpy(&x, p, sizeof x);  // no alignment assumption
     const auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
     const std::uint64_t below_space = (x - kOnes * 0x20) & ~x & kHigh;
-    const std::uint64_t special = below_space | (x & kHigh) | has_zero(x ^ (kOnes * '"')) |
-                                  has_zero(x ^ (kOnes * '\\'));
+    const std::uint64_t special =
+        below_space | (x & kHigh) | has_zero(x ^ (kOnes * '"')) | has_zero(x ^ (kOnes * '\\'));
     return special == 0;
   }
 
@@ -559,7 +573,8 @@ StatusOr<Record> RecordFromJson(std::string_view text) {
   }
   ReadUsage(f, &r.usage);
 
-  if (!f.error().empty()) return Status::Corruption("record JSON field has a bad value: " + f.error());
+  if (!f.error().empty())
+    return Status::Corruption("record JSON field has a bad value: " + f.error());
   if (r.request_id.empty()) return Status::Corruption("record JSON has no request_id");
   return r;
 }

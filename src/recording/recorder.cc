@@ -1,9 +1,8 @@
 #include "recording/recorder.h"
 
 #include <algorithm>
-#include <utility>
-
 #include <boost/json/monotonic_resource.hpp>
+#include <utility>
 
 #include "anthropic/enrich.h"
 #include "anthropic/message.h"
@@ -18,7 +17,8 @@ constexpr std::size_t kApproxEntryOverhead = 256;
 // applies its own exact accounting.
 std::size_t ApproxCost(const conversation::IndexEntry& e, const conversation::IndexOptions& o) {
   std::size_t cost = kApproxEntryOverhead + e.subtask_prompt.size();
-  if (e.response_text_lower) cost += std::min(e.response_text_lower->size(), o.max_response_text_bytes);
+  if (e.response_text_lower)
+    cost += std::min(e.response_text_lower->size(), o.max_response_text_bytes);
   for (const auto& t : e.task_invocations) cost += t.prompt.size() + t.description.size();
   return cost;
 }
@@ -32,8 +32,9 @@ struct Links {
 };
 
 Links LinksOf(const Record& r) {
-  return {r.link.current_message_hash, r.link.parent_message_hash, r.link.system_hash,          r.link.conversation_id,
-          r.link.branch_id,            r.link.parent_request_id,   r.link.parent_task_request_id, r.link.is_subtask};
+  return {r.link.current_message_hash,   r.link.parent_message_hash, r.link.system_hash,
+          r.link.conversation_id,        r.link.branch_id,           r.link.parent_request_id,
+          r.link.parent_task_request_id, r.link.is_subtask};
 }
 
 // A Record carrying only what Store::UpdateLinks reads.
@@ -58,14 +59,16 @@ bool IsLinkable(const Record& r) {
 }
 
 bool CanBeParent(const Record& r) {
-  return r.request_type == "inference" && r.outcome == Outcome::kCompleted && r.response_status >= 200 &&
-         r.response_status < 300 && !r.link.current_message_hash.empty();
+  return r.request_type == "inference" && r.outcome == Outcome::kCompleted &&
+         r.response_status >= 200 && r.response_status < 300 &&
+         !r.link.current_message_hash.empty();
 }
 
 Recorder::Recorder(conversation::IndexOptions options, anthropic::PriceTable prices)
     : index_(options), prices_(std::move(prices)) {}
 
-StatusOr<std::size_t> Recorder::Warm(Store& store, std::int64_t until_unix_micros, std::string_view domain) {
+StatusOr<std::size_t> Recorder::Warm(Store& store, std::int64_t until_unix_micros,
+                                     std::string_view domain) {
   const conversation::IndexOptions& o = index_.options();
   LinkingScan scan;
   scan.domain = std::string(domain);
@@ -116,7 +119,8 @@ void Recorder::Enrich(Record& r) {
   Linked(r, kind, {});
 }
 
-std::optional<conversation::LinkKind> Recorder::Relink(Record& r, std::string_view root_conversation_id) {
+std::optional<conversation::LinkKind> Recorder::Relink(Record& r,
+                                                       std::string_view root_conversation_id) {
   if (!IsLinkable(r)) return std::nullopt;
   std::optional<conversation::LinkKind> kind;
   {
@@ -129,10 +133,12 @@ std::optional<conversation::LinkKind> Recorder::Relink(Record& r, std::string_vi
   return Linked(r, kind, root_conversation_id);
 }
 
-std::optional<conversation::LinkKind> Recorder::Linked(Record& r, std::optional<conversation::LinkKind> kind,
+std::optional<conversation::LinkKind> Recorder::Linked(Record& r,
+                                                       std::optional<conversation::LinkKind> kind,
                                                        std::string_view root_conversation_id) {
   if (!kind) return std::nullopt;
-  if (!root_conversation_id.empty() && r.link.parent_request_id.empty()) r.link.conversation_id = root_conversation_id;
+  if (!root_conversation_id.empty() && r.link.parent_request_id.empty())
+    r.link.conversation_id = root_conversation_id;
   links_by_kind_[static_cast<std::size_t>(*kind)].fetch_add(1, std::memory_order_relaxed);
   if (CanBeParent(r)) {
     index_.Add(conversation::IndexEntryFromRecord(r));
@@ -153,20 +159,26 @@ RecorderStats Recorder::Stats() const {
 
 std::vector<metrics::CollectedMetric> Recorder::CollectMetrics() const {
   const RecorderStats s = Stats();
-  metrics::CollectedMetric links{"cn_conversation_links_total", "counter",
-                                 "Recorded requests linked into conversations, by how they were linked.",
-                                 {}};
+  metrics::CollectedMetric links{
+      "cn_conversation_links_total",
+      "counter",
+      "Recorded requests linked into conversations, by how they were linked.",
+      {}};
   for (std::size_t i = 0; i < s.links_by_kind.size(); ++i) {
     const char* kind = conversation::LinkKindName(static_cast<conversation::LinkKind>(i));
-    links.samples.emplace_back(std::string("kind=\"") + kind + "\"", static_cast<double>(s.links_by_kind[i]));
+    links.samples.emplace_back(std::string("kind=\"") + kind + "\"",
+                               static_cast<double>(s.links_by_kind[i]));
   }
   return {std::move(links),
-          {"cn_conversation_index_entries", "gauge", "Requests held by the in-memory conversation index.",
+          {"cn_conversation_index_entries",
+           "gauge",
+           "Requests held by the in-memory conversation index.",
            {{"", static_cast<double>(s.index_entries)}}}};
 }
 
-StatusOr<RebuildReport> RebuildConversations(Store& store, const RebuildOptions& options,
-                                             const std::function<void(const RebuildReport&)>& progress) {
+StatusOr<RebuildReport> RebuildConversations(
+    Store& store, const RebuildOptions& options,
+    const std::function<void(const RebuildReport&)>& progress) {
   RebuildReport report;
   Recorder recorder(options.index);
   if (options.since_unix_micros > 0) {
@@ -188,8 +200,9 @@ StatusOr<RebuildReport> RebuildConversations(Store& store, const RebuildOptions&
       const Links before = LinksOf(r);
       // A row that was a root keeps its conversation id if it still is one: a rebuild is then
       // idempotent, and ids the user has seen survive it.
-      const std::string_view root_id =
-          before.parent_request_id.empty() ? std::string_view(before.conversation_id) : std::string_view();
+      const std::string_view root_id = before.parent_request_id.empty()
+                                           ? std::string_view(before.conversation_id)
+                                           : std::string_view();
       const std::optional<conversation::LinkKind> kind = recorder.Relink(r, root_id);
       if (!kind) continue;
       ++report.linked;

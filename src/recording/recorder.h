@@ -71,7 +71,8 @@ class Recorder {
   // Fills the index from `store` with the newest parent candidates (CanBeParent) of `domain`
   // (empty: all) in [until - options.max_age_micros, until), at most options.max_entries of them
   // and about options.max_payload_bytes, added oldest first. Returns how many were added.
-  StatusOr<std::size_t> Warm(Store& store, std::int64_t until_unix_micros, std::string_view domain = {});
+  StatusOr<std::size_t> Warm(Store& store, std::int64_t until_unix_micros,
+                             std::string_view domain = {});
 
   // The pipeline's enrich callback: anthropic::EnrichRecord and PriceRecord, then Relink, on one
   // parse of the request body.
@@ -81,7 +82,8 @@ class Recorder {
   // index when CanBeParent. nullopt when it was not linked (fields untouched). A record that comes
   // out as the root of a new conversation gets `root_conversation_id` when that is non-empty
   // instead of a fresh UUID (the rebuild keeps stored ids).
-  std::optional<conversation::LinkKind> Relink(Record& r, std::string_view root_conversation_id = {});
+  std::optional<conversation::LinkKind> Relink(Record& r,
+                                               std::string_view root_conversation_id = {});
 
   RecorderStats Stats() const;
   // cn_conversation_links_total{kind} and cn_conversation_index_entries.
@@ -92,7 +94,8 @@ class Recorder {
  private:
   // After LinkRecord gave `kind` (nullopt: not linked): the root's conversation id, the counters,
   // and the index entry if `r` can be a parent. Returns `kind`.
-  std::optional<conversation::LinkKind> Linked(Record& r, std::optional<conversation::LinkKind> kind,
+  std::optional<conversation::LinkKind> Linked(Record& r,
+                                               std::optional<conversation::LinkKind> kind,
                                                std::string_view root_conversation_id);
 
   conversation::ConversationIndex index_;
@@ -102,23 +105,25 @@ class Recorder {
   std::atomic<std::uint64_t> warmed_{0};
 };
 
-// ---- conversations rebuild -----------------------------------------------------------------------
+// ---- conversations rebuild
+// -----------------------------------------------------------------------
 
 struct RebuildOptions {
-  std::string domain;                     // only this domain; empty: all
-  std::int64_t since_unix_micros = 0;     // re-link requests from here on; earlier ones stay as
-                                          // stored and serve as parents (Warm before `since`)
-  bool dry_run = false;                   // count what would change, write nothing
-  std::size_t page_size = 100;            // rows per read (full request bodies: keep it small)
+  std::string domain;                  // only this domain; empty: all
+  std::int64_t since_unix_micros = 0;  // re-link requests from here on; earlier ones stay as
+                                       // stored and serve as parents (Warm before `since`)
+  bool dry_run = false;                // count what would change, write nothing
+  std::size_t page_size = 100;         // rows per read (full request bodies: keep it small)
   conversation::IndexOptions index;
 };
 
 struct RebuildReport {
-  std::int64_t warmed = 0;     // stored requests before `since` loaded as possible parents
-  std::int64_t scanned = 0;    // requests read from `since` on
-  std::int64_t linked = 0;     // of those, re-linked (POST /v1/messages with messages)
-  std::int64_t changed = 0;    // of those, whose stored link fields differ (written unless dry run)
-  std::array<std::int64_t, conversation::kLinkKindCount> by_kind{};  // linked, by conversation::LinkKind
+  std::int64_t warmed = 0;   // stored requests before `since` loaded as possible parents
+  std::int64_t scanned = 0;  // requests read from `since` on
+  std::int64_t linked = 0;   // of those, re-linked (POST /v1/messages with messages)
+  std::int64_t changed = 0;  // of those, whose stored link fields differ (written unless dry run)
+  std::array<std::int64_t, conversation::kLinkKindCount>
+      by_kind{};  // linked, by conversation::LinkKind
 };
 
 // Re-links the stored history in (timestamp, request_id) order with a fresh index, exactly as the
@@ -127,7 +132,8 @@ struct RebuildReport {
 // so a second rebuild changes nothing. Run it while no proxy writes to the same store (a running
 // proxy keeps linking against its own index, which a rebuild does not update: restart it after).
 // `progress` (may be empty) is called after each page.
-StatusOr<RebuildReport> RebuildConversations(Store& store, const RebuildOptions& options,
-                                             const std::function<void(const RebuildReport&)>& progress = {});
+StatusOr<RebuildReport> RebuildConversations(
+    Store& store, const RebuildOptions& options,
+    const std::function<void(const RebuildReport&)>& progress = {});
 
 }  // namespace cn::recording

@@ -1,8 +1,8 @@
 #include "recording/token_stats.h"
 
-#include "common/json.h"
-
 #include <algorithm>
+
+#include "common/json.h"
 
 namespace cn::recording {
 

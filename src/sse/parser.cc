@@ -11,8 +11,8 @@ constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
 void Parser::Feed(std::string_view in, std::vector<Event>* out) {
   if (in.empty()) return;
-  std::size_t pos = 0;   // next byte of `in` to scan
-  std::size_t kept = 0;  // bytes of `in` before this index are in raw_ or in an emitted event
+  std::size_t pos = 0;      // next byte of `in` to scan
+  std::size_t kept = 0;     // bytes of `in` before this index are in raw_ or in an emitted event
   bool line_ended = false;  // a terminator inside `in` was passed: the partial line starts at pos
   if (cr_pending_) {
     cr_pending_ = false;

@@ -27,8 +27,8 @@
 namespace cn::storage {
 
 struct MaintenanceOptions {
-  std::chrono::milliseconds stats_every{0};       // 0: never re-read
-  std::chrono::hours retention{0};                // 0: keep everything
+  std::chrono::milliseconds stats_every{0};  // 0: never re-read
+  std::chrono::hours retention{0};           // 0: keep everything
   std::chrono::milliseconds retention_every{std::chrono::hours(1)};
   std::int64_t prune_batch = 1000;
   std::chrono::milliseconds prune_pause{50};
@@ -69,9 +69,9 @@ class StoreMaintenance {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;    // guarded by mu_
-  MaintenanceStats stats_;   // guarded by mu_
-  std::thread thread_;       // declared last: joined before the fields above go
+  bool stopping_ = false;   // guarded by mu_
+  MaintenanceStats stats_;  // guarded by mu_
+  std::thread thread_;      // declared last: joined before the fields above go
 };
 
 }  // namespace cn::storage

@@ -43,14 +43,14 @@ struct DomainStats {
 // Rows match every filter; they come in (timestamp_unix_micros, request_id) order, ascending, or
 // descending with newest_first; at most `limit` of them, starting after the cursor `after`.
 struct LinkingScan {
-  std::string domain;                      // only this domain (raw Host); empty: every domain
+  std::string domain;  // only this domain (raw Host); empty: every domain
   std::int64_t since_unix_micros = std::numeric_limits<std::int64_t>::min();  // timestamp >= since
   std::int64_t until_unix_micros = std::numeric_limits<std::int64_t>::max();  // timestamp < until
   // Keyset cursor: (timestamp_unix_micros, request_id) of the last row of the previous page;
   // the page holds only rows strictly after it in the scan order. nullopt: from the first row.
   std::optional<std::pair<std::int64_t, std::string>> after;
   bool newest_first = false;
-  bool inference_only = false;       // request_type = 'inference'
+  bool inference_only = false;  // request_type = 'inference'
   // request_body of every row; otherwise only of sub-agent first requests (is_subtask set and
   // parent_message_hash empty), whose prompt the index keeps. Bodies are the big column.
   bool all_request_bodies = false;
@@ -121,7 +121,8 @@ class Store {
 };
 
 inline StatusOr<std::vector<Record>> Store::LoadForLinking(const LinkingScan&) {
-  return Status::Internal(std::string(Kind()) + " store cannot load records for conversation linking");
+  return Status::Internal(std::string(Kind()) +
+                          " store cannot load records for conversation linking");
 }
 
 inline Status Store::UpdateLinks(std::span<const Record>) {

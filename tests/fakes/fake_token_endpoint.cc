@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -17,8 +18,6 @@
 #include <mutex>
 #include <set>
 #include <thread>
-
-#include <boost/json.hpp>
 
 namespace cn::testing {
 namespace {
@@ -28,7 +27,9 @@ namespace json = boost::json;
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
   }
   return true;
 }
@@ -90,7 +91,8 @@ class FakeTokenEndpoint::Impl {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 128) != 0) {
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listen_fd_, 128) != 0) {
       std::perror("FakeTokenEndpoint: bind/listen");
       std::abort();
     }
@@ -102,7 +104,8 @@ class FakeTokenEndpoint::Impl {
       const std::string dir = CN_TEST_CERTS_DIR;
       if (SSL_CTX_use_certificate_chain_file(ctx_, (dir + "/server.pem").c_str()) != 1 ||
           SSL_CTX_use_PrivateKey_file(ctx_, (dir + "/server.key").c_str(), SSL_FILETYPE_PEM) != 1) {
-        std::fprintf(stderr, "FakeTokenEndpoint: cannot load the test certificate from %s\n", dir.c_str());
+        std::fprintf(stderr, "FakeTokenEndpoint: cannot load the test certificate from %s\n",
+                     dir.c_str());
         std::abort();
       }
     }
@@ -187,7 +190,8 @@ class FakeTokenEndpoint::Impl {
         std::string_view value = line.substr(colon + 1);
         while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
         req.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
-        if (EqualsIgnoreCase(line.substr(0, colon), "content-length")) content_length = std::stoul(std::string(value));
+        if (EqualsIgnoreCase(line.substr(0, colon), "content-length"))
+          content_length = std::stoul(std::string(value));
       }
       pos = end + 2;
     }
@@ -227,16 +231,19 @@ class FakeTokenEndpoint::Impl {
     if (fail_status_ != 0) return {fail_status_, fail_body_};
     const auto invalid_grant = [this](const char* why) {
       ++invalid_grants_;
-      return std::pair<int, std::string>{400, std::string("{\"error\":\"invalid_grant\",\"error_description\":\"") +
-                                                  why + "\"}"};
+      return std::pair<int, std::string>{
+          400, std::string("{\"error\":\"invalid_grant\",\"error_description\":\"") + why + "\"}"};
     };
     if (req.method != "POST" || req.Header("content-type") != "application/json") {
-      return {400, "{\"error\":\"invalid_request\",\"error_description\":\"POST application/json expected\"}"};
+      return {400,
+              "{\"error\":\"invalid_request\",\"error_description\":\"POST application/json "
+              "expected\"}"};
     }
     if (str("client_id").empty()) return {401, "{\"error\":\"invalid_client\"}"};
     json::object answer;
     if (req.grant_type == "refresh_token") {
-      if (refresh_tokens_.erase(req.refresh_token) == 0) return invalid_grant("Refresh token not found or invalid");
+      if (refresh_tokens_.erase(req.refresh_token) == 0)
+        return invalid_grant("Refresh token not found or invalid");
       ++refresh_grants_;
     } else if (req.grant_type == "authorization_code") {
       auto it = codes_.find(str("code"));
@@ -246,7 +253,8 @@ class FakeTokenEndpoint::Impl {
         return invalid_grant("PKCE verification failed");
       }
       codes_.erase(it);
-      answer["account"] = json::object{{"uuid", "acct-uuid-1"}, {"email_address", "max@example.com"}};
+      answer["account"] =
+          json::object{{"uuid", "acct-uuid-1"}, {"email_address", "max@example.com"}};
     } else {
       return {400, "{\"error\":\"unsupported_grant_type\"}"};
     }
@@ -276,13 +284,15 @@ FakeTokenEndpoint::~FakeTokenEndpoint() = default;
 
 std::uint16_t FakeTokenEndpoint::port() const { return impl_->port(); }
 std::string FakeTokenEndpoint::url() const {
-  return (impl_->tls() ? "https://localhost:" : "http://127.0.0.1:") + std::to_string(port()) + "/v1/oauth/token";
+  return (impl_->tls() ? "https://localhost:" : "http://127.0.0.1:") + std::to_string(port()) +
+         "/v1/oauth/token";
 }
 void FakeTokenEndpoint::AddRefreshToken(const std::string& rt) {
   std::lock_guard lock(impl_->mu_);
   impl_->refresh_tokens_.insert(rt);
 }
-void FakeTokenEndpoint::AddAuthorizationCode(const std::string& code, const std::string& challenge) {
+void FakeTokenEndpoint::AddAuthorizationCode(const std::string& code,
+                                             const std::string& challenge) {
   std::lock_guard lock(impl_->mu_);
   impl_->codes_[code] = challenge;
 }

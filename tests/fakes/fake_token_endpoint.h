@@ -61,8 +61,8 @@ class FakeTokenEndpoint {
 
   std::vector<TokenRequest> requests() const;
   std::size_t request_count() const;
-  std::size_t refresh_grants() const;   // refresh requests that issued tokens
-  std::size_t invalid_grants() const;   // answers with invalid_grant
+  std::size_t refresh_grants() const;  // refresh requests that issued tokens
+  std::size_t invalid_grants() const;  // answers with invalid_grant
   std::string last_access_token() const;
   bool WaitForRequests(std::size_t n, std::chrono::milliseconds timeout) const;
 

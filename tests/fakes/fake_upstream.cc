@@ -128,14 +128,22 @@ struct Plan {
 
 const char* ErrorTypeFor(unsigned status) {
   switch (status) {
-    case 400: return "invalid_request_error";
-    case 401: return "authentication_error";
-    case 403: return "permission_error";
-    case 404: return "not_found_error";
-    case 413: return "request_too_large";
-    case 429: return "rate_limit_error";
-    case 529: return "overloaded_error";
-    default: return "api_error";
+    case 400:
+      return "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 413:
+      return "request_too_large";
+    case 429:
+      return "rate_limit_error";
+    case 529:
+      return "overloaded_error";
+    default:
+      return "api_error";
   }
 }
 
@@ -156,28 +164,29 @@ std::vector<std::string> SyntheticEvents(const Incoming& in, std::size_t n) {
   std::vector<std::string> ev;
   ev.push_back(SseEvent(
       "message_start",
-      json::object{{"type", "message_start"},
-                   {"message",
-                    json::object{{"id", "msg_fake_" + std::to_string(n)},
-                                 {"type", "message"},
-                                 {"role", "assistant"},
-                                 {"model", in.Model()},
-                                 {"content", json::array{}},
-                                 {"stop_reason", nullptr},
-                                 {"stop_sequence", nullptr},
-                                 {"usage", json::object{{"input_tokens", 12},
-                                                        {"cache_creation_input_tokens", 0},
-                                                        {"cache_read_input_tokens", 0},
-                                                        {"output_tokens", 1}}}}}}));
+      json::object{
+          {"type", "message_start"},
+          {"message", json::object{{"id", "msg_fake_" + std::to_string(n)},
+                                   {"type", "message"},
+                                   {"role", "assistant"},
+                                   {"model", in.Model()},
+                                   {"content", json::array{}},
+                                   {"stop_reason", nullptr},
+                                   {"stop_sequence", nullptr},
+                                   {"usage", json::object{{"input_tokens", 12},
+                                                          {"cache_creation_input_tokens", 0},
+                                                          {"cache_read_input_tokens", 0},
+                                                          {"output_tokens", 1}}}}}}));
   auto block_start = [&](int index, json::object block) {
-    ev.push_back(SseEvent("content_block_start", json::object{{"type", "content_block_start"},
-                                                              {"index", index},
-                                                              {"content_block", std::move(block)}}));
+    ev.push_back(
+        SseEvent("content_block_start", json::object{{"type", "content_block_start"},
+                                                     {"index", index},
+                                                     {"content_block", std::move(block)}}));
   };
   auto delta = [&](int index, json::object d) {
-    ev.push_back(SseEvent("content_block_delta", json::object{{"type", "content_block_delta"},
-                                                              {"index", index},
-                                                              {"delta", std::move(d)}}));
+    ev.push_back(SseEvent(
+        "content_block_delta",
+        json::object{{"type", "content_block_delta"}, {"index", index}, {"delta", std::move(d)}}));
   };
   auto block_stop = [&](int index) {
     ev.push_back(SseEvent("content_block_stop",
@@ -189,7 +198,10 @@ std::vector<std::string> SyntheticEvents(const Incoming& in, std::size_t n) {
   bool pinged = false;
   if (thinking) {
     block_start(index, {{"type", "thinking"}, {"thinking", ""}});
-    if (ping_every > 0) { ping(); pinged = true; }
+    if (ping_every > 0) {
+      ping();
+      pinged = true;
+    }
     delta(index, {{"type", "thinking_delta"}, {"thinking", "Let me think"}});
     delta(index, {{"type", "thinking_delta"}, {"thinking", " about this."}});
     delta(index, {{"type", "signature_delta"}, {"signature", "fake-signature"}});
@@ -212,12 +224,12 @@ std::vector<std::string> SyntheticEvents(const Incoming& in, std::size_t n) {
     }
     block_stop(index++);
   }
-  ev.push_back(SseEvent(
-      "message_delta",
-      json::object{{"type", "message_delta"},
-                   {"delta", json::object{{"stop_reason", tool ? "tool_use" : "end_turn"},
-                                          {"stop_sequence", nullptr}}},
-                   {"usage", json::object{{"output_tokens", deltas}}}}));
+  ev.push_back(
+      SseEvent("message_delta",
+               json::object{{"type", "message_delta"},
+                            {"delta", json::object{{"stop_reason", tool ? "tool_use" : "end_turn"},
+                                                   {"stop_sequence", nullptr}}},
+                            {"usage", json::object{{"output_tokens", deltas}}}}));
   ev.push_back(SseEvent("message_stop", json::object{{"type", "message_stop"}}));
   return ev;
 }
@@ -251,9 +263,7 @@ std::optional<std::vector<std::string>> LoadReplay(const std::string& path) {
 }
 
 // Path of a request target without its query string.
-std::string_view TargetPath(std::string_view target) {
-  return target.substr(0, target.find('?'));
-}
+std::string_view TargetPath(std::string_view target) { return target.substr(0, target.find('?')); }
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -282,14 +292,16 @@ std::optional<std::string> OtherEndpointBody(const ReceivedRequest& req) {
   const std::size_t at = path.rfind("/v1/models/");
   if (at != std::string_view::npos) {
     std::string_view id = path.substr(at + 11);
-    if (!id.empty() && id.find('/') == std::string_view::npos) return json::serialize(FakeModel(id));
+    if (!id.empty() && id.find('/') == std::string_view::npos)
+      return json::serialize(FakeModel(id));
   }
   return std::nullopt;
 }
 
 std::string RequestLogLine(std::size_t n, const ReceivedRequest& req) {
   json::array headers;
-  for (const auto& [k, v] : req.headers) headers.push_back(json::array{json::string(k), json::string(v)});
+  for (const auto& [k, v] : req.headers)
+    headers.push_back(json::array{json::string(k), json::string(v)});
   return json::serialize(json::object{{"n", n},
                                       {"method", req.method},
                                       {"target", req.target},
@@ -361,11 +373,11 @@ class FakeUpstream::Impl {
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
-  std::vector<ReceivedRequest> requests_;                        // GUARDED_BY(mu_)
-  std::size_t count_ = 0;                                        // GUARDED_BY(mu_)
-  std::map<std::string, long> fail_seen_;                        // GUARDED_BY(mu_)
+  std::vector<ReceivedRequest> requests_;                         // GUARDED_BY(mu_)
+  std::size_t count_ = 0;                                         // GUARDED_BY(mu_)
+  std::map<std::string, long> fail_seen_;                         // GUARDED_BY(mu_)
   std::map<std::string, std::vector<std::string>> replay_cache_;  // GUARDED_BY(mu_)
-  std::ofstream request_log_;                                    // GUARDED_BY(mu_)
+  std::ofstream request_log_;                                     // GUARDED_BY(mu_)
 
   // Declared after the state the sessions use: destroyed (with pending coroutine frames) first.
   net::io_context ioc_;
@@ -399,10 +411,10 @@ Plan FakeUpstream::Impl::MakePlan(const ReceivedRequest& req) {
   if (should_fail) {
     plan.status = status != 0 ? static_cast<unsigned>(status) : 529u;
     if (auto ra = in.Knob("retry-after")) plan.headers.emplace_back("retry-after", *ra);
-    plan.body = json::serialize(json::object{
-        {"type", "error"},
-        {"error", json::object{{"type", ErrorTypeFor(plan.status)},
-                               {"message", "fake " + std::to_string(plan.status)}}}});
+    plan.body = json::serialize(
+        json::object{{"type", "error"},
+                     {"error", json::object{{"type", ErrorTypeFor(plan.status)},
+                                            {"message", "fake " + std::to_string(plan.status)}}}});
     return plan;
   }
   if (in.KnobInt("echo", 0) != 0) {
@@ -417,8 +429,8 @@ Plan FakeUpstream::Impl::MakePlan(const ReceivedRequest& req) {
       plan.status = 500;
       plan.body = json::serialize(json::object{
           {"type", "error"},
-          {"error", json::object{{"type", "api_error"},
-                                 {"message", "fake: cannot replay " + *replay}}}});
+          {"error",
+           json::object{{"type", "api_error"}, {"message", "fake: cannot replay " + *replay}}}});
       return plan;
     }
     plan.kind = Plan::Kind::kSse;

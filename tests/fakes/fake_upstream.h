@@ -28,8 +28,8 @@
 //                           `deltas` content_block_delta text_delta, content_block_stop),
 //                           [tool_use block], message_delta (stop_reason, usage.output_tokens =
 //                           deltas), message_stop.
-//                         Delta i (0-based) carries FakeDeltaText(i); the text block concatenates to
-//                         FakeStreamText(deltas).
+//                         Delta i (0-based) carries FakeDeltaText(i); the text block concatenates
+//                         to FakeStreamText(deltas).
 //   deltas: <n>           number of text deltas (default 5).
 //   delay-ms: <ms>        pause between consecutive SSE events (default 0).
 //   thinking: 1           a thinking block (thinking_delta x2, signature_delta) before the text.

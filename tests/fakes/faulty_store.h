@@ -149,26 +149,32 @@ class FaultyStore final : public Store {
  private:
   static Status Injected(StatusCode code, std::string message) {
     switch (code) {
-      case StatusCode::kInvalidArgument: return Status::InvalidArgument(std::move(message));
-      case StatusCode::kNotFound: return Status::NotFound(std::move(message));
-      case StatusCode::kIoError: return Status::IoError(std::move(message));
-      case StatusCode::kCorruption: return Status::Corruption(std::move(message));
-      case StatusCode::kInternal: return Status::Internal(std::move(message));
+      case StatusCode::kInvalidArgument:
+        return Status::InvalidArgument(std::move(message));
+      case StatusCode::kNotFound:
+        return Status::NotFound(std::move(message));
+      case StatusCode::kIoError:
+        return Status::IoError(std::move(message));
+      case StatusCode::kCorruption:
+        return Status::Corruption(std::move(message));
+      case StatusCode::kInternal:
+        return Status::Internal(std::move(message));
       case StatusCode::kOk:
-      case StatusCode::kUnavailable: break;
+      case StatusCode::kUnavailable:
+        break;
     }
     return Status::Unavailable(std::move(message));
   }
 
   Store& inner_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // Hold/Release gate and WaitUntilHeld
-  int fail_next_writes_ = 0;        // GUARDED_BY(mu_)
-  bool fail_writes_ = false;        // GUARDED_BY(mu_)
-  bool fail_pings_ = false;         // GUARDED_BY(mu_)
-  bool held_ = false;               // GUARDED_BY(mu_)
-  int parked_ = 0;                  // GUARDED_BY(mu_)
-  std::chrono::milliseconds delay_{0};  // GUARDED_BY(mu_)
+  std::condition_variable cv_;                          // Hold/Release gate and WaitUntilHeld
+  int fail_next_writes_ = 0;                            // GUARDED_BY(mu_)
+  bool fail_writes_ = false;                            // GUARDED_BY(mu_)
+  bool fail_pings_ = false;                             // GUARDED_BY(mu_)
+  bool held_ = false;                                   // GUARDED_BY(mu_)
+  int parked_ = 0;                                      // GUARDED_BY(mu_)
+  std::chrono::milliseconds delay_{0};                  // GUARDED_BY(mu_)
   StatusCode failure_code_ = StatusCode::kUnavailable;  // GUARDED_BY(mu_)
   std::size_t write_calls_ = 0, failed_writes_ = 0, completed_writes_ = 0, ping_calls_ = 0;
 };

@@ -51,7 +51,8 @@ class ProxyFixture : public ::testing::Test {
   static std::string MessagesBody(bool stream = false, const std::string& extra = "") {
     return std::string("{\"model\":\"claude-sonnet-4-20250514\",\"max_tokens\":64,") +
            (stream ? "\"stream\":true," : "") + extra +
-           "\"system\":[{\"type\":\"text\",\"text\":\"You are Claude Code.\"},{\"type\":\"text\",\"text\":\"Be brief.\"}],"
+           "\"system\":[{\"type\":\"text\",\"text\":\"You are Claude "
+           "Code.\"},{\"type\":\"text\",\"text\":\"Be brief.\"}],"
            "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
   }
 

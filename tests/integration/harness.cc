@@ -78,12 +78,14 @@ HttpResponse Http(std::uint16_t port, const std::string& method, const std::stri
   }
   auto& res = parser.get();
   out.status = res.result_int();
-  for (const auto& f : res) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  for (const auto& f : res)
+    out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   out.body = res.body();
   return out;
 }
 
-std::string RawExchange(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout) {
+std::string RawExchange(std::uint16_t port, const std::string& bytes,
+                        std::chrono::milliseconds timeout) {
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
   stream.expires_after(timeout);
@@ -186,7 +188,8 @@ bool StreamingClient::ReadUntil(std::string_view needle, std::chrono::millisecon
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (impl_->body.find(needle) == std::string::npos) {
     if (impl_->failed || impl_->done) return false;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     if (!impl_->ReadSome(left)) return impl_->body.find(needle) != std::string::npos;
   }
@@ -197,7 +200,8 @@ bool StreamingClient::ReadToEnd(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!impl_->done) {
     if (impl_->failed) return false;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     if (!impl_->ReadSome(left)) return false;
   }
@@ -227,7 +231,8 @@ std::unique_ptr<ProxyProcess> ProxyProcess::Start(std::map<std::string, std::str
   if (const char* path = std::getenv("PATH")) env.try_emplace("PATH", path);
   std::filesystem::create_directories(data_dir);
   static int counter = 0;
-  p->log_path_ = data_dir / ("proxy-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".log");
+  p->log_path_ =
+      data_dir / ("proxy-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".log");
 
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
@@ -242,7 +247,8 @@ std::unique_ptr<ProxyProcess> ProxyProcess::Start(std::map<std::string, std::str
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, p->log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&fa, 1, p->log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   int rc = posix_spawn(&p->pid_, CN_BINARY, &fa, nullptr, argv.data(), envp.data());
@@ -334,8 +340,10 @@ struct RecordReader::Impl {
   std::unique_ptr<storage::SqliteStore> store;
 };
 
-RecordReader::RecordReader(const std::filesystem::path& data_dir) : impl_(std::make_unique<Impl>()) {
-  auto s = storage::SqliteStore::Open(storage::SqliteOptions{(data_dir / "claude-nexus.db").string()});
+RecordReader::RecordReader(const std::filesystem::path& data_dir)
+    : impl_(std::make_unique<Impl>()) {
+  auto s =
+      storage::SqliteStore::Open(storage::SqliteOptions{(data_dir / "claude-nexus.db").string()});
   if (s.ok()) impl_->store = std::move(s).value();
 }
 

@@ -45,7 +45,7 @@ class StreamingClient {
   StreamingClient(std::uint16_t port, const std::string& target, const HeaderPairs& headers,
                   const std::string& body);
   ~StreamingClient();
-  int status() const;                       // after ReadHeader()
+  int status() const;  // after ReadHeader()
   std::string Header(std::string_view name) const;
   bool ReadHeader(std::chrono::milliseconds timeout);
   // Reads until the accumulated body contains `needle` (true), the body ends or the timeout.

@@ -46,16 +46,20 @@ TEST_F(ProxyFixture, StoreOutageSpillsThenReplaysWithNothingLostOrDuplicated) {
     ASSERT_EQ(res.status, 200) << "proxying must not depend on the store";
     ids.push_back(res.Header("x-request-id"));
   }
-  ASSERT_TRUE(Eventually([&] { return Metric(port(), "cn_records_spilled_total") >= 1; }, seconds(20)))
+  ASSERT_TRUE(
+      Eventually([&] { return Metric(port(), "cn_records_spilled_total") >= 1; }, seconds(20)))
       << Http(port(), "GET", "/metrics").body;
   auto health = Http(port(), "GET", "/health");
   EXPECT_EQ(health.status, 200);
   EXPECT_NE(health.body.find("\"database\":\"disconnected\""), std::string::npos) << health.body;
   outage.End();
-  ASSERT_TRUE(Eventually([&] { return records().Count() == 20; }, seconds(30))) << records().Count();
+  ASSERT_TRUE(Eventually([&] { return records().Count() == 20; }, seconds(30)))
+      << records().Count();
   for (const auto& id : ids) EXPECT_TRUE(records().Get(id)) << id;
   EXPECT_EQ(Metric(port(), "cn_records_failed_total"), 0);
-  EXPECT_TRUE(Eventually([&] { return Http(port(), "GET", "/health").body.find("\"connected\"") != std::string::npos; }));
+  EXPECT_TRUE(Eventually([&] {
+    return Http(port(), "GET", "/health").body.find("\"connected\"") != std::string::npos;
+  }));
 }
 
 TEST_F(ProxyFixture, SigtermLetsOpenStreamsFinishThenExitsZero) {
@@ -66,8 +70,9 @@ TEST_F(ProxyFixture, SigtermLetsOpenStreamsFinishThenExitsZero) {
   ASSERT_TRUE(c.ReadUntil("content_block_delta", seconds(5)));
   proxy_->Signal(SIGTERM);
   // New connections are refused once draining started.
-  ASSERT_TRUE(Eventually([&] { return !Http(port(), "GET", "/health", {}, {}, seconds(1)).error.empty(); },
-                         seconds(5)));
+  ASSERT_TRUE(
+      Eventually([&] { return !Http(port(), "GET", "/health", {}, {}, seconds(1)).error.empty(); },
+                 seconds(5)));
   ASSERT_TRUE(c.ReadToEnd(seconds(15))) << c.body();
   EXPECT_NE(c.body().find("event: message_stop"), std::string::npos);
   auto code = proxy_->WaitExit(seconds(20));
@@ -96,19 +101,23 @@ TEST_F(ProxyFixture, SigtermAbortsStreamsThatOutliveTheGracePeriodAndRecordsThem
 
 TEST_F(ProxyFixture, KillNineThenRestartKeepsCommittedAndSpilledRecordsAndStats) {
   StartProxy();
-  for (int i = 0; i < 10; ++i) ASSERT_EQ(Http(port(), "POST", "/v1/messages", {}, MessagesBody()).status, 200);
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(Http(port(), "POST", "/v1/messages", {}, MessagesBody()).status, 200);
   ASSERT_TRUE(Eventually([&] { return Metric(port(), "cn_records_written_total") == 10; }));
   {
     StoreOutage outage(dir_.path() / "claude-nexus.db");
     ASSERT_TRUE(outage.ok());
-    for (int i = 0; i < 5; ++i) ASSERT_EQ(Http(port(), "POST", "/v1/messages", {}, MessagesBody()).status, 200);
-    ASSERT_TRUE(Eventually([&] { return Metric(port(), "cn_records_spilled_total") == 5; }, seconds(20)));
+    for (int i = 0; i < 5; ++i)
+      ASSERT_EQ(Http(port(), "POST", "/v1/messages", {}, MessagesBody()).status, 200);
+    ASSERT_TRUE(
+        Eventually([&] { return Metric(port(), "cn_records_spilled_total") == 5; }, seconds(20)));
     proxy_->Signal(SIGKILL);
     ASSERT_TRUE(proxy_->WaitExit(seconds(5)));
   }
   reader_.reset();
   StartProxy();
-  ASSERT_TRUE(Eventually([&] { return records().Count() == 15; }, seconds(20))) << records().Count();
+  ASSERT_TRUE(Eventually([&] { return records().Count() == 15; }, seconds(20)))
+      << records().Count();
   auto ts = Http(port(), "GET", "/token-stats");
   EXPECT_NE(ts.body.find("\"requestCount\":15"), std::string::npos) << ts.body;
 }
@@ -130,7 +139,8 @@ TEST_F(ProxyFixture, BadConfigurationStopsStartupNamingTheSetting) {
 
 TEST_F(ProxyFixture, HealthcheckAndVersionSubcommands) {
   StartProxy();
-  auto ok = ProxyProcess::Start({}, dir_.path(), {"healthcheck", "http://127.0.0.1:" + std::to_string(port()) + "/health"});
+  auto ok = ProxyProcess::Start(
+      {}, dir_.path(), {"healthcheck", "http://127.0.0.1:" + std::to_string(port()) + "/health"});
   ASSERT_TRUE(ok);
   auto code = ok->WaitExit(seconds(5));
   ASSERT_TRUE(code);

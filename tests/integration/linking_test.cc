@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -18,8 +19,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "common/ids.h"
 #include "conversation/detection.h"
@@ -45,7 +44,9 @@ json::value LoadFixture(const std::string& relative) {
   return json::parse(ss.str());
 }
 
-const json::object& Obj(const json::value& v, std::string_view key) { return v.at(key).as_object(); }
+const json::object& Obj(const json::value& v, std::string_view key) {
+  return v.at(key).as_object();
+}
 
 // The SSE events the Messages API would stream for `response` (a non-streaming response body),
 // one content block at a time, in the replay-file shape the fake upstream reads.
@@ -53,10 +54,12 @@ json::array StreamEventsFor(const json::object& response) {
   json::object start_message = response;
   start_message["content"] = json::array();
   start_message["stop_reason"] = nullptr;
-  json::array events{json::object{{"type", "message_start"}, {"message", std::move(start_message)}}};
+  json::array events{
+      json::object{{"type", "message_start"}, {"message", std::move(start_message)}}};
   const json::array empty;
   const json::value* content = response.if_contains("content");
-  const json::array& blocks = content != nullptr && content->is_array() ? content->get_array() : empty;
+  const json::array& blocks =
+      content != nullptr && content->is_array() ? content->get_array() : empty;
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     const json::object& block = blocks[i].as_object();
     const std::string type(block.at("type").as_string());
@@ -69,17 +72,20 @@ json::array StreamEventsFor(const json::object& response) {
       start["input"] = json::object();
       delta = {{"type", "input_json_delta"}, {"partial_json", json::serialize(block.at("input"))}};
     }
-    events.push_back(json::object{{"type", "content_block_start"}, {"index", i}, {"content_block", std::move(start)}});
+    events.push_back(json::object{
+        {"type", "content_block_start"}, {"index", i}, {"content_block", std::move(start)}});
     if (!delta.empty()) {
-      events.push_back(json::object{{"type", "content_block_delta"}, {"index", i}, {"delta", std::move(delta)}});
+      events.push_back(
+          json::object{{"type", "content_block_delta"}, {"index", i}, {"delta", std::move(delta)}});
     }
     events.push_back(json::object{{"type", "content_block_stop"}, {"index", i}});
   }
   const json::value* stop = response.if_contains("stop_reason");
-  events.push_back(json::object{{"type", "message_delta"},
-                                {"delta", json::object{{"stop_reason", stop ? *stop : json::value("end_turn")},
-                                                       {"stop_sequence", nullptr}}},
-                                {"usage", json::object{{"output_tokens", 7}}}});
+  events.push_back(
+      json::object{{"type", "message_delta"},
+                   {"delta", json::object{{"stop_reason", stop ? *stop : json::value("end_turn")},
+                                          {"stop_sequence", nullptr}}},
+                   {"usage", json::object{{"output_tokens", 7}}}});
   events.push_back(json::object{{"type", "message_stop"}});
   return events;
 }
@@ -87,19 +93,21 @@ json::array StreamEventsFor(const json::object& response) {
 std::string TaskResponse(const std::vector<std::string>& prompts) {
   json::array content{json::object{{"type", "text"}, {"text", "Starting the agents."}}};
   for (std::size_t i = 0; i < prompts.size(); ++i) {
-    content.push_back(json::object{{"type", "tool_use"},
-                                   {"id", "toolu_it_" + std::to_string(i)},
-                                   {"name", "Task"},
-                                   {"input", json::object{{"description", "part " + std::to_string(i)},
-                                                          {"prompt", prompts[i]}}}});
+    content.push_back(json::object{
+        {"type", "tool_use"},
+        {"id", "toolu_it_" + std::to_string(i)},
+        {"name", "Task"},
+        {"input",
+         json::object{{"description", "part " + std::to_string(i)}, {"prompt", prompts[i]}}}});
   }
-  return json::serialize(json::object{{"id", "msg_it"},
-                                      {"type", "message"},
-                                      {"role", "assistant"},
-                                      {"model", "claude-opus-4-20250514"},
-                                      {"content", std::move(content)},
-                                      {"stop_reason", "tool_use"},
-                                      {"usage", json::object{{"input_tokens", 100}, {"output_tokens", 50}}}});
+  return json::serialize(
+      json::object{{"id", "msg_it"},
+                   {"type", "message"},
+                   {"role", "assistant"},
+                   {"model", "claude-opus-4-20250514"},
+                   {"content", std::move(content)},
+                   {"stop_reason", "tool_use"},
+                   {"usage", json::object{{"input_tokens", 100}, {"output_tokens", 50}}}});
 }
 
 class LinkingTest : public ProxyFixture, public ::testing::WithParamInterface<std::string> {
@@ -122,7 +130,7 @@ class LinkingTest : public ProxyFixture, public ::testing::WithParamInterface<st
 
   std::map<std::string, std::string> StoreEnv() const {
 #ifdef CN_HAVE_POSTGRES
-    if (pg_) return {{"DATABASE_URL", pg_->url()}};
+    if (pg_) return {{ "DATABASE_URL", pg_->url() }};
 #endif
     return {};
   }
@@ -147,12 +155,15 @@ class LinkingTest : public ProxyFixture, public ::testing::WithParamInterface<st
                    HeaderPairs extra = {}) {
     const std::string replay = (dir_.path() / ("replay-" + NewUuidV4() + ".json")).string();
     std::ofstream(replay) << json::serialize(json::object{
-        {"response", json::object{{"metadata", json::object{{"streamingChunks",
-                                                             StreamEventsFor(json::parse(response).as_object())}}}}}});
+        {"response",
+         json::object{
+             {"metadata", json::object{{"streamingChunks",
+                                        StreamEventsFor(json::parse(response).as_object())}}}}}});
     extra.emplace_back("content-type", "application/json");
     extra.emplace_back("host", domain);
     extra.emplace_back("x-fake-replay", replay);
-    const HttpResponse res = Http(port(), "POST", "/v1/messages?beta=true", extra, json::serialize(body));
+    const HttpResponse res =
+        Http(port(), "POST", "/v1/messages?beta=true", extra, json::serialize(body));
     EXPECT_EQ(res.status, 200) << res.error << res.body;
     std::string id = res.Header("x-request-id");
     EXPECT_TRUE(IsUuid(id)) << id;
@@ -164,7 +175,8 @@ class LinkingTest : public ProxyFixture, public ::testing::WithParamInterface<st
                 json::serialize(parent.at("response_body")));
   }
   // The child's response does not matter to the assertions; the fake's default text answer.
-  std::string SendFixtureChild(const json::value& fixture, const std::string& response = kPlainResponse) {
+  std::string SendFixtureChild(const json::value& fixture,
+                               const std::string& response = kPlainResponse) {
     const json::object& child = Obj(fixture, "child");
     return Send(std::string(child.at("domain").as_string()), child.at("body"), response);
   }
@@ -182,7 +194,8 @@ class LinkingTest : public ProxyFixture, public ::testing::WithParamInterface<st
       auto page = store->LoadForLinking(scan);
       if (!page.ok()) return false;
       for (Record& r : *page) rows.emplace(r.request_id, std::move(r));
-      return std::all_of(ids.begin(), ids.end(), [&](const std::string& id) { return rows.count(id) != 0; });
+      return std::all_of(ids.begin(), ids.end(),
+                         [&](const std::string& id) { return rows.count(id) != 0; });
     });
     EXPECT_TRUE(all) << "not all records were stored";
     return rows;
@@ -222,8 +235,10 @@ TEST_P(LinkingTest, FollowUpsLinkAndEditsBranch) {
     EXPECT_EQ(c.message_count, 3);
   }
   EXPECT_EQ(rows[first].link.branch_id, "main");
-  EXPECT_TRUE(std::regex_match(rows[second].link.branch_id, user_branch)) << rows[second].link.branch_id;
-  EXPECT_TRUE(std::regex_match(rows[third].link.branch_id, user_branch)) << rows[third].link.branch_id;
+  EXPECT_TRUE(std::regex_match(rows[second].link.branch_id, user_branch))
+      << rows[second].link.branch_id;
+  EXPECT_TRUE(std::regex_match(rows[third].link.branch_id, user_branch))
+      << rows[third].link.branch_id;
 }
 
 TEST_P(LinkingTest, FollowUpAfterARestartLinksThroughTheIndexWarmedFromTheStore) {
@@ -241,12 +256,15 @@ TEST_P(LinkingTest, FollowUpAfterARestartLinksThroughTheIndexWarmedFromTheStore)
 }
 
 TEST_P(LinkingTest, DuplicatedToolBlocksAndLongerHistoriesLink) {
-  for (const char* file : {"conversation-linking/07-duplicated-tools.json", "conversation-linking/09-general-linking.json"}) {
+  for (const char* file : {"conversation-linking/07-duplicated-tools.json",
+                           "conversation-linking/09-general-linking.json"}) {
     const json::value f = LoadFixture(file);
     const std::string parent = SendFixtureParent(f);
     const std::string child = SendFixtureChild(f);
     auto rows = Stored({parent, child});
-    EXPECT_EQ(rows[parent].link.current_message_hash, Obj(f, "parent").at("current_message_hash").as_string()) << file;
+    EXPECT_EQ(rows[parent].link.current_message_hash,
+              Obj(f, "parent").at("current_message_hash").as_string())
+        << file;
     EXPECT_EQ(rows[child].link.parent_request_id, parent) << file;
     EXPECT_EQ(rows[child].link.conversation_id, rows[parent].link.conversation_id) << file;
     EXPECT_EQ(rows[child].link.branch_id, "main") << file;
@@ -259,14 +277,16 @@ TEST_P(LinkingTest, CompactContinuationJoinsTheSummarisedConversationAndItsFollo
   const json::value f04 = LoadFixture("conversation-linking/04-compact.json");
   const json::value f05 = LoadFixture("conversation-linking/05-compact-follow-up.json");
   const std::string summarise = SendFixtureParent(f04);
-  const std::string compact = SendFixtureChild(f04, json::serialize(Obj(f05, "parent").at("response_body")));
+  const std::string compact =
+      SendFixtureChild(f04, json::serialize(Obj(f05, "parent").at("response_body")));
   const std::string follow = SendFixtureChild(f05);
 
   auto rows = Stored({summarise, compact, follow});
   const Record& c = rows[compact];
   EXPECT_EQ(c.link.conversation_id, rows[summarise].link.conversation_id);
   EXPECT_EQ(c.link.parent_request_id, summarise);
-  EXPECT_TRUE(std::regex_match(c.link.branch_id, std::regex("^compact_\\d{6}$"))) << c.link.branch_id;
+  EXPECT_TRUE(std::regex_match(c.link.branch_id, std::regex("^compact_\\d{6}$")))
+      << c.link.branch_id;
   EXPECT_EQ(c.link.parent_message_hash, rows[summarise].link.current_message_hash);
   EXPECT_FALSE(c.link.is_subtask);
   const Record& f = rows[follow];
@@ -284,7 +304,8 @@ TEST_P(LinkingTest, SubAgentLinksToItsTaskRequestAndItsFollowUpsInheritTheSubtas
   const json::value f05 = LoadFixture("subtask-linking/05-subtask-follow.json");
   const json::object& agent_start = Obj(f05, "parent");
   const std::string prompt = conversation::ExtractSubtaskPrompt(
-      agent_start.at("body").at("messages").at(0).at("content"));  // what Claude Code put in the Task call
+      agent_start.at("body").at("messages").at(0).at("content"));  // what Claude Code put in the
+                                                                   // Task call
   ASSERT_FALSE(prompt.empty());
   const std::string domain(agent_start.at("domain").as_string());
   json::value main_body = Obj(f04, "parent").at("body");
@@ -317,7 +338,8 @@ TEST_P(LinkingTest, ParallelSubAgentsGetDistinctNumbersInTaskOrder) {
   const json::object& parent = Obj(f, "parent");
   const std::string domain(parent.at("domain").as_string());
   std::vector<std::string> prompts;
-  for (int i = 0; i < kAgents; ++i) prompts.push_back("Investigate area " + std::to_string(i) + " of the code base.");
+  for (int i = 0; i < kAgents; ++i)
+    prompts.push_back("Investigate area " + std::to_string(i) + " of the code base.");
   const std::string task = Send(domain, parent.at("body"), TaskResponse(prompts));
 
   // All agents start at once; the upstream answers the first ones last, so their records reach
@@ -327,9 +349,11 @@ TEST_P(LinkingTest, ParallelSubAgentsGetDistinctNumbersInTaskOrder) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kAgents; ++i) {
     json::value body = agent_body;
-    body.at("messages").as_array() = json::array{json::object{{"role", "user"}, {"content", prompts[i]}}};
+    body.at("messages").as_array() =
+        json::array{json::object{{"role", "user"}, {"content", prompts[i]}}};
     threads.emplace_back([this, i, body = std::move(body), &ids, &domain] {
-      ids[i] = Send(domain, body, kPlainResponse, {{"x-fake-header-delay-ms", std::to_string((kAgents - i) * 100)}});
+      ids[i] = Send(domain, body, kPlainResponse,
+                    {{"x-fake-header-delay-ms", std::to_string((kAgents - i) * 100)}});
     });
   }
   for (auto& t : threads) t.join();
@@ -347,12 +371,13 @@ TEST_P(LinkingTest, ParallelSubAgentsGetDistinctNumbersInTaskOrder) {
 
 // Runs `claude-nexus conversations rebuild <args>` on this test's data dir; returns its stdout.
 // `database_url` empty: the SQLite database in data_dir; else that PostgreSQL database.
-std::string RunRebuild(const std::filesystem::path& data_dir, const std::string& args, int* exit_code,
-                       const std::string& database_url = "") {
+std::string RunRebuild(const std::filesystem::path& data_dir, const std::string& args,
+                       int* exit_code, const std::string& database_url = "") {
   const std::filesystem::path out = data_dir / ("rebuild-" + NewUuidV4() + ".txt");
   const std::string env = database_url.empty() ? "" : "DATABASE_URL='" + database_url + "' ";
-  const std::string cmd = std::string("env -i ") + env + CN_BINARY + " conversations rebuild --data-dir '" +
-                          data_dir.string() + "' " + args + " > '" + out.string() + "' 2>&1";
+  const std::string cmd = std::string("env -i ") + env + CN_BINARY +
+                          " conversations rebuild --data-dir '" + data_dir.string() + "' " + args +
+                          " > '" + out.string() + "' 2>&1";
   const int status = std::system(cmd.c_str());
   *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   std::ifstream in(out);
@@ -367,8 +392,9 @@ TEST_P(LinkingTest, RebuildRecomputesWipedLinksAndASecondRunChangesNothing) {
   const json::value f01 = LoadFixture("conversation-linking/01-simple-start.json");
   const json::value f02 = LoadFixture("conversation-linking/02-branching.json");
   const json::value f04 = LoadFixture("subtask-linking/04-second-subtask.json");
-  const std::vector<std::string> ids = {SendFixtureParent(f01), SendFixtureChild(f01), SendFixtureChild(f02),
-                                        SendFixtureParent(f04), SendFixtureChild(f04)};
+  const std::vector<std::string> ids = {SendFixtureParent(f01), SendFixtureChild(f01),
+                                        SendFixtureChild(f02), SendFixtureParent(f04),
+                                        SendFixtureChild(f04)};
   const auto live = Stored(ids);
   proxy_->Signal(SIGTERM);
   ASSERT_EQ(proxy_->WaitExit(seconds(20)), 0) << proxy_->Log();
@@ -390,7 +416,8 @@ TEST_P(LinkingTest, RebuildRecomputesWipedLinksAndASecondRunChangesNothing) {
 
   auto rebuilt = Stored(ids);
   // Same structure; the roots got new conversation ids (theirs were wiped).
-  auto same_conversation = [](const std::map<std::string, Record>& rows, const std::string& a, const std::string& b) {
+  auto same_conversation = [](const std::map<std::string, Record>& rows, const std::string& a,
+                              const std::string& b) {
     return rows.at(a).link.conversation_id == rows.at(b).link.conversation_id;
   };
   for (const std::string& id : ids) {
@@ -402,7 +429,8 @@ TEST_P(LinkingTest, RebuildRecomputesWipedLinksAndASecondRunChangesNothing) {
     EXPECT_EQ(after.link.parent_request_id, before.link.parent_request_id);
     EXPECT_EQ(after.link.parent_task_request_id, before.link.parent_task_request_id);
     EXPECT_EQ(after.link.is_subtask, before.link.is_subtask);
-    EXPECT_EQ(after.link.branch_id, before.link.branch_id);  // branch_<time> and compact_<time> use arrival time
+    EXPECT_EQ(after.link.branch_id,
+              before.link.branch_id);  // branch_<time> and compact_<time> use arrival time
     EXPECT_TRUE(IsUuid(after.link.conversation_id));
     for (const std::string& other : ids) {
       EXPECT_EQ(same_conversation(rebuilt, id, other), same_conversation(live, id, other));
@@ -413,11 +441,14 @@ TEST_P(LinkingTest, RebuildRecomputesWipedLinksAndASecondRunChangesNothing) {
   EXPECT_NE(out.find("changed 0"), std::string::npos) << "a second rebuild is a no-op: " << out;
 }
 
-std::string StoreName(const ::testing::TestParamInfo<std::string>& param_info) { return param_info.param; }
+std::string StoreName(const ::testing::TestParamInfo<std::string>& param_info) {
+  return param_info.param;
+}
 
 #ifdef CN_HAVE_POSTGRES
 INSTANTIATE_TEST_SUITE_P(Stores, LinkingTest,
-                         ::testing::Values(std::string("sqlite"), std::string("postgres")), StoreName);
+                         ::testing::Values(std::string("sqlite"), std::string("postgres")),
+                         StoreName);
 #else
 INSTANTIATE_TEST_SUITE_P(Stores, LinkingTest, ::testing::Values(std::string("sqlite")), StoreName);
 #endif

@@ -24,14 +24,17 @@ namespace {
 namespace fs = std::filesystem;
 
 std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-std::string OAuthJson(const std::string& access, const std::string& refresh, std::int64_t expires_at) {
+std::string OAuthJson(const std::string& access, const std::string& refresh,
+                      std::int64_t expires_at) {
   return R"({"type":"oauth","accountId":"acc_max","client_api_key":"cnp_live_x","slack":{"channel":"#team"},)"
-         R"("oauth":{"accessToken":")" + access + R"(","refreshToken":")" + refresh +
-         R"(","expiresAt":)" + std::to_string(expires_at) + R"(,"scopes":["user:inference"],"isMax":true}})";
+         R"("oauth":{"accessToken":")" +
+         access + R"(","refreshToken":")" + refresh + R"(","expiresAt":)" +
+         std::to_string(expires_at) + R"(,"scopes":["user:inference"],"isMax":true}})";
 }
 
 std::string ReadAll(const fs::path& p) {
@@ -47,7 +50,8 @@ struct RunResult {
   int status = -1;
   std::string out, err;
 };
-RunResult RunBinary(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+RunResult RunBinary(const std::vector<std::string>& args,
+                    const std::map<std::string, std::string>& env,
                     const std::function<std::string(const std::string&)>& on_output = {}) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   EXPECT_EQ(::pipe2(in_pipe, O_CLOEXEC), 0);
@@ -80,14 +84,16 @@ RunResult RunBinary(const std::vector<std::string>& args, const std::map<std::st
     if (!fed) {
       const std::string reply = on_output(r.out);
       if (!reply.empty()) {
-        EXPECT_EQ(::write(in_pipe[1], reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+        EXPECT_EQ(::write(in_pipe[1], reply.data(), reply.size()),
+                  static_cast<ssize_t>(reply.size()));
         ::close(in_pipe[1]);
         fed = true;
       }
     }
   }
   if (!fed) ::close(in_pipe[1]);
-  for (ssize_t n; (n = ::read(err_pipe[0], buf, sizeof buf)) > 0;) r.err.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(err_pipe[0], buf, sizeof buf)) > 0;)
+    r.err.append(buf, static_cast<std::size_t>(n));
   ::close(out_pipe[0]);
   ::close(err_pipe[0]);
   int status = 0;
@@ -98,7 +104,9 @@ RunResult RunBinary(const std::vector<std::string>& args, const std::map<std::st
 
 class OAuthTest : public ProxyFixture {
  protected:
-  fs::path CredFile(const std::string& host) { return dir_.path() / "credentials" / (host + ".credentials.json"); }
+  fs::path CredFile(const std::string& host) {
+    return dir_.path() / "credentials" / (host + ".credentials.json");
+  }
   std::map<std::string, std::string> Env(std::map<std::string, std::string> extra = {}) {
     extra.try_emplace("CLAUDE_OAUTH_TOKEN_URL", tokens_.url());
     extra.try_emplace("OAUTH_BACKGROUND_REFRESH", "false");
@@ -112,7 +120,8 @@ class OAuthTest : public ProxyFixture {
 
 TEST_F(OAuthTest, RefreshesBeforeExpiryAndKeepsTheFileIntact) {
   const std::string host = "max.example.com";
-  WriteCredentials(host, OAuthJson("at-old", "rt-seed", NowMs() + 30'000));  // inside the 60 s margin
+  WriteCredentials(host,
+                   OAuthJson("at-old", "rt-seed", NowMs() + 30'000));  // inside the 60 s margin
   tokens_.AddRefreshToken("rt-seed");
   StartProxy(Env());
   const HttpResponse r = Post(port(), host);
@@ -157,17 +166,22 @@ TEST_F(OAuthTest, FiftyConcurrentRequestsWaitForOneRefresh) {
     threads.emplace_back([&, i] {
       const auto t0 = std::chrono::steady_clock::now();
       status[i] = Post(port(), host).status;
-      micros[i] = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+      micros[i] = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count();
     });
   }
   for (auto& t : threads) t.join();
   for (int i = 0; i < kRequests; ++i) EXPECT_EQ(status[i], 200) << i;
   EXPECT_EQ(tokens_.request_count(), 1u);
   EXPECT_EQ(tokens_.invalid_grants(), 0u);
-  for (const auto& req : upstream_->requests()) EXPECT_EQ(req.Header("authorization"), "Bearer at-1");
+  for (const auto& req : upstream_->requests())
+    EXPECT_EQ(req.Header("authorization"), "Bearer at-1");
   const std::int64_t max_us = *std::max_element(micros.begin(), micros.end());
-  std::printf("[ measured ] %d concurrent requests, one refresh (endpoint delay 400 ms): max request latency %.1f ms\n",
-              kRequests, max_us / 1000.0);
+  std::printf(
+      "[ measured ] %d concurrent requests, one refresh (endpoint delay 400 ms): max request "
+      "latency %.1f ms\n",
+      kRequests, max_us / 1000.0);
   EXPECT_LT(max_us, 5'000'000);
   const std::string metrics = Http(port(), "GET", "/metrics").body;
   EXPECT_EQ(MetricValue(metrics, "cn_oauth_refresh_waits_total"), kRequests) << metrics;
@@ -187,7 +201,8 @@ TEST_F(OAuthTest, FailingEndpointAnswers401NamingTheFileAndBacksOff) {
   const std::string message(err.at("error").at("message").as_string());
   EXPECT_NE(message.find("max.example.com.credentials.json"), std::string::npos) << message;
   EXPECT_NE(message.find("claude-nexus oauth refresh"), std::string::npos) << message;
-  EXPECT_EQ(message.find(dir_.path().string()), std::string::npos) << "no server paths: " << message;
+  EXPECT_EQ(message.find(dir_.path().string()), std::string::npos)
+      << "no server paths: " << message;
   for (int i = 0; i < 20; ++i) EXPECT_EQ(Post(port(), host).status, 401);
   EXPECT_EQ(tokens_.request_count(), 1u) << "backoff: no hammering";
   EXPECT_EQ(upstream_->request_count(), 0u);
@@ -212,8 +227,9 @@ TEST_F(OAuthTest, CorruptCredentialFileIsAClearErrorAndIsNeverOverwritten) {
   const HttpResponse r = Post(port(), host);
   ASSERT_EQ(r.status, 401);
   EXPECT_NE(r.body.find("not valid JSON"), std::string::npos) << r.body;
-  const RunResult cli = RunBinary({"oauth", "refresh", CredFile(host).string(), "--force"},
-                                  Env({{"CREDENTIALS_DIR", (dir_.path() / "credentials").string()}}));
+  const RunResult cli =
+      RunBinary({"oauth", "refresh", CredFile(host).string(), "--force"},
+                Env({{"CREDENTIALS_DIR", (dir_.path() / "credentials").string()}}));
   EXPECT_EQ(cli.status, 1);
   EXPECT_NE(cli.err.find("nothing was overwritten"), std::string::npos) << cli.err;
   EXPECT_EQ(ReadAll(CredFile(host)), garbage);
@@ -228,7 +244,8 @@ TEST_F(OAuthTest, TwoProcessesOnOneDirectoryRefreshOnce) {
   StartUpstream();
   const std::string creds = (dir_.path() / "credentials").string();
   TempDir data_a, data_b;
-  auto env = Env({{"CLAUDE_API_BASE_URL", upstream_->base_url()}, {"CREDENTIALS_DIR", creds},
+  auto env = Env({{"CLAUDE_API_BASE_URL", upstream_->base_url()},
+                  {"CREDENTIALS_DIR", creds},
                   {"STORAGE_ENABLED", "false"}});
   auto a = ProxyProcess::Start(env, data_a.path());
   auto b = ProxyProcess::Start(env, data_b.path());
@@ -242,9 +259,14 @@ TEST_F(OAuthTest, TwoProcessesOnOneDirectoryRefreshOnce) {
   EXPECT_EQ(ok.load(), 20) << a->Log() << b->Log();
   EXPECT_EQ(tokens_.request_count(), 1u);
   EXPECT_EQ(tokens_.invalid_grants(), 0u);
-  const std::string ma = Http(a->port(), "GET", "/metrics").body, mb = Http(b->port(), "GET", "/metrics").body;
-  EXPECT_EQ(MetricValue(ma, "cn_oauth_refresh_successes_total") + MetricValue(mb, "cn_oauth_refresh_successes_total"), 1);
-  EXPECT_EQ(MetricValue(ma, "cn_oauth_refresh_adopted_total") + MetricValue(mb, "cn_oauth_refresh_adopted_total"), 1);
+  const std::string ma = Http(a->port(), "GET", "/metrics").body,
+                    mb = Http(b->port(), "GET", "/metrics").body;
+  EXPECT_EQ(MetricValue(ma, "cn_oauth_refresh_successes_total") +
+                MetricValue(mb, "cn_oauth_refresh_successes_total"),
+            1);
+  EXPECT_EQ(MetricValue(ma, "cn_oauth_refresh_adopted_total") +
+                MetricValue(mb, "cn_oauth_refresh_adopted_total"),
+            1);
 }
 
 // A compressed day: 1 s stands for 1 h; tokens live 2 s ("2 h") and the background refresher of
@@ -257,9 +279,12 @@ TEST_F(OAuthTest, TwoProcessesOverASimulatedDaySpendEachRefreshTokenOnce) {
   StartUpstream();
   const std::string creds = (dir_.path() / "credentials").string();
   TempDir data_a, data_b;
-  auto env = Env({{"CLAUDE_API_BASE_URL", upstream_->base_url()}, {"CREDENTIALS_DIR", creds},
-                  {"STORAGE_ENABLED", "false"}, {"OAUTH_BACKGROUND_REFRESH", "true"},
-                  {"OAUTH_BACKGROUND_MARGIN_MS", "1000"}, {"OAUTH_BACKGROUND_INTERVAL_MS", "100"},
+  auto env = Env({{"CLAUDE_API_BASE_URL", upstream_->base_url()},
+                  {"CREDENTIALS_DIR", creds},
+                  {"STORAGE_ENABLED", "false"},
+                  {"OAUTH_BACKGROUND_REFRESH", "true"},
+                  {"OAUTH_BACKGROUND_MARGIN_MS", "1000"},
+                  {"OAUTH_BACKGROUND_INTERVAL_MS", "100"},
                   {"OAUTH_REFRESH_MARGIN_MS", "300"}});
   auto a = ProxyProcess::Start(env, data_a.path());
   auto b = ProxyProcess::Start(env, data_b.path());
@@ -270,12 +295,15 @@ TEST_F(OAuthTest, TwoProcessesOverASimulatedDaySpendEachRefreshTokenOnce) {
   while (std::chrono::steady_clock::now() < end) {
     failures += Post(requests % 2 ? a->port() : b->port(), host).status != 200;
     ++requests;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // traffic pacing, not synchronisation
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(50));  // traffic pacing, not synchronisation
   }
   const std::size_t calls = tokens_.request_count();
-  std::printf("[ measured ] simulated day (24 s, tokens live 2 s): %d requests, %d failed, %zu refresh calls "
-              "by two processes, %zu invalid_grant\n",
-              requests, failures, calls, tokens_.invalid_grants());
+  std::printf(
+      "[ measured ] simulated day (24 s, tokens live 2 s): %d requests, %d failed, %zu refresh "
+      "calls "
+      "by two processes, %zu invalid_grant\n",
+      requests, failures, calls, tokens_.invalid_grants());
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(tokens_.invalid_grants(), 0u);
   // One refresh per ~1 s of token life (refreshed 1 s before a 2 s expiry): about 24, not 48.
@@ -287,17 +315,19 @@ TEST_F(OAuthTest, LoginWithAScriptedCodeOnStdin) {
   const fs::path file = dir_.path() / "credentials" / "max.example.com.credentials.json";
   WriteCredentials("max.example.com", R"({"type":"oauth","slack":{"channel":"#keep"},"oauth":{}})");
   std::string url;
-  const RunResult r = RunBinary({"oauth", "login", file.string()}, Env(), [&](const std::string& out) {
-    std::smatch m;
-    static const std::regex kUrl("(https://claude\\.ai/oauth/authorize\\?\\S+)");
-    if (!std::regex_search(out, m, kUrl) || out.find("Paste the code") == std::string::npos) return std::string();
-    url = m[1];
-    std::smatch c, s;
-    std::regex_search(url, c, std::regex("code_challenge=([A-Za-z0-9_-]+)"));
-    std::regex_search(url, s, std::regex("state=([A-Za-z0-9_-]+)"));
-    tokens_.AddAuthorizationCode("auth-code-1", c[1]);
-    return "auth-code-1#" + std::string(s[1]) + "\n";
-  });
+  const RunResult r =
+      RunBinary({"oauth", "login", file.string()}, Env(), [&](const std::string& out) {
+        std::smatch m;
+        static const std::regex kUrl("(https://claude\\.ai/oauth/authorize\\?\\S+)");
+        if (!std::regex_search(out, m, kUrl) || out.find("Paste the code") == std::string::npos)
+          return std::string();
+        url = m[1];
+        std::smatch c, s;
+        std::regex_search(url, c, std::regex("code_challenge=([A-Za-z0-9_-]+)"));
+        std::regex_search(url, s, std::regex("state=([A-Za-z0-9_-]+)"));
+        tokens_.AddAuthorizationCode("auth-code-1", c[1]);
+        return "auth-code-1#" + std::string(s[1]) + "\n";
+      });
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_NE(url.find("code_challenge_method=S256"), std::string::npos);
   EXPECT_NE(url.find("client_id=9d1c250a-e61b-44d9-88ed-5944d1962f5e"), std::string::npos);
@@ -308,7 +338,8 @@ TEST_F(OAuthTest, LoginWithAScriptedCodeOnStdin) {
   EXPECT_EQ(v.at("slack").at("channel").as_string(), "#keep");
   EXPECT_EQ(v.at("accountId").as_string(), "acct-uuid-1");
   // And the status command sees it, without printing a secret.
-  const RunResult st = RunBinary({"oauth", "status", (dir_.path() / "credentials").string()}, Env());
+  const RunResult st =
+      RunBinary({"oauth", "status", (dir_.path() / "credentials").string()}, Env());
   EXPECT_EQ(st.status, 0);
   EXPECT_NE(st.out.find("max.example.com"), std::string::npos) << st.out;
   EXPECT_NE(st.out.find("valid"), std::string::npos) << st.out;
@@ -330,7 +361,8 @@ TEST_F(OAuthTest, RefreshCommandOverTlsWithTheTestCa) {
   EXPECT_EQ(tls_tokens.refresh_grants(), 1u);
   // Without the test CA the certificate is not trusted: nothing is sent, nothing written.
   const std::string before = ReadAll(file);
-  r = RunBinary({"oauth", "refresh", file.string(), "--force"}, Env({{"CLAUDE_OAUTH_TOKEN_URL", tls_tokens.url()}}));
+  r = RunBinary({"oauth", "refresh", file.string(), "--force"},
+                Env({{"CLAUDE_OAUTH_TOKEN_URL", tls_tokens.url()}}));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("certificate verify failed"), std::string::npos) << r.err;
   EXPECT_EQ(ReadAll(file), before);

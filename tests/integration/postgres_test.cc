@@ -5,7 +5,6 @@
 #include <libpq-fe.h>
 
 #include <boost/json.hpp>
-
 #include <cstdlib>
 #include <set>
 #include <string>
@@ -99,9 +98,9 @@ class PostgresIntegrationTest : public ::testing::Test {
   static std::vector<std::string> Send(std::uint16_t port, int n) {
     std::vector<std::string> ids;
     for (int i = 0; i < n; ++i) {
-      HttpResponse r = Http(port, "POST", "/v1/messages",
-                            {{"content-type", "application/json"}, {"x-api-key", "sk-test"}},
-                            Body());
+      HttpResponse r =
+          Http(port, "POST", "/v1/messages",
+               {{"content-type", "application/json"}, {"x-api-key", "sk-test"}}, Body());
       EXPECT_EQ(r.status, 200) << r.error << r.body;
       if (r.status == 200) ids.push_back(r.Header("x-request-id"));
     }
@@ -127,7 +126,8 @@ TEST_F(PostgresIntegrationTest, TwoReplicasLoseNothingDuplicateNothingAndAgreeOn
 
   const std::string& url = db_->url();
   EXPECT_TRUE(Eventually([&] { return Count(url) == 2 * kPerReplica; }, std::chrono::seconds(20)))
-      << Count(url) << "\n" << a->Log() << b->Log();
+      << Count(url) << "\n"
+      << a->Log() << b->Log();
   std::set<std::string> unique(ids_a.begin(), ids_a.end());
   unique.insert(ids_b.begin(), ids_b.end());
   EXPECT_EQ(unique.size(), 2u * kPerReplica);
@@ -185,8 +185,10 @@ TEST_F(PostgresIntegrationTest, DatabaseOutageMidRunSpillsThenReplaysEverything)
   // Outage: no new connections to this database, and the proxy's sessions are killed.
   const std::string admin = TestServerUrl();
   ASSERT_EQ(Exec(admin, "ALTER DATABASE " + db_->name() + " ALLOW_CONNECTIONS false"), "");
-  ASSERT_EQ(Scalar(admin, "SELECT count(pg_terminate_backend(pid)) >= 1 FROM pg_stat_activity "
-                          "WHERE datname = '" + db_->name() + "'"),
+  ASSERT_EQ(Scalar(admin,
+                   "SELECT count(pg_terminate_backend(pid)) >= 1 FROM pg_stat_activity "
+                   "WHERE datname = '" +
+                       db_->name() + "'"),
             "t");
   // The proxy keeps proxying; the records go to the spill file.
   std::vector<std::string> during = Send(proxy->port(), 10);
@@ -202,11 +204,14 @@ TEST_F(PostgresIntegrationTest, DatabaseOutageMidRunSpillsThenReplaysEverything)
   // The database comes back: the spilled records are replayed, once each.
   ASSERT_EQ(Exec(admin, "ALTER DATABASE " + db_->name() + " ALLOW_CONNECTIONS true"), "");
   EXPECT_TRUE(Eventually([&] { return Count(url) == 15; }, std::chrono::seconds(40)))
-      << Count(url) << "\n" << Http(proxy->port(), "GET", "/metrics").body << proxy->Log();
+      << Count(url) << "\n"
+      << Http(proxy->port(), "GET", "/metrics").body << proxy->Log();
   for (const std::string& id : during) {
-    EXPECT_EQ(Scalar(url, "SELECT count(*) FROM api_requests WHERE request_id = '" + id + "'"), "1");
+    EXPECT_EQ(Scalar(url, "SELECT count(*) FROM api_requests WHERE request_id = '" + id + "'"),
+              "1");
   }
-  EXPECT_GE(MetricValue(Http(proxy->port(), "GET", "/metrics").body, "cn_records_replayed_total"), 1);
+  EXPECT_GE(MetricValue(Http(proxy->port(), "GET", "/metrics").body, "cn_records_replayed_total"),
+            1);
   EXPECT_EQ(MetricValue(Http(proxy->port(), "GET", "/metrics").body, "cn_records_failed_total"), 0);
 }
 

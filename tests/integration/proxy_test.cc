@@ -16,7 +16,8 @@ TEST_F(ProxyFixture, ForwardsBodyBytesAndHeadersExactlyBothWays) {
   StartProxy();
   // Odd formatting, key order and unicode must survive untouched (no re-serialisation).
   const std::string body =
-      "{ \"stream\":false,\"model\" : \"claude-x\",\n  \"messages\":[{\"role\":\"system\",\"content\":\"s\"},"
+      "{ \"stream\":false,\"model\" : \"claude-x\",\n  "
+      "\"messages\":[{\"role\":\"system\",\"content\":\"s\"},"
       "{\"role\":\"user\",\"content\":\"h\\u00e9llo \xe2\x9c\x93 \\\"q\\\"\"}], \"zeta\": 1.50 }";
   auto res = Http(port(), "POST", "/v1/messages?beta=true",
                   {{"content-type", "application/json"},
@@ -68,7 +69,8 @@ TEST_F(ProxyFixture, ForwardsBodyBytesAndHeadersExactlyBothWays) {
 
 TEST_F(ProxyFixture, NonStreamingRecordHasUsageAndClassification) {
   StartProxy();
-  auto res = Http(port(), "POST", "/v1/messages", {{"content-type", "application/json"}}, MessagesBody());
+  auto res =
+      Http(port(), "POST", "/v1/messages", {{"content-type", "application/json"}}, MessagesBody());
   ASSERT_EQ(res.status, 200) << res.error;
   EXPECT_NE(res.body.find("Hello from fake"), std::string::npos);
   auto rec = WaitForRecord(res.Header("x-request-id"));
@@ -117,9 +119,11 @@ TEST_F(ProxyFixture, StreamsEventsAsTheyArriveAndRecordsTheStream) {
 
 TEST_F(ProxyFixture, ReplaysRealCapturedStreamByteForByte) {
   StartProxy();
-  const std::string fixture = std::string(CN_FIXTURES_DIR) +
-                              "/captured/inference_streaming_with_tools_with_system_opus-1750420376296-im7ygz453.json";
-  StreamingClient direct(upstream_->port(), "/v1/messages", {{"x-fake-replay", fixture}}, MessagesBody(true));
+  const std::string fixture =
+      std::string(CN_FIXTURES_DIR) +
+      "/captured/inference_streaming_with_tools_with_system_opus-1750420376296-im7ygz453.json";
+  StreamingClient direct(upstream_->port(), "/v1/messages", {{"x-fake-replay", fixture}},
+                         MessagesBody(true));
   ASSERT_TRUE(direct.ReadHeader(seconds(5)));
   ASSERT_TRUE(direct.ReadToEnd(seconds(10)));
   StreamingClient via(port(), "/v1/messages", {{"x-fake-replay", fixture}}, MessagesBody(true));
@@ -137,8 +141,8 @@ TEST_F(ProxyFixture, ClientDisconnectMidStreamCancelsUpstreamAndIsRecordedAsAbor
   StartProxy();
   std::string rid;
   {
-    StreamingClient c(port(), "/v1/messages",
-                      {{"x-fake-deltas", "200"}, {"x-fake-delay-ms", "50"}}, MessagesBody(true));
+    StreamingClient c(port(), "/v1/messages", {{"x-fake-deltas", "200"}, {"x-fake-delay-ms", "50"}},
+                      MessagesBody(true));
     ASSERT_TRUE(c.ReadHeader(seconds(5)));
     rid = c.Header("x-request-id");
     ASSERT_TRUE(c.ReadUntil("content_block_delta", seconds(5)));
@@ -156,7 +160,8 @@ TEST_F(ProxyFixture, ClientDisconnectWhileWaitingForNonStreamingAnswerIsRecorded
   StartProxy();
   std::string rid;
   {
-    StreamingClient c(port(), "/v1/messages", {{"x-fake-header-delay-ms", "30000"}}, MessagesBody(false));
+    StreamingClient c(port(), "/v1/messages", {{"x-fake-header-delay-ms", "30000"}},
+                      MessagesBody(false));
     ASSERT_TRUE(upstream_->WaitForRequests(1, seconds(5)));
     c.Close();
   }
@@ -170,8 +175,9 @@ TEST_F(ProxyFixture, UpstreamCutMidStreamEndsWithAnErrorEvent) {
                     MessagesBody(true));
   ASSERT_TRUE(c.ReadHeader(seconds(5)));
   ASSERT_TRUE(c.ReadToEnd(seconds(10))) << "the response must still end well-framed: " << c.body();
-  EXPECT_NE(c.body().find("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\""),
-            std::string::npos)
+  EXPECT_NE(
+      c.body().find("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\""),
+      std::string::npos)
       << c.body();
   auto rec = WaitForRecord(c.Header("x-request-id"));
   ASSERT_TRUE(rec);
@@ -182,7 +188,9 @@ TEST_F(ProxyFixture, UpstreamCutMidStreamEndsWithAnErrorEvent) {
 TEST_F(ProxyFixture, RetriesOverloadedThenSucceeds) {
   StartProxy({{"CLAUDE_API_MAX_RETRIES", "3"}});
   auto res = Http(port(), "POST", "/v1/messages",
-                  {{"x-fake-status", "529"}, {"x-fake-fail-times", "2"}, {"x-fake-key", "k1"},
+                  {{"x-fake-status", "529"},
+                   {"x-fake-fail-times", "2"},
+                   {"x-fake-key", "k1"},
                    {"x-fake-retry-after", "0"}},
                   MessagesBody());
   ASSERT_EQ(res.status, 200) << res.body;
@@ -201,8 +209,8 @@ TEST_F(ProxyFixture, StatusesBeastHasNoNameForPassUnchanged) {
 
 TEST_F(ProxyFixture, RateLimitWithLongRetryAfterGoesBackToTheClient) {
   StartProxy();
-  auto res = Http(port(), "POST", "/v1/messages", {{"x-fake-status", "429"}, {"x-fake-retry-after", "3600"}},
-                  MessagesBody());
+  auto res = Http(port(), "POST", "/v1/messages",
+                  {{"x-fake-status", "429"}, {"x-fake-retry-after", "3600"}}, MessagesBody());
   EXPECT_EQ(res.status, 429);
   EXPECT_EQ(res.Header("retry-after"), "3600");
   EXPECT_NE(res.body.find("rate_limit_error"), std::string::npos);
@@ -225,7 +233,8 @@ TEST_F(ProxyFixture, UnreachableUpstreamGives502InAnthropicShape) {
 
 TEST_F(ProxyFixture, SlowUpstreamHeadersTimeOutWith504) {
   StartProxy({{"CLAUDE_API_TIMEOUT", "300"}, {"CLAUDE_API_MAX_RETRIES", "0"}});
-  auto res = Http(port(), "POST", "/v1/messages", {{"x-fake-header-delay-ms", "3000"}}, MessagesBody());
+  auto res =
+      Http(port(), "POST", "/v1/messages", {{"x-fake-header-delay-ms", "3000"}}, MessagesBody());
   EXPECT_EQ(res.status, 504) << res.body;
   EXPECT_NE(res.body.find("timeout_error"), std::string::npos);
 }
@@ -302,8 +311,8 @@ TEST_F(ProxyFixture, EveryV1PathAndMethodIsForwarded) {
   StartProxy();
   auto models = Http(port(), "GET", "/v1/models?limit=2", {{"x-fake-echo", "1"}});
   EXPECT_EQ(models.status, 200);
-  auto count = Http(port(), "POST", "/v1/messages/count_tokens", {{"content-type", "application/json"}},
-                    MessagesBody());
+  auto count = Http(port(), "POST", "/v1/messages/count_tokens",
+                    {{"content-type", "application/json"}}, MessagesBody());
   EXPECT_EQ(count.status, 200);
   ASSERT_TRUE(upstream_->WaitForRequests(2, seconds(5)));
   auto reqs = upstream_->requests();
@@ -317,9 +326,11 @@ TEST_F(ProxyFixture, EveryV1PathAndMethodIsForwarded) {
 
 TEST_F(ProxyFixture, ApiKeyCredentialFileIsInjectedAndAccountRecorded) {
   StartProxy();
-  WriteCredentials(proxy_->host_header(),
-                   R"({"type":"api_key","accountId":"acc_team","api_key":"sk-ant-api03-FILEKEYSECRET"})");
-  auto res = Http(port(), "POST", "/v1/messages", {{"x-api-key", "sk-ant-api03-CLIENTKEY"}}, MessagesBody());
+  WriteCredentials(
+      proxy_->host_header(),
+      R"({"type":"api_key","accountId":"acc_team","api_key":"sk-ant-api03-FILEKEYSECRET"})");
+  auto res = Http(port(), "POST", "/v1/messages", {{"x-api-key", "sk-ant-api03-CLIENTKEY"}},
+                  MessagesBody());
   ASSERT_EQ(res.status, 200) << res.body;
   ASSERT_TRUE(upstream_->WaitForRequests(1, seconds(5)));
   auto up = upstream_->requests().at(0);
@@ -333,11 +344,14 @@ TEST_F(ProxyFixture, ApiKeyCredentialFileIsInjectedAndAccountRecorded) {
 
 TEST_F(ProxyFixture, OAuthCredentialSendsBearerAndAppendsBeta) {
   StartProxy();
-  const auto future_ms = std::to_string((std::chrono::system_clock::now().time_since_epoch() / milliseconds(1)) + 3600000);
-  WriteCredentials(proxy_->host_header(),
-                   R"({"type":"oauth","accountId":"max1","oauth":{"accessToken":"sk-ant-oat01-ACCESSSECRET","refreshToken":"r","expiresAt":)" +
-                       future_ms + "}}");
-  auto res = Http(port(), "POST", "/v1/messages", {{"anthropic-beta", "claude-code-20250219"}}, MessagesBody());
+  const auto future_ms = std::to_string(
+      (std::chrono::system_clock::now().time_since_epoch() / milliseconds(1)) + 3600000);
+  WriteCredentials(
+      proxy_->host_header(),
+      R"({"type":"oauth","accountId":"max1","oauth":{"accessToken":"sk-ant-oat01-ACCESSSECRET","refreshToken":"r","expiresAt":)" +
+          future_ms + "}}");
+  auto res = Http(port(), "POST", "/v1/messages", {{"anthropic-beta", "claude-code-20250219"}},
+                  MessagesBody());
   ASSERT_EQ(res.status, 200) << res.body;
   auto up = upstream_->requests().at(0);
   EXPECT_EQ(up.Header("authorization"), "Bearer sk-ant-oat01-ACCESSSECRET");
@@ -346,8 +360,9 @@ TEST_F(ProxyFixture, OAuthCredentialSendsBearerAndAppendsBeta) {
 
 TEST_F(ProxyFixture, ExpiredOAuthTokenIsAClear401WithoutCallingUpstream) {
   StartProxy();
-  WriteCredentials(proxy_->host_header(),
-                   R"({"type":"oauth","accountId":"max1","oauth":{"accessToken":"sk-ant-oat01-OLD","refreshToken":"r","expiresAt":1000}})");
+  WriteCredentials(
+      proxy_->host_header(),
+      R"({"type":"oauth","accountId":"max1","oauth":{"accessToken":"sk-ant-oat01-OLD","refreshToken":"r","expiresAt":1000}})");
   auto res = Http(port(), "POST", "/v1/messages", {}, MessagesBody());
   EXPECT_EQ(res.status, 401);
   EXPECT_NE(res.body.find("authentication_error"), std::string::npos);
@@ -360,16 +375,19 @@ TEST_F(ProxyFixture, ExpiredOAuthTokenIsAClear401WithoutCallingUpstream) {
 
 TEST_F(ProxyFixture, ClientAuthRequiresTheDomainsClientKey) {
   StartProxy({{"ENABLE_CLIENT_AUTH", "true"}});
-  WriteCredentials(proxy_->host_header(),
-                   R"({"type":"api_key","accountId":"a","api_key":"sk-ant-api03-UPSTREAMKEY","client_api_key":"cnp_live_CLIENTKEYVALUE"})");
+  WriteCredentials(
+      proxy_->host_header(),
+      R"({"type":"api_key","accountId":"a","api_key":"sk-ant-api03-UPSTREAMKEY","client_api_key":"cnp_live_CLIENTKEYVALUE"})");
   auto missing = Http(port(), "POST", "/v1/messages", {}, MessagesBody());
   EXPECT_EQ(missing.status, 401);
   EXPECT_FALSE(missing.Header("www-authenticate").empty());
-  auto wrong = Http(port(), "POST", "/v1/messages", {{"authorization", "Bearer cnp_live_WRONG"}}, MessagesBody());
+  auto wrong = Http(port(), "POST", "/v1/messages", {{"authorization", "Bearer cnp_live_WRONG"}},
+                    MessagesBody());
   EXPECT_EQ(wrong.status, 401);
   EXPECT_NE(wrong.body.find("authentication_error"), std::string::npos);
   EXPECT_EQ(upstream_->request_count(), 0u);
-  auto ok = Http(port(), "POST", "/v1/messages", {{"authorization", "Bearer cnp_live_CLIENTKEYVALUE"}}, MessagesBody());
+  auto ok = Http(port(), "POST", "/v1/messages",
+                 {{"authorization", "Bearer cnp_live_CLIENTKEYVALUE"}}, MessagesBody());
   ASSERT_EQ(ok.status, 200) << ok.body;
   auto up = upstream_->requests().at(0);
   EXPECT_EQ(up.Header("x-api-key"), "sk-ant-api03-UPSTREAMKEY");
@@ -397,9 +415,10 @@ TEST_F(ProxyFixture, TlsUpstreamWithUnknownCaIsRefused) {
 
 TEST_F(ProxyFixture, SecretsNeverReachTheDatabaseOrTheLog) {
   StartProxy({{"LOG_LEVEL", "debug"}});
-  auto a = Http(port(), "POST", "/v1/messages", {{"x-api-key", "sk-ant-api03-TOPSECRETAPIKEY"}}, MessagesBody());
-  auto b = Http(port(), "POST", "/v1/messages", {{"authorization", "Bearer sk-ant-oat01-TOPSECRETTOKEN"}},
-                MessagesBody(true));
+  auto a = Http(port(), "POST", "/v1/messages", {{"x-api-key", "sk-ant-api03-TOPSECRETAPIKEY"}},
+                MessagesBody());
+  auto b = Http(port(), "POST", "/v1/messages",
+                {{"authorization", "Bearer sk-ant-oat01-TOPSECRETTOKEN"}}, MessagesBody(true));
   ASSERT_EQ(a.status, 200);
   ASSERT_EQ(b.status, 200);
   ASSERT_TRUE(WaitForRecord(a.Header("x-request-id")));
@@ -420,10 +439,12 @@ TEST_F(ProxyFixture, MetricsAndTokenStatsReflectTraffic) {
   ASSERT_TRUE(Eventually([&] { return records().Count() == 3; }));
   auto m = Http(port(), "GET", "/metrics");
   EXPECT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find("cn_proxy_responses_total{status=\"200\",outcome=\"completed\"} 3"), std::string::npos)
+  EXPECT_NE(m.body.find("cn_proxy_responses_total{status=\"200\",outcome=\"completed\"} 3"),
+            std::string::npos)
       << m.body;
   EXPECT_EQ(MetricValue(m.body, "cn_records_written_total"), 3);
-  EXPECT_NE(m.body.find("cn_tokens_total{model=\"claude-sonnet-4-20250514\",kind=\"output\"} 15"), std::string::npos);
+  EXPECT_NE(m.body.find("cn_tokens_total{model=\"claude-sonnet-4-20250514\",kind=\"output\"} 15"),
+            std::string::npos);
   auto ts = Http(port(), "GET", "/token-stats");
   EXPECT_NE(ts.body.find("\"requestCount\":3"), std::string::npos) << ts.body;
   EXPECT_NE(ts.body.find("\"outputTokens\":15"), std::string::npos) << ts.body;

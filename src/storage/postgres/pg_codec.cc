@@ -1,7 +1,6 @@
 #include "storage/postgres/pg_codec.h"
 
 #include <boost/json.hpp>
-
 #include <charconv>
 #include <system_error>
 #include <utility>
@@ -58,7 +57,8 @@ bool JsonbCanHold(std::string_view json) {
   if (json.find("\\u0000") != std::string_view::npos) return false;
   if (json.find('\0') != std::string_view::npos) return false;
   boost::json::error_code ec;
-  boost::json::storage_ptr sp = boost::json::make_shared_resource<boost::json::monotonic_resource>();
+  boost::json::storage_ptr sp =
+      boost::json::make_shared_resource<boost::json::monotonic_resource>();
   (void)boost::json::parse(json, ec, sp, Lenient());
   return !ec;  // Boost.JSON rejects invalid UTF-8 by default, as JSONB does
 }

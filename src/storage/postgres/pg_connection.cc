@@ -55,7 +55,8 @@ Status PgStatus(PGconn* conn, const PGresult* result, std::string_view what) {
   if (state == nullptr || broken) return Status::Unavailable(std::move(message));
   const std::string_view s(state);
   if (IsRetryableSqlState(s)) return Status::Unavailable(std::move(message));
-  if (s.starts_with("22") || s.starts_with("23")) return Status::InvalidArgument(std::move(message));
+  if (s.starts_with("22") || s.starts_with("23"))
+    return Status::InvalidArgument(std::move(message));
   return Status::Internal(std::move(message));
 }
 
@@ -139,11 +140,17 @@ Status PgConnection::Ensure() {
   PQconninfoFree(parsed);
 
   // Defaults first: the URL's own options (after expand_dbname) override them.
-  static constexpr std::array<const char*, 9> kKeys = {
-      "connect_timeout", "application_name", "keepalives", "keepalives_idle",
-      "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
-  const std::array<const char*, 9> values = {"5", "claude-nexus", "1", "10", "5", "3", "30000",
-                                             conninfo_.c_str(), nullptr};
+  static constexpr std::array<const char*, 9> kKeys = {"connect_timeout",
+                                                       "application_name",
+                                                       "keepalives",
+                                                       "keepalives_idle",
+                                                       "keepalives_interval",
+                                                       "keepalives_count",
+                                                       "tcp_user_timeout",
+                                                       "dbname",
+                                                       nullptr};
+  const std::array<const char*, 9> values = {"5",     "claude-nexus",    "1",    "10", "5", "3",
+                                             "30000", conninfo_.c_str(), nullptr};
   conn_ = PQconnectdbParams(kKeys.data(), values.data(), /*expand_dbname=*/1);
   if (conn_ == nullptr) return Status::Unavailable("PostgreSQL: out of memory connecting");
   if (PQstatus(conn_) != CONNECTION_OK) {

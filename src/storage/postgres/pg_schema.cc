@@ -289,8 +289,10 @@ ALTER TABLE api_requests
 )sql";
 
 constexpr PgMigration kMigrations[] = {
-    {1, "the original's schema (api_requests, streaming_chunks, conversation_analyses, "
-        "analysis_audit_log)", kV1},
+    {1,
+     "the original's schema (api_requests, streaming_chunks, conversation_analyses, "
+     "analysis_audit_log)",
+     kV1},
     {2, "claude-nexus columns; soft parent references; text limits", kV2},
     {3, "cn_domain_stats: per-domain totals shared by replicas", kV3},
     {4, "api_requests: user, session, cost and quota columns", kV4},

@@ -34,13 +34,20 @@ Status WithContext(const Status& s, std::string_view context) {
   m += ": ";
   m += s.message();
   switch (s.code()) {
-    case StatusCode::kOk: return s;
-    case StatusCode::kInvalidArgument: return Status::InvalidArgument(std::move(m));
-    case StatusCode::kNotFound: return Status::NotFound(std::move(m));
-    case StatusCode::kUnavailable: return Status::Unavailable(std::move(m));
-    case StatusCode::kIoError: return Status::IoError(std::move(m));
-    case StatusCode::kCorruption: return Status::Corruption(std::move(m));
-    case StatusCode::kInternal: return Status::Internal(std::move(m));
+    case StatusCode::kOk:
+      return s;
+    case StatusCode::kInvalidArgument:
+      return Status::InvalidArgument(std::move(m));
+    case StatusCode::kNotFound:
+      return Status::NotFound(std::move(m));
+    case StatusCode::kUnavailable:
+      return Status::Unavailable(std::move(m));
+    case StatusCode::kIoError:
+      return Status::IoError(std::move(m));
+    case StatusCode::kCorruption:
+      return Status::Corruption(std::move(m));
+    case StatusCode::kInternal:
+      return Status::Internal(std::move(m));
   }
   return Status::Internal(std::move(m));
 }
@@ -166,8 +173,8 @@ void AppendRequestRow(const Record& r, PostgresOptions::RawBodies raw_bodies, Pg
   }
   p.AddTextOrNull(SanitizeUtf8(r.model));
   p.AddTextOrNull(SanitizeUtf8(r.request_type));
-  AddOptionalInt(p, r.response_status == 0 ? std::nullopt
-                                           : std::optional<std::int64_t>(r.response_status));
+  AddOptionalInt(
+      p, r.response_status == 0 ? std::nullopt : std::optional<std::int64_t>(r.response_status));
   p.AddTextOrNull(response_headers);
   AddJson(p, r.response_json, &response_json_text);
   p.AddBool(r.response_streaming);
@@ -177,8 +184,8 @@ void AppendRequestRow(const Record& r, PostgresOptions::RawBodies raw_bodies, Pg
   p.AddInt(r.usage.cache_creation_input_tokens);
   p.AddInt(r.usage.cache_read_input_tokens);
   AddJson(p, r.usage_json, &usage_json_text);
-  AddOptionalInt(p, r.first_byte_micros ? std::optional(*r.first_byte_micros / 1000)
-                                        : std::nullopt);
+  AddOptionalInt(p,
+                 r.first_byte_micros ? std::optional(*r.first_byte_micros / 1000) : std::nullopt);
   p.AddInt(r.duration_micros / 1000);
   p.AddTextOrNull(SanitizeUtf8(r.error));
   p.AddInt(r.tool_call_count);
@@ -280,9 +287,12 @@ class Row {
   Row(const PGresult* r, int row) : r_(r), row_(row) {}
   bool IsNull(int c) const { return PQgetisnull(r_, row_, c) != 0; }
   std::string Text(int c) const {
-    return IsNull(c) ? std::string() : std::string(PQgetvalue(r_, row_, c), PQgetlength(r_, row_, c));
+    return IsNull(c) ? std::string()
+                     : std::string(PQgetvalue(r_, row_, c), PQgetlength(r_, row_, c));
   }
-  std::int64_t Int(int c) const { return IsNull(c) ? 0 : std::strtoll(PQgetvalue(r_, row_, c), nullptr, 10); }
+  std::int64_t Int(int c) const {
+    return IsNull(c) ? 0 : std::strtoll(PQgetvalue(r_, row_, c), nullptr, 10);
+  }
   std::optional<std::int64_t> OptionalInt(int c) const {
     return IsNull(c) ? std::nullopt : std::optional(Int(c));
   }
@@ -298,7 +308,8 @@ class Row {
   std::optional<std::string> Bytes(int c) const {
     if (IsNull(c)) return std::nullopt;
     std::string out;
-    if (!DecodeByteaHex(std::string_view(PQgetvalue(r_, row_, c), PQgetlength(r_, row_, c)), &out)) {
+    if (!DecodeByteaHex(std::string_view(PQgetvalue(r_, row_, c), PQgetlength(r_, row_, c)),
+                        &out)) {
       return std::nullopt;
     }
     return out;
@@ -338,9 +349,8 @@ StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptio
   auto reader = std::make_unique<PgConnection>(options.url, session);
   if (Status s = reader->Ensure(); !s.ok()) return s;
   auto maintenance = std::make_unique<PgConnection>(options.url, session);
-  return std::unique_ptr<PostgresStore>(new PostgresStore(options, std::move(writer),
-                                                          std::move(reader),
-                                                          std::move(maintenance)));
+  return std::unique_ptr<PostgresStore>(
+      new PostgresStore(options, std::move(writer), std::move(reader), std::move(maintenance)));
 }
 
 PostgresStore::PostgresStore(PostgresOptions options, std::unique_ptr<PgConnection> writer,
@@ -383,33 +393,33 @@ Status PostgresStore::Migrate() {
     return WithContext(s, "migrating " + where);
   }
   auto run = [&]() -> Status {
-    if (Status s = db.Exec(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-            "name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-            "creating schema_migrations");
+    if (Status s =
+            db.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                    "name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                    "creating schema_migrations");
         !s.ok()) {
       return s;
     }
     PgResult r;
-    if (Status s = db.Query(
-            "SELECT (SELECT coalesce(max(version), 0) FROM schema_migrations), "
-            "to_regclass('api_requests') IS NOT NULL",
-            "reading the schema version", &r);
+    if (Status s = db.Query("SELECT (SELECT coalesce(max(version), 0) FROM schema_migrations), "
+                            "to_regclass('api_requests') IS NOT NULL",
+                            "reading the schema version", &r);
         !s.ok()) {
       return s;
     }
     const std::int64_t version = Row(r.get(), 0).Int(0);
     const bool has_requests = Row(r.get(), 0).Bool(1);
     if (version > LatestSchemaVersion()) {
-      return Status::InvalidArgument(
-          "the database has schema version " + std::to_string(version) +
-          " but this claude-nexus knows versions up to " + std::to_string(LatestSchemaVersion()) +
-          "; run a newer claude-nexus");
+      return Status::InvalidArgument("the database has schema version " + std::to_string(version) +
+                                     " but this claude-nexus knows versions up to " +
+                                     std::to_string(LatestSchemaVersion()) +
+                                     "; run a newer claude-nexus");
     }
     if (version == 0 && has_requests) {
-      log::Info("adopting a database created by the original Claude Nexus Proxy: adding what "
-                "is missing, keeping every row",
-                {{"database", where}});
+      log::Info(
+          "adopting a database created by the original Claude Nexus Proxy: adding what "
+          "is missing, keeping every row",
+          {{"database", where}});
     }
     for (const PgMigration& m : PostgresMigrations()) {
       if (m.version <= version) continue;
@@ -461,8 +471,8 @@ Status PostgresStore::WriteBatch(std::span<const Record> records) {
 
   std::lock_guard lock(write_mu_);
   PgConnection& db = *writer_;
-  const std::string context = "writing a batch of " + std::to_string(records.size()) +
-                              " records to " + db.Describe();
+  const std::string context =
+      "writing a batch of " + std::to_string(records.size()) + " records to " + db.Describe();
   if (Status s = db.Exec("BEGIN", "BEGIN"); !s.ok()) {
     db.RollBackQuietly();
     return WithContext(s, context);
@@ -586,9 +596,9 @@ Status PostgresStore::AddDomainStats(std::span<const Record* const> records) {
     }
     sql += ")";
     p.AddText(domain);
-    for (std::int64_t v : {d.input_tokens, d.output_tokens, d.request_count,
-                           d.query_evaluation_count, d.inference_count, d.tool_call_count,
-                           d.last_updated_unix_micros}) {
+    for (std::int64_t v :
+         {d.input_tokens, d.output_tokens, d.request_count, d.query_evaluation_count,
+          d.inference_count, d.tool_call_count, d.last_updated_unix_micros}) {
       p.AddInt(v);
     }
     ++n;
@@ -684,7 +694,8 @@ StatusOr<std::optional<Record>> PostgresStore::GetRecord(std::string_view reques
       r.request_body = q.Text(kBody);
     }
     r.response_status = static_cast<int>(q.Int(kResponseStatus));
-    r.response_json = q.IsNull(kResponseJsonText) ? q.Text(kResponseBody) : q.Text(kResponseJsonText);
+    r.response_json =
+        q.IsNull(kResponseJsonText) ? q.Text(kResponseBody) : q.Text(kResponseJsonText);
     r.response_streaming = q.Bool(kResponseStreaming);
     if (auto raw = q.Bytes(kResponseBodyRaw)) {
       r.response_body = std::move(*raw);
@@ -862,9 +873,9 @@ Status PostgresStore::UpdateLinks(std::span<const Record> records) {
       const Record& r = records[begin + i];
       const std::size_t b = i * kFields;
       auto at = [&](std::size_t k) { return "$" + std::to_string(b + k + 1); };
-      sql += (i > 0 ? ", (" : "(") + at(0) + "::uuid, " + at(1) + "::text, " + at(2) +
-             "::text, " + at(3) + "::text, " + at(4) + "::uuid, " + at(5) + "::text, " + at(6) +
-             "::uuid, " + at(7) + "::uuid, " + at(8) + "::bool)";
+      sql += (i > 0 ? ", (" : "(") + at(0) + "::uuid, " + at(1) + "::text, " + at(2) + "::text, " +
+             at(3) + "::text, " + at(4) + "::uuid, " + at(5) + "::text, " + at(6) + "::uuid, " +
+             at(7) + "::uuid, " + at(8) + "::bool)";
       p.AddText(r.request_id);
       p.AddTextOrNull(SanitizeUtf8(r.link.current_message_hash));
       p.AddTextOrNull(SanitizeUtf8(r.link.parent_message_hash));

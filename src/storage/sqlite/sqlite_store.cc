@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -126,8 +126,6 @@ constexpr std::string_view kSelectChunksSql =
     "SELECT timestamp_us, data FROM streaming_chunks WHERE request_id = ?1 ORDER BY chunk_index";
 
 // ---- Value encodings -------------------------------------------------------------------------
-
-
 
 struct EncodedHeaders {
   std::string object;  // {"name": "value", ...}; empty when there are no headers
@@ -649,7 +647,8 @@ StatusOr<std::vector<Record>> SqliteStore::LoadForLinking(const LinkingScan& sca
     q.BindNull(8);
   }
   q.BindInt(9, scan.all_request_bodies);
-  q.BindInt(10, static_cast<std::int64_t>(std::min<std::size_t>(scan.limit, std::numeric_limits<std::int64_t>::max())));
+  q.BindInt(10, static_cast<std::int64_t>(
+                    std::min<std::size_t>(scan.limit, std::numeric_limits<std::int64_t>::max())));
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
     Record& r = out.emplace_back();
@@ -682,7 +681,8 @@ Status SqliteStore::UpdateLinks(std::span<const Record> records) {
     q.BindTextOrNull(8, r.link.parent_task_request_id);
     q.BindInt(9, r.link.is_subtask);
     if (int rc = q.Step(); rc != SQLITE_DONE) {
-      return RollBack(db, WithContext(db.Error(rc, "updating api_requests"), context + ", request " + r.request_id));
+      return RollBack(db, WithContext(db.Error(rc, "updating api_requests"),
+                                      context + ", request " + r.request_id));
     }
     q.Reset();
   }

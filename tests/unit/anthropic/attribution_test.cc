@@ -7,7 +7,8 @@
 namespace cn::anthropic {
 namespace {
 
-constexpr std::string_view kHash = "2f8a9c0b1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e";
+constexpr std::string_view kHash =
+    "2f8a9c0b1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e";
 
 Attribution FromBody(std::string_view body, const Headers& headers = {}) {
   auto v = ParseJson(body);
@@ -42,13 +43,13 @@ TEST(AttributionTest, JsonStringUserId) {
 }
 
 TEST(AttributionTest, SessionHeaderWinsAndPlainIdsAreUsers) {
-  const Attribution a = FromBody(R"({"metadata":{"user_id":"claude-1"}})",
-                                 {{"X-Claude-Code-Session-Id", "abc-123"}});
+  const Attribution a =
+      FromBody(R"({"metadata":{"user_id":"claude-1"}})", {{"X-Claude-Code-Session-Id", "abc-123"}});
   EXPECT_EQ(a.user_id, "claude-1");  // an SDK user's own id (as in the captured fixtures)
   EXPECT_EQ(a.session_id, "abc-123");
-  const Attribution b =
-      FromBody(R"({"metadata":{"user_id":"user_)" + std::string(kHash) + R"(_account__session_s1"}})",
-               {{"x-claude-code-session-id", "s2"}});
+  const Attribution b = FromBody(
+      R"({"metadata":{"user_id":"user_)" + std::string(kHash) + R"(_account__session_s1"}})",
+      {{"x-claude-code-session-id", "s2"}});
   EXPECT_EQ(b.session_id, "s2");
 }
 

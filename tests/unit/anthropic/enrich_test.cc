@@ -43,10 +43,10 @@ void ExpectLikeOriginal(const Record& r, const json::object& capture) {
   EXPECT_EQ(r.model, metadata.at("modelUsed").as_string().c_str());
   EXPECT_EQ(r.message_count, metadata.at("messageCount").as_int64());
   EXPECT_EQ(r.request_type, "inference");
-  EXPECT_EQ(r.usage, (TokenUsage{usage.at("input_tokens").as_int64(),
-                                 usage.at("output_tokens").as_int64(),
-                                 usage.at("cache_creation_input_tokens").as_int64(),
-                                 usage.at("cache_read_input_tokens").as_int64()}));
+  EXPECT_EQ(r.usage,
+            (TokenUsage{usage.at("input_tokens").as_int64(), usage.at("output_tokens").as_int64(),
+                        usage.at("cache_creation_input_tokens").as_int64(),
+                        usage.at("cache_read_input_tokens").as_int64()}));
   EXPECT_EQ(json::parse(r.usage_json), json::value(usage));
   EXPECT_EQ(r.tool_call_count, capture.at("response").at("metadata").at("toolCalls").as_int64());
   EXPECT_EQ(r.stop_reason, original.at("stop_reason").as_string().c_str());
@@ -165,8 +165,8 @@ TEST(EnrichRecord, TaskInvocationsFromTheStream) {
     json::array expected;
     for (const json::value& block : ex.capture.at("response").at("body").at("content").as_array()) {
       if (block.at("type") == "tool_use" && block.at("name") == "Task") {
-        expected.push_back(json::object{
-            {"id", block.at("id")}, {"name", "Task"}, {"input", block.at("input")}});
+        expected.push_back(
+            json::object{{"id", block.at("id")}, {"name", "Task"}, {"input", block.at("input")}});
       }
     }
     if (expected.empty()) {
@@ -196,14 +196,16 @@ TEST(EnrichRecord, NonStreamingBodyIsStoredAsReceived) {
     SCOPED_TRACE(ex.file);
     Record r = RequestRecord(ex.capture);
     // Pretty-printed on purpose: response_json must be these bytes, not a re-serialisation.
-    r.response_body = "{\n  \"stub\": true, " + json::serialize(ex.capture.at("response").at("body")).substr(1) + "\n";
+    r.response_body = "{\n  \"stub\": true, " +
+                      json::serialize(ex.capture.at("response").at("body")).substr(1) + "\n";
     EnrichRecord(r);
     EXPECT_EQ(r.response_json, r.response_body);
     json::object original = ex.capture.at("response").at("body").as_object();
     const json::object& usage = original.at("usage").as_object();
     EXPECT_EQ(r.usage.input_tokens, usage.at("input_tokens").as_int64());
     EXPECT_EQ(r.usage.output_tokens, usage.at("output_tokens").as_int64());
-    EXPECT_EQ(r.usage.cache_creation_input_tokens, usage.at("cache_creation_input_tokens").as_int64());
+    EXPECT_EQ(r.usage.cache_creation_input_tokens,
+              usage.at("cache_creation_input_tokens").as_int64());
     EXPECT_EQ(r.usage_json, json::serialize(usage));
     EXPECT_EQ(r.tool_call_count, 1);
     EXPECT_EQ(r.stop_reason, "tool_use");
@@ -269,7 +271,8 @@ TEST(EnrichRecord, AttributionQuotaAndCost) {
   EXPECT_EQ(r.quota.resets_at_5h, 1750420800);
   EXPECT_EQ(r.quota.utilization_7d, 0.1);
   EXPECT_EQ(r.quota.resets_at_7d, 1750896000);
-  EXPECT_NE(r.quota.json.find(R"("7d":{"utilization":0.1,"resetsAt":1750896000})"), std::string::npos)
+  EXPECT_NE(r.quota.json.find(R"("7d":{"utilization":0.1,"resetsAt":1750896000})"),
+            std::string::npos)
       << r.quota.json;
   EXPECT_FALSE(r.cost_usd.has_value());  // PriceRecord's job
   PriceRecord(r, PriceTable::BuiltIn());
@@ -310,7 +313,8 @@ TEST(EnrichRecord, OtherRoutes) {
 
 TEST(EnrichRecord, StreamErrorEventSetsErrorUnlessAlreadySet) {
   const std::string start = sse::FormatEvent(
-      "message_start", R"({"type":"message_start","message":{"id":"m","usage":{"input_tokens":3}}})");
+      "message_start",
+      R"({"type":"message_start","message":{"id":"m","usage":{"input_tokens":3}}})");
   const std::string error = sse::FormatEvent(
       "error", R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");
   Record r;
@@ -347,13 +351,18 @@ TEST(EnrichRecord, LongStreamKeepsEveryDelta) {
   // ~300 KB of deltas (a quadratic rebuild would make this test crawl).
   Record r;
   r.response_streaming = true;
-  r.chunks.push_back({0, sse::FormatEvent("content_block_start",
-      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})")});
+  r.chunks.push_back(
+      {0,
+       sse::FormatEvent(
+           "content_block_start",
+           R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})")});
   const std::string piece(15, 'x');
   for (int i = 0; i < 20000; ++i) {
-    r.chunks.push_back({0, sse::FormatEvent("content_block_delta",
-        R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":")" + piece +
-            R"("}})")});
+    r.chunks.push_back(
+        {0, sse::FormatEvent(
+                "content_block_delta",
+                R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":")" +
+                    piece + R"("}})")});
   }
   EnrichRecord(r);
   const json::value message = json::parse(r.response_json);

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <vector>
 
 #include "sse/parser.h"
@@ -17,7 +16,8 @@ TEST(ErrorBody, AnthropicShape) {
 }
 
 TEST(ErrorBody, EscapesQuotesBackslashesAndControlCharacters) {
-  const std::string message = "say \"hi\"\\ now\nnext\tline\x01 caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC";
+  const std::string message =
+      "say \"hi\"\\ now\nnext\tline\x01 caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC";
   const std::string body = ErrorBody("invalid_request_error", message);
   EXPECT_EQ(body.find('\n'), std::string::npos);
   EXPECT_NE(body.find(R"(say \"hi\"\\ now\nnext\tline\u0001)"), std::string::npos) << body;

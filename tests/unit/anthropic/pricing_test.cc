@@ -1,11 +1,10 @@
 #include "anthropic/pricing.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <unistd.h>
 
 namespace cn::anthropic {
 namespace {
@@ -92,13 +91,16 @@ TEST(PricingTest, LongContextRatesApplyAbove200kPromptTokensForSonnet4) {
   u.input_tokens = 150'000;
   u.cache_read_input_tokens = 50'000;  // exactly 200k: base rates
   u.output_tokens = 1'000;
-  EXPECT_NEAR(*t.CostUsd("claude-sonnet-4-5", u), (150'000 * 3.0 + 50'000 * 0.3 + 1'000 * 15.0) / 1e6, kEps);
+  EXPECT_NEAR(*t.CostUsd("claude-sonnet-4-5", u),
+              (150'000 * 3.0 + 50'000 * 0.3 + 1'000 * 15.0) / 1e6, kEps);
   u.input_tokens = 150'001;  // over: every token at the long-context rates
-  EXPECT_NEAR(*t.CostUsd("claude-sonnet-4-5", u), (150'001 * 6.0 + 50'000 * 0.6 + 1'000 * 22.5) / 1e6, kEps);
-  EXPECT_NEAR(*t.CostUsd("claude-sonnet-4-20250514", u), (150'001 * 6.0 + 50'000 * 0.6 + 1'000 * 22.5) / 1e6,
-              kEps);
+  EXPECT_NEAR(*t.CostUsd("claude-sonnet-4-5", u),
+              (150'001 * 6.0 + 50'000 * 0.6 + 1'000 * 22.5) / 1e6, kEps);
+  EXPECT_NEAR(*t.CostUsd("claude-sonnet-4-20250514", u),
+              (150'001 * 6.0 + 50'000 * 0.6 + 1'000 * 22.5) / 1e6, kEps);
   // Opus has no long-context rates.
-  EXPECT_NEAR(*t.CostUsd("claude-opus-4-1", u), (150'001 * 15.0 + 50'000 * 1.5 + 1'000 * 75.0) / 1e6, kEps);
+  EXPECT_NEAR(*t.CostUsd("claude-opus-4-1", u),
+              (150'001 * 15.0 + 50'000 * 1.5 + 1'000 * 75.0) / 1e6, kEps);
 }
 
 TEST(PricingTest, ReadsUsageObjectsWithCacheBreakdownAndServerTools) {
@@ -129,7 +131,7 @@ TEST(PricingTest, JsonOverridesReplaceAndAddFamilies) {
   BillableUsage u;
   u.input_tokens = 1'000'000;
   EXPECT_NEAR(*t->CostUsd("claude-sonnet-4-5", u), 2.0, kEps);
-  EXPECT_EQ(t->Find("claude-sonnet-4-5")->long_context_above, 0);  // replaced whole
+  EXPECT_EQ(t->Find("claude-sonnet-4-5")->long_context_above, 0);             // replaced whole
   EXPECT_NEAR(t->Find("claude-sonnet-4-5")->base.cache_write_5m, 2.5, kEps);  // default multiple
   EXPECT_NEAR(*t->CostUsd("acme-large-20260101", u), 4.0, kEps);  // over 1000: long context
   EXPECT_NEAR(*t->CostUsd("claude-opus-4-1", u), 15.0, kEps);     // untouched
@@ -158,9 +160,7 @@ TEST(PricingTest, BadOverridesNameTheField) {
 TEST(PricingTest, LoadFileExtendsTheBuiltInTable) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("cn-pricing-" + std::to_string(::getpid()) + ".json");
-  {
-    std::ofstream(path) << R"({"models":{"acme":{"input":1,"output":1}}})";
-  }
+  { std::ofstream(path) << R"({"models":{"acme":{"input":1,"output":1}}})"; }
   auto t = PriceTable::LoadFile(path);
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_NE(t->Find("acme"), nullptr);

@@ -110,18 +110,22 @@ TEST(RateLimitTest, NoHeadersIsEmptyAndHasNoJson) {
 
 TEST(RateLimitTest, JsonIsCompactAndComplete) {
   const std::string json = RateLimitJson(ParseRateLimitHeaders(kUnified));
-  EXPECT_NE(json.find(R"("status":"allowed_warning","resetsAt":1750420800,"representativeClaim":"five_hour")"),
-            std::string::npos)
+  EXPECT_NE(
+      json.find(
+          R"("status":"allowed_warning","resetsAt":1750420800,"representativeClaim":"five_hour")"),
+      std::string::npos)
       << json;
-  EXPECT_NE(json.find(R"("5h":{"status":"allowed_warning","utilization":0.91,"resetsAt":1750420800,)"
-                      R"("surpassedThreshold":0.9})"),
-            std::string::npos)
+  EXPECT_NE(
+      json.find(R"("5h":{"status":"allowed_warning","utilization":0.91,"resetsAt":1750420800,)"
+                R"("surpassedThreshold":0.9})"),
+      std::string::npos)
       << json;
   EXPECT_NE(json.find(R"("7d_opus":{"utilization":0.05})"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("unknown":{"anthropic-ratelimit-unified-brand-new-thing":"42"})"),
             std::string::npos)
       << json;
-  const std::string keys = RateLimitJson(ParseRateLimitHeaders({{"anthropic-ratelimit-tokens-limit", "5"}}));
+  const std::string keys =
+      RateLimitJson(ParseRateLimitHeaders({{"anthropic-ratelimit-tokens-limit", "5"}}));
   EXPECT_EQ(keys, R"({"buckets":{"tokens":{"limit":5}}})");
 }
 

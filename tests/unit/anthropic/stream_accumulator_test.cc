@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <string>
 
 namespace cn::anthropic {
@@ -31,17 +30,31 @@ json::array Content(const StreamAccumulator& acc) {
 TEST(StreamAccumulator, ThinkingWithSignatureAndRedactedThinkingAreKept) {
   StreamAccumulator acc;
   SendStart(acc);
-  Send(acc, R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}})");
-  Send(acc, R"({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me "}})");
-  Send(acc, R"({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"think."}})");
-  Send(acc, R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM"}})");
+  Send(
+      acc,
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}})");
+  Send(
+      acc,
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me "}})");
+  Send(
+      acc,
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"think."}})");
+  Send(
+      acc,
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM"}})");
   Send(acc, R"({"type":"content_block_stop","index":0})");
-  Send(acc, R"({"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"EmwKAhgB"}})");
+  Send(
+      acc,
+      R"({"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"EmwKAhgB"}})");
   Send(acc, R"({"type":"content_block_stop","index":1})");
-  Send(acc, R"({"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}})");
-  Send(acc, R"({"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"Hi"}})");
+  Send(acc,
+       R"({"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}})");
+  Send(acc,
+       R"({"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"Hi"}})");
   Send(acc, R"({"type":"content_block_stop","index":2})");
-  Send(acc, R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":42}})");
+  Send(
+      acc,
+      R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":42}})");
   Send(acc, R"({"type":"message_stop"})");
 
   EXPECT_EQ(Content(acc), json::parse(R"([
@@ -62,7 +75,9 @@ TEST(StreamAccumulator, ToolInputAssembledFromManySmallDeltas) {
       R"({"command":"grep -n \"a\\b\" caf\u00e9 \u65e5\u672c","nested":{"list":[1,2.5,true,null],"s":"x\ny"}})";
   StreamAccumulator acc;
   SendStart(acc);
-  Send(acc, R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"Bash","input":{}}})");
+  Send(
+      acc,
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"Bash","input":{}}})");
   for (std::size_t at = 0, step = 1; at < input.size(); at += step, step = step % 3 + 1) {
     json::object delta{{"type", "input_json_delta"}, {"partial_json", input.substr(at, step)}};
     json::object event{{"type", "content_block_delta"}, {"index", 0}, {"delta", delta}};
@@ -79,8 +94,12 @@ TEST(StreamAccumulator, ToolInputAssembledFromManySmallDeltas) {
 TEST(StreamAccumulator, UnparsableToolInputIsKeptRaw) {
   StreamAccumulator acc;
   SendStart(acc);
-  Send(acc, R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"X","input":{}}})");
-  Send(acc, R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"path\": \"/tm"}})");
+  Send(
+      acc,
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"X","input":{}}})");
+  Send(
+      acc,
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"path\": \"/tm"}})");
   // The stream is cut here: no content_block_stop, no message_delta.
   const json::array content = Content(acc);
   ASSERT_EQ(content.size(), 1u);
@@ -90,8 +109,12 @@ TEST(StreamAccumulator, UnparsableToolInputIsKeptRaw) {
 TEST(StreamAccumulator, ToolWithoutInputDeltasKeepsItsStartInput) {
   StreamAccumulator acc;
   SendStart(acc);
-  Send(acc, R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"X","input":{}}})");
-  Send(acc, R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}})");
+  Send(
+      acc,
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"X","input":{}}})");
+  Send(
+      acc,
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}})");
   Send(acc, R"({"type":"content_block_stop","index":0})");
   EXPECT_EQ(Content(acc)[0].at("input"), json::object());
 }
@@ -99,12 +122,15 @@ TEST(StreamAccumulator, ToolWithoutInputDeltasKeepsItsStartInput) {
 TEST(StreamAccumulator, MessageDeltaUsageIsCumulativeAndMergedPerField) {
   StreamAccumulator acc;
   SendStart(acc);
-  Send(acc, R"({"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":50}})");
+  Send(
+      acc,
+      R"({"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":50}})");
   EXPECT_EQ(acc.usage(), (TokenUsage{10, 50, 5, 3}));
   Send(acc, R"({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},
       "usage":{"input_tokens":12,"output_tokens":70,"cache_read_input_tokens":null,
       "server_tool_use":{"web_search_requests":1}}})");
-  EXPECT_EQ(acc.usage(), (TokenUsage{12, 70, 5, 3})) << "null and absent fields keep earlier values";
+  EXPECT_EQ(acc.usage(), (TokenUsage{12, 70, 5, 3}))
+      << "null and absent fields keep earlier values";
   EXPECT_EQ(json::value(acc.usage_json()), json::parse(R"({"input_tokens":12,
       "cache_creation_input_tokens":5,"cache_read_input_tokens":3,"output_tokens":70,
       "service_tier":"standard","server_tool_use":{"web_search_requests":1}})"));
@@ -115,8 +141,11 @@ TEST(StreamAccumulator, MessageDeltaUsageIsCumulativeAndMergedPerField) {
 TEST(StreamAccumulator, ErrorEventIsRecordedAndPartialMessageKept) {
   StreamAccumulator acc;
   SendStart(acc);
-  Send(acc, R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
-  Send(acc, R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Partial"}})");
+  Send(acc,
+       R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
+  Send(
+      acc,
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Partial"}})");
   Send(acc, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");
   EXPECT_TRUE(acc.has_error());
   EXPECT_EQ(acc.error_type(), "overloaded_error");
@@ -127,23 +156,38 @@ TEST(StreamAccumulator, ErrorEventIsRecordedAndPartialMessageKept) {
 TEST(StreamAccumulator, BlocksComeOutInIndexOrder) {
   StreamAccumulator acc;
   SendStart(acc);
-  Send(acc, R"({"type":"content_block_start","index":1,"content_block":{"type":"text","text":"b"}})");
-  Send(acc, R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":"a"}})");
+  Send(acc,
+       R"({"type":"content_block_start","index":1,"content_block":{"type":"text","text":"b"}})");
+  Send(acc,
+       R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":"a"}})");
   Send(acc, R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"+"}})");
-  EXPECT_EQ(Content(acc), json::parse(R"([{"type":"text","text":"a"},{"type":"text","text":"b+"}])"));
+  EXPECT_EQ(Content(acc),
+            json::parse(R"([{"type":"text","text":"a"},{"type":"text","text":"b+"}])"));
 }
 
 TEST(StreamAccumulator, ServerToolsCitationsAndUnknownBlocksAreKept) {
   StreamAccumulator acc;
   SendStart(acc);
-  Send(acc, R"({"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}})");
-  Send(acc, R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"query\":\"x\"}"}})");
-  Send(acc, R"({"type":"content_block_start","index":1,"content_block":{"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[{"type":"web_search_result","url":"https://e.x"}]}})");
+  Send(
+      acc,
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}})");
+  Send(
+      acc,
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"query\":\"x\"}"}})");
+  Send(
+      acc,
+      R"({"type":"content_block_start","index":1,"content_block":{"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[{"type":"web_search_result","url":"https://e.x"}]}})");
   Send(acc, R"({"type":"content_block_delta","index":1,"delta":{"type":"future_delta","x":1}})");
-  Send(acc, R"({"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}})");
-  Send(acc, R"({"type":"content_block_delta","index":2,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","url":"https://e.x"}}})");
-  Send(acc, R"({"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"cited"}})");
-  Send(acc, R"({"type":"content_block_delta","index":2,"delta":{"type":"citations_delta","citation":{"type":"char_location","n":2}}})");
+  Send(acc,
+       R"({"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}})");
+  Send(
+      acc,
+      R"({"type":"content_block_delta","index":2,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","url":"https://e.x"}}})");
+  Send(acc,
+       R"({"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"cited"}})");
+  Send(
+      acc,
+      R"({"type":"content_block_delta","index":2,"delta":{"type":"citations_delta","citation":{"type":"char_location","n":2}}})");
   EXPECT_EQ(Content(acc), json::parse(R"([
       {"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query":"x"}},
       {"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[{"type":"web_search_result","url":"https://e.x"}]},
@@ -161,8 +205,10 @@ TEST(StreamAccumulator, MalformedAndWrongTypedEventsAreIgnored) {
   EXPECT_FALSE(acc.has_message());
   EXPECT_EQ(acc.MessageJson(), "");
   Send(acc, R"({"type":"message_start","message":5})");
-  Send(acc, R"({"type":"content_block_delta","index":"0","delta":{"type":"text_delta","text":"x"}})");
-  Send(acc, R"({"type":"content_block_delta","index":0.5,"delta":{"type":"text_delta","text":"x"}})");
+  Send(acc,
+       R"({"type":"content_block_delta","index":"0","delta":{"type":"text_delta","text":"x"}})");
+  Send(acc,
+       R"({"type":"content_block_delta","index":0.5,"delta":{"type":"text_delta","text":"x"}})");
   Send(acc, R"({"type":"content_block_start","index":0,"content_block":[]})");
   Send(acc, R"({"type":"message_delta","delta":[],"usage":{"output_tokens":"7"}})");
   Send(acc, R"({"type":"error","error":"boom"})");
@@ -176,7 +222,9 @@ TEST(StreamAccumulator, MalformedAndWrongTypedEventsAreIgnored) {
 
 TEST(StreamAccumulator, EventNameIsUsedWhenDataHasNoType) {
   StreamAccumulator acc;
-  acc.AddRaw("event: message_start\ndata: {\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":4}}}\n\n");
+  acc.AddRaw(
+      "event: message_start\ndata: "
+      "{\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":4}}}\n\n");
   EXPECT_TRUE(acc.has_message());
   EXPECT_EQ(acc.usage().input_tokens, 4);
   EXPECT_EQ(json::parse(acc.MessageJson()).at("id"), "m");

@@ -1,9 +1,9 @@
 #include "app/config.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 namespace cn::app {
 namespace {
@@ -166,10 +166,12 @@ TEST(LoadConfigTest, UpstreamUrls) {
   c = MustLoad({{"CLAUDE_API_BASE_URL", "http://localhost"}});
   EXPECT_EQ(c.upstream.port, 80);
 
-  for (const char* bad : {"api.anthropic.com", "ftp://api.anthropic.com", "https://", "https://:443",
-                          "https://host:0", "https://host:70000", "https://host:x", "https://u:secretpw@host",
-                          "https://host/a?b=c", "https://ho st", "https://[::1"}) {
-    const std::string message = ExpectRejected({{"CLAUDE_API_BASE_URL", bad}}, "CLAUDE_API_BASE_URL");
+  for (const char* bad :
+       {"api.anthropic.com", "ftp://api.anthropic.com", "https://", "https://:443",
+        "https://host:0", "https://host:70000", "https://host:x", "https://u:secretpw@host",
+        "https://host/a?b=c", "https://ho st", "https://[::1"}) {
+    const std::string message =
+        ExpectRejected({{"CLAUDE_API_BASE_URL", bad}}, "CLAUDE_API_BASE_URL");
     EXPECT_EQ(message.find("secretpw"), std::string::npos) << message;
   }
 }
@@ -243,11 +245,10 @@ TEST(ParseDotEnvTest, KeyValueForms) {
 }
 
 TEST(ParseDotEnvTest, ErrorsGiveTheLineButNotTheValue) {
-  for (const auto& [text, line] : {std::pair{"A=1\nnot a pair\n", "line 2"},
-                                   std::pair{"A=1\n\n1BAD=x\n", "line 3"},
-                                   std::pair{"SECRET=\"s3cr3tvalue\n", "line 1"},
-                                   std::pair{"X='s3cr3tvalue", "line 1"},
-                                   std::pair{"A=1\nX='s3cr3t'value", "line 2"}}) {
+  for (const auto& [text, line] :
+       {std::pair{"A=1\nnot a pair\n", "line 2"}, std::pair{"A=1\n\n1BAD=x\n", "line 3"},
+        std::pair{"SECRET=\"s3cr3tvalue\n", "line 1"}, std::pair{"X='s3cr3tvalue", "line 1"},
+        std::pair{"A=1\nX='s3cr3t'value", "line 2"}}) {
     StatusOr<Env> env = ParseDotEnv(text);
     ASSERT_FALSE(env.ok()) << text;
     EXPECT_NE(env.status().message().find(line), std::string::npos) << env.status().message();
@@ -261,12 +262,16 @@ TEST(MergeEnvTest, ProcessEnvironmentWins) {
 }
 
 TEST(DescribeConfigTest, MasksTheDatabasePassword) {
-  Config c = MustLoad({{"DATABASE_URL", "postgres://nexus:Pa55w0rdSecret@db:5432/nexus?sslmode=require&password=Qq9secret"}});
+  Config c = MustLoad(
+      {{"DATABASE_URL",
+        "postgres://nexus:Pa55w0rdSecret@db:5432/nexus?sslmode=require&password=Qq9secret"}});
   std::string all;
   for (const std::string& line : DescribeConfig(c)) all += line + "\n";
   EXPECT_EQ(all.find("Pa55w0rdSecret"), std::string::npos) << all;
   EXPECT_EQ(all.find("Qq9secret"), std::string::npos) << all;
-  EXPECT_NE(all.find("postgres://nexus:****@db:5432/nexus?sslmode=require&password=****"), std::string::npos) << all;
+  EXPECT_NE(all.find("postgres://nexus:****@db:5432/nexus?sslmode=require&password=****"),
+            std::string::npos)
+      << all;
   EXPECT_NE(all.find("https://api.anthropic.com:443"), std::string::npos) << all;
   EXPECT_NE(all.find(":3000"), std::string::npos) << all;
 

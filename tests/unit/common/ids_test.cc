@@ -34,7 +34,8 @@ TEST(IdsTest, UuidV7CarriesTheTimeAndSortsByIt) {
   EXPECT_LE(ms, after);
   // An id from a later millisecond sorts after (bounded wait for the clock to move on).
   std::string b;
-  for (int i = 0; i < 1000000 && (b.empty() || b.compare(0, 13, a, 0, 13) == 0); ++i) b = NewUuidV7();
+  for (int i = 0; i < 1000000 && (b.empty() || b.compare(0, 13, a, 0, 13) == 0); ++i)
+    b = NewUuidV7();
   EXPECT_GT(b, a);
   std::set<std::string> seen;
   for (int i = 0; i < 10000; ++i) seen.insert(NewUuidV7());

@@ -1,13 +1,13 @@
 // The original proxy's recorded traffic (../shared/fixtures): every parent hash must be reproduced
 // and every child must link the way the fixture expects.
-#include <regex>
-
 #include <gtest/gtest.h>
 
+#include <regex>
+
+#include "common/time.h"
 #include "conversation/detection.h"
 #include "conversation/hashing.h"
 #include "conversation/linker.h"
-#include "common/time.h"
 #include "test_util.h"
 
 namespace cn::conversation {
@@ -93,13 +93,15 @@ TEST(Fixtures, ProxyLinkingFixtureHasHandMadeHashesButLinksAsSubtask) {
   const json::value& child = f.at("child");
   ConversationIndex index;
   index.Add(ParentEntry(parent, kParentAt));
-  const LinkResult r = LinkBody(child.at("body"), Str(child, "request_id"), Str(child, "domain"), kChildAt, index);
+  const LinkResult r =
+      LinkBody(child.at("body"), Str(child, "request_id"), Str(child, "domain"), kChildAt, index);
   EXPECT_EQ(r.kind, LinkKind::kSubtask);
   EXPECT_TRUE(r.is_subtask);
   EXPECT_EQ(r.parent_task_request_id, Str(f, "expectedParentTaskRequestId"));
   EXPECT_EQ(r.parent_request_id, Str(parent, "request_id"));
   EXPECT_EQ(r.conversation_id, std::optional<std::string>(Str(parent, "conversation_id")));
-  EXPECT_TRUE(std::regex_match(r.branch_id, std::regex(Str(f, "expectedBranchPattern")))) << r.branch_id;
+  EXPECT_TRUE(std::regex_match(r.branch_id, std::regex(Str(f, "expectedBranchPattern"))))
+      << r.branch_id;
   EXPECT_EQ(r.branch_id, "subtask_1");
   EXPECT_FALSE(r.parent_message_hash.has_value());
 }
@@ -113,14 +115,17 @@ TEST(Fixtures, ChildLinksAsExpected) {
     const json::object& expect = f.as_object();
     ConversationIndex index;
     index.Add(ParentEntry(parent, kParentAt));
-    const LinkResult r = LinkBody(child.at("body"), Str(child, "request_id"), Str(child, "domain"), kChildAt, index);
+    const LinkResult r =
+        LinkBody(child.at("body"), Str(child, "request_id"), Str(child, "domain"), kChildAt, index);
     EXPECT_NE(r.kind, LinkKind::kError);
-    if (const json::value* link = expect.if_contains("expectedLink"); link != nullptr && link->as_bool()) {
+    if (const json::value* link = expect.if_contains("expectedLink");
+        link != nullptr && link->as_bool()) {
       EXPECT_EQ(r.parent_request_id, Str(parent, "request_id"));
       EXPECT_EQ(r.conversation_id, std::optional<std::string>(Str(parent, "conversation_id")));
     }
     if (expect.contains("expectedBranchPattern")) {
-      EXPECT_TRUE(std::regex_match(r.branch_id, std::regex(Str(f, "expectedBranchPattern")))) << r.branch_id;
+      EXPECT_TRUE(std::regex_match(r.branch_id, std::regex(Str(f, "expectedBranchPattern"))))
+          << r.branch_id;
     }
     if (expect.contains("expectedBranchId")) {
       EXPECT_EQ(r.branch_id, Str(f, "expectedBranchId"));
@@ -133,10 +138,12 @@ TEST(Fixtures, ChildLinksAsExpected) {
     }
     // Only a compact continuation links a single-message child, and it carries the parent's hash.
     if (r.kind == LinkKind::kCompact) {
-      EXPECT_EQ(r.parent_message_hash, std::optional<std::string>(Str(parent, "current_message_hash")));
+      EXPECT_EQ(r.parent_message_hash,
+                std::optional<std::string>(Str(parent, "current_message_hash")));
       EXPECT_EQ(r.branch_id, CompactBranchId(kChildAt));
     } else if (r.kind == LinkKind::kParent) {
-      EXPECT_EQ(r.parent_message_hash, std::optional<std::string>(Str(parent, "current_message_hash")));
+      EXPECT_EQ(r.parent_message_hash,
+                std::optional<std::string>(Str(parent, "current_message_hash")));
     }
   }
 }
@@ -158,7 +165,8 @@ TEST(Fixtures, CompactSummaryExtraction) {
 }
 
 TEST(Fixtures, SubtaskInvocationFixtures) {
-  for (const char* file : {"subtask-linking/01-subtask-matched.json", "subtask-linking/02-subtask-no-match.json"}) {
+  for (const char* file :
+       {"subtask-linking/01-subtask-matched.json", "subtask-linking/02-subtask-no-match.json"}) {
     SCOPED_TRACE(file);
     const json::value f = LoadFixture(file);
     const json::value& parent = f.at("parent");
@@ -179,7 +187,8 @@ TEST(Fixtures, SubtaskInvocationFixtures) {
     }
     ConversationIndex index;
     index.Add(e);
-    const LinkResult r = LinkBody(child.at("body"), Str(child, "request_id"), Str(child, "domain"), child_at, index);
+    const LinkResult r =
+        LinkBody(child.at("body"), Str(child, "request_id"), Str(child, "domain"), child_at, index);
     const bool expected = f.at("expectedIsSubtask").as_bool();
     EXPECT_EQ(r.is_subtask, expected);
     if (expected) {

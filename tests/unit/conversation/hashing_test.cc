@@ -30,13 +30,16 @@ TEST(GoldenVectors, V2ArrayContentEqualsString) {
 }
 
 TEST(GoldenVectors, V3ReminderOnlyBlockDroppedAndIndexRenumbered) {
-  EXPECT_EQ(CurrentHash(R"([{"role":"user","content":[{"type":"text","text":"<system-reminder>ctx</system-reminder>"},
+  EXPECT_EQ(
+      CurrentHash(
+          R"([{"role":"user","content":[{"type":"text","text":"<system-reminder>ctx</system-reminder>"},
                                                        {"type":"text","text":"Hello"}]}])"),
-            kV1);
+      kV1);
 }
 
 TEST(GoldenVectors, V4ThreeMessagesAndParent) {
-  const auto v = ParseJson(R"([{"role":"user","content":"Hello"},{"role":"assistant","content":"Hi there!"},
+  const auto v =
+      ParseJson(R"([{"role":"user","content":"Hello"},{"role":"assistant","content":"Hi there!"},
                                {"role":"user","content":"Can you help me?"}])");
   auto h = ComputeMessageHashes(v.as_array());
   ASSERT_TRUE(h.ok());
@@ -52,15 +55,19 @@ TEST(GoldenVectors, V5ToolUseAndToolResult) {
     {"role":"assistant","content":[{"type":"text","text":"Sure."},
                                    {"type":"tool_use","id":"toolu_1","name":"LS","input":{"path":"/tmp"}}]},
     {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"a.txt\nb.txt"}]}])";
-  const std::string pre = "user\n[0]text:List files\nassistant\n[0]text:Sure.\n[1]tool_use:LS:toolu_1:{\"path\":\"/tmp\"}\n"
-                          "user\n[0]tool_result:toolu_1:a.txt\nb.txt\n";
+  const std::string pre =
+      "user\n[0]text:List "
+      "files\nassistant\n[0]text:Sure.\n[1]tool_use:LS:toolu_1:{\"path\":\"/tmp\"}\n"
+      "user\n[0]tool_result:toolu_1:a.txt\nb.txt\n";
   EXPECT_EQ(Sha256Hex(pre), "01d9e8e2345d299ffa7b4e4965416a6de04b388d5d3893ca54d393d872a9551f");
-  EXPECT_EQ(CurrentHash(messages), "01d9e8e2345d299ffa7b4e4965416a6de04b388d5d3893ca54d393d872a9551f");
+  EXPECT_EQ(CurrentHash(messages),
+            "01d9e8e2345d299ffa7b4e4965416a6de04b388d5d3893ca54d393d872a9551f");
 }
 
 TEST(GoldenVectors, V6StringContentKeepsReminder) {
-  EXPECT_EQ(CurrentHash(R"([{"role":"user","content":"Hello <system-reminder>x</system-reminder>"}])"),
-            "a6dc4d40c094c5ed3f5d81cbd52b760da67871d2c81b339619133a782b8baeb1");
+  EXPECT_EQ(
+      CurrentHash(R"([{"role":"user","content":"Hello <system-reminder>x</system-reminder>"}])"),
+      "a6dc4d40c094c5ed3f5d81cbd52b760da67871d2c81b339619133a782b8baeb1");
 }
 
 TEST(GoldenVectors, S1PlainSystemString) {
@@ -77,12 +84,14 @@ TEST(GoldenVectors, S2CliSentenceShortcut) {
 }
 
 TEST(GoldenVectors, S3ArrayWithGitSections) {
-  const auto v = ParseJson(R"([{"type":"text","text":"You are Claude Code, Anthropic's official CLI for Claude."},
+  const auto v = ParseJson(
+      R"([{"type":"text","text":"You are Claude Code, Anthropic's official CLI for Claude."},
     {"type":"text","text":"You are an interactive CLI tool that helps users with software engineering tasks.\n\ngitStatus: This is the git status at the start of the conversation.\nCurrent branch: main\n\nMain branch (you will usually use this for PRs): main\n\nStatus:\nM file.ts\n\nRecent commits:\nabc123 fix\ndef456 feat\n\nEnd."}])");
   const auto text = SystemPromptText(&v);
   ASSERT_TRUE(text.has_value());
   EXPECT_EQ(StableSystemText(*text),
-            "You are Claude Code, Anthropic's official CLI for Claude.\nYou are an interactive CLI tool that helps "
+            "You are Claude Code, Anthropic's official CLI for Claude.\nYou are an interactive CLI "
+            "tool that helps "
             "users with software engineering tasks.\n\nEnd.");
   EXPECT_EQ(SystemHash(&v), "57889e67d88535a53b5bce0009dcaf727012db284bcc185ab5d820e4afd99697");
 }
@@ -103,7 +112,8 @@ TEST(SystemHash, NullForAbsentOrEmpty) {
 
 TEST(SystemHash, StringAndArrayFormsAgreeAndCacheControlIsIgnored) {
   const auto s = ParseJson(R"("A\nB")");
-  const auto a = ParseJson(R"([{"type":"text","text":"A","cache_control":{"type":"ephemeral"}},{"type":"text","text":"B"}])");
+  const auto a = ParseJson(
+      R"([{"type":"text","text":"A","cache_control":{"type":"ephemeral"}},{"type":"text","text":"B"}])");
   EXPECT_EQ(SystemHash(&s), SystemHash(&a));
   const auto missing_text = ParseJson(R"([{"type":"text","text":"A"},{"type":"text"}])");
   EXPECT_EQ(SystemPromptText(&missing_text), std::optional<std::string>("A\n"));
@@ -111,7 +121,8 @@ TEST(SystemHash, StringAndArrayFormsAgreeAndCacheControlIsIgnored) {
 
 TEST(SystemHash, ReminderAndGitStatusChangesDoNotChangeTheHash) {
   const auto a = ParseJson(R"("Base prompt.\n\ngitStatus: branch main\nM a.ts\n\nTail.")");
-  const auto b = ParseJson(R"("Base prompt.<system-reminder>now</system-reminder>\n\ngitStatus: branch dev\n?? b.ts\n\nTail.")");
+  const auto b = ParseJson(
+      R"("Base prompt.<system-reminder>now</system-reminder>\n\ngitStatus: branch dev\n?? b.ts\n\nTail.")");
   EXPECT_EQ(SystemHash(&a), SystemHash(&b));
   const auto c = ParseJson(R"("Other prompt.")");
   EXPECT_NE(SystemHash(&a), SystemHash(&c));
@@ -131,17 +142,23 @@ TEST(StableSystemText, JsLineSemanticsOfDotAndDollar) {
 // ---- system-reminder stripping (the original's system-reminder.test.ts cases) ----------
 
 TEST(StripSystemReminder, Cases) {
-  EXPECT_EQ(StripSystemReminder("Hello\n\n<system-reminder>x</system-reminder>\nWorld"), "Hello\nWorld");
+  EXPECT_EQ(StripSystemReminder("Hello\n\n<system-reminder>x</system-reminder>\nWorld"),
+            "Hello\nWorld");
   EXPECT_EQ(StripSystemReminder("Hello<system-reminder>x</system-reminder> World"), "Hello World");
-  EXPECT_EQ(StripSystemReminder("a <system-reminder>1</system-reminder> b <system-reminder>2</system-reminder> c"),
+  EXPECT_EQ(StripSystemReminder(
+                "a <system-reminder>1</system-reminder> b <system-reminder>2</system-reminder> c"),
             "a b c");
-  EXPECT_EQ(StripSystemReminder("a\n<system-reminder>\nline1\nline2\n</system-reminder>\nb"), "a\nb");
+  EXPECT_EQ(StripSystemReminder("a\n<system-reminder>\nline1\nline2\n</system-reminder>\nb"),
+            "a\nb");
   EXPECT_EQ(StripSystemReminder("a <SYSTEM-REMINDER>x</System-Reminder>"), "a");
   EXPECT_EQ(StripSystemReminder("a<system-reminder></system-reminder>b"), "ab");
   EXPECT_EQ(StripSystemReminder("mentions system-reminder tags"), "mentions system-reminder tags");
-  EXPECT_EQ(StripSystemReminder("unclosed <system-reminder> stays"), "unclosed <system-reminder> stays");
+  EXPECT_EQ(StripSystemReminder("unclosed <system-reminder> stays"),
+            "unclosed <system-reminder> stays");
   // Non-greedy: text between two blocks survives.
-  EXPECT_EQ(StripSystemReminder("<system-reminder>1</system-reminder>keep<system-reminder>2</system-reminder>"), "keep");
+  EXPECT_EQ(StripSystemReminder(
+                "<system-reminder>1</system-reminder>keep<system-reminder>2</system-reminder>"),
+            "keep");
   EXPECT_EQ(StripSystemReminder("<system-reminder>x</system-reminder>start"), "start");
   EXPECT_EQ(StripSystemReminder("end  <system-reminder>x</system-reminder>"), "end");
   EXPECT_EQ(StripSystemReminder("<system-reminder>whole</system-reminder>"), "");
@@ -172,10 +189,13 @@ TEST(NormalizeContent, ItemKinds) {
     {"type":"thinking","thinking":"hmm"},
     {"foo":1}])"));
   ASSERT_TRUE(n.ok());
-  EXPECT_EQ(*n, "[0]text:a\nb\n[1]image:no-source\n[2]image:image/png:" + Sha256Hex("abc") +
-                    "\n[3]tool_use:Read:t1:undefined\n"
-                    "[4]tool_result:t1:[{\"type\":\"text\",\"text\":\"<system-reminder>k</system-reminder>\"}]\n"
-                    "[5]tool_result:t2:  out\n[6]tool_result:t3:\n[7]thinking:unknown\n[8]undefined:unknown");
+  EXPECT_EQ(
+      *n,
+      "[0]text:a\nb\n[1]image:no-source\n[2]image:image/png:" + Sha256Hex("abc") +
+          "\n[3]tool_use:Read:t1:undefined\n"
+          "[4]tool_result:t1:[{\"type\":\"text\",\"text\":\"<system-reminder>k</"
+          "system-reminder>\"}]\n"
+          "[5]tool_result:t2:  out\n[6]tool_result:t3:\n[7]thinking:unknown\n[8]undefined:unknown");
 }
 
 TEST(NormalizeContent, StringContentIsTrimmedNotStripped) {
@@ -235,7 +255,8 @@ TEST(HashMessages, GrandparentNeedsFive) {
   ASSERT_TRUE(h.ok());
   ASSERT_TRUE(h->grandparent.has_value());
   EXPECT_EQ(*h->grandparent, CurrentHash(R"([{"role":"user","content":"1"}])"));
-  EXPECT_EQ(*h->parent, CurrentHash(R"([{"role":"user","content":"1"},{"role":"assistant","content":"2"},
+  EXPECT_EQ(*h->parent,
+            CurrentHash(R"([{"role":"user","content":"1"},{"role":"assistant","content":"2"},
     {"role":"user","content":"3"}])"));
 }
 

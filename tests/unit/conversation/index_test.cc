@@ -97,7 +97,8 @@ TEST(ConversationIndex, CompactParentMatchesPrefixInWindowNewestFirst) {
   EXPECT_EQ(index.FindCompactParent("d", "sho", kT0, kT0 + 6)->request_id, "b");
   EXPECT_EQ(index.FindCompactParent("d", "sho", kT0, kT0 + 5), nullptr);  // before is exclusive
   EXPECT_EQ(index.FindCompactParent("d", "<analysis>abc and more", kT0, kT0 + 6)->request_id, "a");
-  EXPECT_EQ(index.FindCompactParent("d", "<analysis>abc", kT0 + 1, kT0 + 6), nullptr);  // from is inclusive
+  EXPECT_EQ(index.FindCompactParent("d", "<analysis>abc", kT0 + 1, kT0 + 6),
+            nullptr);  // from is inclusive
   EXPECT_EQ(index.FindCompactParent("d", "shorter", kT0, kT0 + 6), nullptr);
 }
 

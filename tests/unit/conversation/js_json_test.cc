@@ -33,7 +33,8 @@ TEST(JsNumberToString, MatchesEcmaScriptLayout) {
 TEST(JsStringify, NumbersAsJavaScriptSeesThem) {
   EXPECT_EQ(Stringify("[1.0, -0, 1e21, 1E-7, 100, -5, 2.50]"), "[1,0,1e+21,1e-7,100,-5,2.5]");
   // Integers beyond 2^53 are doubles in JS.
-  EXPECT_EQ(Stringify("[123456789012345678, 18446744073709551615]"), "[123456789012345680,18446744073709552000]");
+  EXPECT_EQ(Stringify("[123456789012345678, 18446744073709551615]"),
+            "[123456789012345680,18446744073709552000]");
   EXPECT_EQ(Stringify("9007199254740993"), "9007199254740992");
 }
 

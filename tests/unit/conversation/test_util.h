@@ -1,12 +1,12 @@
 // Helpers shared by the conversation tests: fixture loading and small JSON builders.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 namespace cn::conversation::testing {
 

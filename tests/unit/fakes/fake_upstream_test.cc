@@ -105,7 +105,8 @@ std::string TextOf(const std::vector<std::pair<std::string, std::string>>& event
 TEST(FakeUpstreamTest, AnswersAnthropicJsonAndRecordsTheRequest) {
   FakeUpstream fake;
   Client client(fake.port());
-  Response res = client.Exchange(Post(R"({"model":"claude-x","messages":[]})", {{"x-api-key", "k"}}));
+  Response res =
+      client.Exchange(Post(R"({"model":"claude-x","messages":[]})", {{"x-api-key", "k"}}));
 
   EXPECT_EQ(res.result_int(), 200);
   EXPECT_EQ(res[http::field::content_type], "application/json");
@@ -141,10 +142,10 @@ TEST(FakeUpstreamTest, StreamsPacedEventsOneChunkEach) {
   const auto events = ParseSse(res.body());
   std::vector<std::string> names;
   for (const auto& e : events) names.push_back(e.first);
-  EXPECT_EQ(names, (std::vector<std::string>{"message_start", "content_block_start",
-                                             "content_block_delta", "content_block_delta",
-                                             "content_block_delta", "content_block_stop",
-                                             "message_delta", "message_stop"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"message_start", "content_block_start", "content_block_delta",
+                                      "content_block_delta", "content_block_delta",
+                                      "content_block_stop", "message_delta", "message_stop"}));
   EXPECT_EQ(TextOf(events), FakeStreamText(3));
   EXPECT_EQ(json::parse(events[6].second).at("usage").at("output_tokens"), 3);
   // One chunk per event, and pacing can only make the stream slower than 7 gaps of 40 ms.
@@ -156,8 +157,8 @@ TEST(FakeUpstreamTest, KnobsInTheBodyWorkLikeHeadersAndKeepAliveIsHonoured) {
   FakeUpstream fake;
   Client client(fake.port());
   Response first = client.Exchange(Post(R"({"x_fake":{"status":"529"}})"));
-  Response second = client.Exchange(
-      Post(R"({"stream":true,"x_fake":{"deltas":4,"thinking":1,"tool":1}})"));
+  Response second =
+      client.Exchange(Post(R"({"stream":true,"x_fake":{"deltas":4,"thinking":1,"tool":1}})"));
 
   EXPECT_EQ(first.result_int(), 529);
   EXPECT_EQ(json::parse(first.body()).at("error").at("type"), "overloaded_error");
@@ -215,21 +216,23 @@ TEST(FakeUpstreamTest, CutAfterEndsTheStreamWithoutTheLastChunk) {
   Client client(fake.port());
   Response res;
   std::vector<Clock::time_point> chunks;
-  auto ec = client.ExchangeTimed(Post(R"({"stream":true})", {{"x-fake-cut-after", "2"}}), &res,
-                                 &chunks);
+  auto ec =
+      client.ExchangeTimed(Post(R"({"stream":true})", {{"x-fake-cut-after", "2"}}), &res, &chunks);
   EXPECT_EQ(ec, http::error::partial_message);
   EXPECT_EQ(chunks.size(), 2u);
 }
 
 TEST(FakeUpstreamTest, ReplaysACapturedStreamEventForEvent) {
-  const std::string path = std::string(CN_FIXTURES_DIR) +
+  const std::string path =
+      std::string(CN_FIXTURES_DIR) +
       "/captured/inference_streaming_with_tools_with_system_opus-1750420386819-wixegs6ph.json";
   std::ifstream file(path);
   ASSERT_TRUE(file) << path;
   std::stringstream text;
   text << file.rdbuf();
   const json::value capture = json::parse(text.str());
-  const json::array& chunks = capture.at("response").at("metadata").at("streamingChunks").as_array();
+  const json::array& chunks =
+      capture.at("response").at("metadata").at("streamingChunks").as_array();
 
   FakeUpstream fake;
   Client client(fake.port());

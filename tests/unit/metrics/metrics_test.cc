@@ -19,7 +19,8 @@ TEST(MetricsTest, RendersCountersGaugesFamiliesAndHistograms) {
   h.ObserveMicros(5000);
   h.ObserveMicros(50000);
   std::string text = r.Render();
-  EXPECT_NE(text.find("# TYPE cn_requests_total counter\ncn_requests_total 3\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE cn_requests_total counter\ncn_requests_total 3\n"),
+            std::string::npos);
   EXPECT_NE(text.find("cn_open_streams 2\n"), std::string::npos);
   EXPECT_NE(text.find("cn_responses_total{status=\"200\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("cn_responses_total{status=\"a\\\"b\"} 2\n"), std::string::npos);

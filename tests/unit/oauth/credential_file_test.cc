@@ -36,7 +36,8 @@ TEST(MergeOAuthTokensTest, KeepsEveryOtherFieldAndOrder) {
   EXPECT_EQ(o.at("extra").as_string(), "kept");
   EXPECT_TRUE(o.at("isMax").as_bool());
   EXPECT_EQ(v.begin()->key(), "type");  // the original's field order survives
-  EXPECT_NE(merged->find("\n  \"oauth\": {\n    \"accessToken\""), std::string::npos) << *merged;  // pretty
+  EXPECT_NE(merged->find("\n  \"oauth\": {\n    \"accessToken\""), std::string::npos)
+      << *merged;  // pretty
 }
 
 TEST(MergeOAuthTokensTest, NewFileGetsTypeAndAccount) {
@@ -95,7 +96,8 @@ TEST(FileLockTest, ExcludesASecondHolderUntilReleased) {
 TEST(FileLockTest, WaiterGetsTheLockWhenTheHolderReleases) {
   ScratchDir dir;
   const auto path = dir.path() / "h.credentials.json";
-  auto first = std::make_unique<FileLock>(std::move(FileLock::Acquire(path, std::chrono::seconds(1)).value()));
+  auto first = std::make_unique<FileLock>(
+      std::move(FileLock::Acquire(path, std::chrono::seconds(1)).value()));
   std::atomic<bool> got{false};
   std::thread waiter([&] { got = FileLock::Acquire(path, std::chrono::seconds(10)).ok(); });
   first.reset();

@@ -2,9 +2,11 @@
 // that holds answers until released) and a scratch directory with credential files.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -14,9 +16,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include "oauth/token_protocol.h"
 
@@ -35,12 +34,14 @@ class ScriptedEndpoint : public TokenEndpoint {
     if (transport_error_) return {0, {}, "connection refused"};
     const boost::json::value v = boost::json::parse(body);
     const std::string rt(v.at("refresh_token").as_string());
-    if (rt != valid_refresh_token_) return {400, R"({"error":"invalid_grant","error_description":"spent"})", {}};
+    if (rt != valid_refresh_token_)
+      return {400, R"({"error":"invalid_grant","error_description":"spent"})", {}};
     ++issued_;
     valid_refresh_token_ = "rt-" + std::to_string(issued_);
     return {200,
-            "{\"access_token\":\"at-" + std::to_string(issued_) + "\",\"refresh_token\":\"" + valid_refresh_token_ +
-                "\",\"expires_in\":" + std::to_string(expires_in_s_) + ",\"scope\":\"user:inference\"}",
+            "{\"access_token\":\"at-" + std::to_string(issued_) + "\",\"refresh_token\":\"" +
+                valid_refresh_token_ + "\",\"expires_in\":" + std::to_string(expires_in_s_) +
+                ",\"scope\":\"user:inference\"}",
             {}};
   }
 
@@ -91,7 +92,8 @@ class ScratchDir {
  public:
   ScratchDir() {
     std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("cn-oauth-test-" + std::to_string(rd()) + std::to_string(rd()));
+    path_ = std::filesystem::temp_directory_path() /
+            ("cn-oauth-test-" + std::to_string(rd()) + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
   ~ScratchDir() {
@@ -120,10 +122,13 @@ class ScratchDir {
 };
 
 // An oauth credential file with every optional field the original knows.
-inline std::string OAuthFile(const std::string& access, const std::string& refresh, std::int64_t expires_at_ms) {
+inline std::string OAuthFile(const std::string& access, const std::string& refresh,
+                             std::int64_t expires_at_ms) {
   return R"({"type":"oauth","accountId":"acc_team","client_api_key":"cnp_live_k","slack":{"channel":"#c","enabled":true},)"
-         R"("oauth":{"accessToken":")" + access + R"(","refreshToken":")" + refresh + R"(","expiresAt":)" +
-         std::to_string(expires_at_ms) + R"(,"scopes":["user:inference"],"isMax":true,"extra":"kept"}})";
+         R"("oauth":{"accessToken":")" +
+         access + R"(","refreshToken":")" + refresh + R"(","expiresAt":)" +
+         std::to_string(expires_at_ms) +
+         R"(,"scopes":["user:inference"],"isMax":true,"extra":"kept"}})";
 }
 
 }  // namespace cn::oauth::testing

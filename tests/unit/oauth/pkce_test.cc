@@ -44,11 +44,13 @@ TEST(PkceTest, VerifierComesFromTheRandomSourceAndStateIsSeparate) {
 
 TEST(PkceTest, AuthorizeUrlHasEveryParameterOfTheOriginal) {
   const std::string url = AuthorizeUrl(kDefaultClientId, "CHAL", "STATE");
-  EXPECT_EQ(url,
-            "https://claude.ai/oauth/authorize?code=true&client_id=9d1c250a-e61b-44d9-88ed-5944d1962f5e"
-            "&response_type=code&redirect_uri=https%3A%2F%2Fconsole.anthropic.com%2Foauth%2Fcode%2Fcallback"
-            "&scope=org%3Acreate_api_key+user%3Aprofile+user%3Ainference&code_challenge=CHAL"
-            "&code_challenge_method=S256&state=STATE");
+  EXPECT_EQ(
+      url,
+      "https://claude.ai/oauth/authorize?code=true&client_id=9d1c250a-e61b-44d9-88ed-5944d1962f5e"
+      "&response_type=code&redirect_uri=https%3A%2F%2Fconsole.anthropic.com%2Foauth%2Fcode%"
+      "2Fcallback"
+      "&scope=org%3Acreate_api_key+user%3Aprofile+user%3Ainference&code_challenge=CHAL"
+      "&code_challenge_method=S256&state=STATE");
 }
 
 TEST(PkceTest, ParsesPastedCode) {

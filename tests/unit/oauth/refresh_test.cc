@@ -1,11 +1,10 @@
 #include "oauth/refresh.h"
 
-#include "oauth/credential_file.h"
-
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
+#include "oauth/credential_file.h"
 #include "oauth_test_util.h"
 
 namespace cn::oauth {
@@ -52,7 +51,8 @@ TEST(RefreshCredentialFileTest, FreshFileIsAdoptedWithoutCallingTheEndpoint) {
   EXPECT_EQ(out.credential->oauth.access_token, "at-9");
   EXPECT_EQ(ep.calls(), 0);
   ep.SetValid("rt-9");
-  EXPECT_EQ(RefreshCredentialFile(path, ep, Opts(/*force=*/true)).kind, RefreshOutcome::Kind::kRefreshed);
+  EXPECT_EQ(RefreshCredentialFile(path, ep, Opts(/*force=*/true)).kind,
+            RefreshOutcome::Kind::kRefreshed);
   EXPECT_EQ(ep.calls(), 1);
 }
 
@@ -63,7 +63,8 @@ TEST(RefreshCredentialFileTest, CorruptFileIsReportedAndNeverOverwritten) {
   ScriptedEndpoint ep;
   const RefreshOutcome out = RefreshCredentialFile(path, ep, Opts(true));
   EXPECT_EQ(out.kind, RefreshOutcome::Kind::kFailed);
-  EXPECT_NE(out.status.message().find("h.credentials.json"), std::string::npos) << out.status.message();
+  EXPECT_NE(out.status.message().find("h.credentials.json"), std::string::npos)
+      << out.status.message();
   EXPECT_NE(out.status.message().find("nothing was overwritten"), std::string::npos);
   EXPECT_EQ(ScratchDir::Read(path), garbage);
   EXPECT_EQ(ep.calls(), 0);

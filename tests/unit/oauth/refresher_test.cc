@@ -27,7 +27,8 @@ class RefresherTest : public ::testing::Test {
     r->Start();
     return r;
   }
-  std::shared_ptr<const proxy::Credential> Write(const std::string& access, const std::string& refresh,
+  std::shared_ptr<const proxy::Credential> Write(const std::string& access,
+                                                 const std::string& refresh,
                                                  std::int64_t expires_at) {
     const auto path = dir_.Write("h.credentials.json", OAuthFile(access, refresh, expires_at));
     auto c = proxy::ParseCredentialFile(ScratchDir::Read(path), "h.credentials.json");
@@ -35,7 +36,8 @@ class RefresherTest : public ::testing::Test {
     c->path = path;
     return std::make_shared<const proxy::Credential>(std::move(c).value());
   }
-  static Admission Settle(OAuthRefresher& r, const std::shared_ptr<const proxy::Credential>& cred, Admission a) {
+  static Admission Settle(OAuthRefresher& r, const std::shared_ptr<const proxy::Credential>& cred,
+                          Admission a) {
     if (a.kind != Kind::kWait) return a;
     EXPECT_TRUE(a.flight->WaitFor(std::chrono::seconds(10)));
     return r.AfterWait(cred, *a.flight);
@@ -94,11 +96,12 @@ TEST_F(RefresherTest, FailuresBackOffAndNameTheFileAndTheCommand) {
   Admission a = Settle(*r, cred, r->Admit(cred));
   ASSERT_EQ(a.kind, Kind::kReject);
   EXPECT_NE(a.message.find("h.credentials.json"), std::string::npos) << a.message;
-  EXPECT_NE(a.message.find("claude-nexus oauth refresh $CREDENTIALS_DIR/h.credentials.json"), std::string::npos);
+  EXPECT_NE(a.message.find("claude-nexus oauth refresh $CREDENTIALS_DIR/h.credentials.json"),
+            std::string::npos);
   EXPECT_EQ(a.message.find(dir_.path().string()), std::string::npos);  // no server paths
   for (int i = 0; i < 20; ++i) EXPECT_EQ(r->Admit(cred).kind, Kind::kReject);
   EXPECT_EQ(ep_.calls(), 1);  // no hammering
-  now_ += 5'001;               // first backoff: 5 s
+  now_ += 5'001;              // first backoff: 5 s
   EXPECT_EQ(Settle(*r, cred, r->Admit(cred)).kind, Kind::kReject);
   EXPECT_EQ(ep_.calls(), 2);
   now_ += 6'000;  // second backoff doubled to 10 s

@@ -23,18 +23,20 @@ CommandOptions Opts() {
 
 TEST(StatusTest, TableShowsEveryStateAndNoSecret) {
   ScratchDir dir;
-  dir.Write("a.example.com.credentials.json", OAuthFile("sk-ant-oat01-SECRET", "rt-SECRET", kNow + 8 * 3'600'000));
+  dir.Write("a.example.com.credentials.json",
+            OAuthFile("sk-ant-oat01-SECRET", "rt-SECRET", kNow + 8 * 3'600'000));
   dir.Write("b.example.com.credentials.json", OAuthFile("at", "rt", kNow + 60'000));
   dir.Write("c.example.com.credentials.json", OAuthFile("at", "rt", kNow - 60'000));
   dir.Write("d.example.com.credentials.json", OAuthFile("at", "", kNow + 8 * 3'600'000));
   dir.Write("e.example.com.credentials.json", "{not json");
-  dir.Write("f.example.com.credentials.json", R"({"type":"api_key","api_key":"sk-ant-api03-SECRET"})");
+  dir.Write("f.example.com.credentials.json",
+            R"({"type":"api_key","api_key":"sk-ant-api03-SECRET"})");
   std::ostringstream out, err;
   ASSERT_EQ(RunStatus(dir.path(), Opts(), out, err), 0) << err.str();
   const std::string t = out.str();
-  for (const char* s : {"DOMAIN", "ACCOUNT", "TYPE", "STATE", "EXPIRES", "a.example.com", "acc_team", "valid",
-                        "expiring soon", "expired", "no refresh token", "invalid", "api_key", "(in 8h 0m)",
-                        "(1m 0s ago)"}) {
+  for (const char* s : {"DOMAIN", "ACCOUNT", "TYPE", "STATE", "EXPIRES", "a.example.com",
+                        "acc_team", "valid", "expiring soon", "expired", "no refresh token",
+                        "invalid", "api_key", "(in 8h 0m)", "(1m 0s ago)"}) {
     EXPECT_NE(t.find(s), std::string::npos) << s << "\n" << t;
   }
   EXPECT_EQ(t.find("SECRET"), std::string::npos) << t;
@@ -54,8 +56,10 @@ class LoginEndpoint : public TokenEndpoint {
     if (S256Challenge(std::string(last.at("code_verifier").as_string())) != challenge) {
       return {400, R"({"error":"invalid_grant"})", {}};
     }
-    return {200, R"({"access_token":"at-login","refresh_token":"rt-login","expires_in":28800,)"
-                 R"("account":{"uuid":"acct-1","email_address":"max@example.com"}})", {}};
+    return {200,
+            R"({"access_token":"at-login","refresh_token":"rt-login","expires_in":28800,)"
+            R"("account":{"uuid":"acct-1","email_address":"max@example.com"}})",
+            {}};
   }
   std::string challenge;
   boost::json::object last;
@@ -70,7 +74,8 @@ std::string QueryParam(const std::string& text, const std::string& name) {
 
 TEST(LoginCommandTest, ExchangesThePastedCodeAndMergesIntoTheFile) {
   ScratchDir dir;
-  const auto file = dir.Write("h.credentials.json", R"({"type":"oauth","slack":{"channel":"#x"},"oauth":{}})");
+  const auto file =
+      dir.Write("h.credentials.json", R"({"type":"oauth","slack":{"channel":"#x"},"oauth":{}})");
   LoginEndpoint ep;
   // The state is random; script stdin with the state the command will print, by giving it a
   // deterministic random source: verifier = 32 x 0x01, state = 32 x 0x02.

@@ -16,7 +16,8 @@ TEST(TokenProtocolTest, RefreshBodyHasTheOriginalFields) {
 }
 
 TEST(TokenProtocolTest, AuthorizationCodeBody) {
-  const auto v = boost::json::parse(AuthorizationCodeRequestBody("cid", "c", "s", "ver")).as_object();
+  const auto v =
+      boost::json::parse(AuthorizationCodeRequestBody("cid", "c", "s", "ver")).as_object();
   EXPECT_EQ(v.at("grant_type").as_string(), "authorization_code");
   EXPECT_EQ(v.at("code").as_string(), "c");
   EXPECT_EQ(v.at("state").as_string(), "s");
@@ -26,8 +27,10 @@ TEST(TokenProtocolTest, AuthorizationCodeBody) {
 
 TEST(TokenProtocolTest, SuccessMapsTokensExpiryAndScopes) {
   const TokenResult r = ParseTokenResponse(
-      {200, R"({"access_token":"a","refresh_token":"r2","expires_in":28800,"scope":"user:inference  user:profile",)"
-            R"("account":{"uuid":"u1","email_address":"x@y"}})", {}},
+      {200,
+       R"({"access_token":"a","refresh_token":"r2","expires_in":28800,"scope":"user:inference  user:profile",)"
+       R"("account":{"uuid":"u1","email_address":"x@y"}})",
+       {}},
       1000, "r1");
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(r.grant.access_token, "a");
@@ -38,7 +41,8 @@ TEST(TokenProtocolTest, SuccessMapsTokensExpiryAndScopes) {
 }
 
 TEST(TokenProtocolTest, KeepsOldRefreshTokenAndDefaultScopesWhenAbsent) {
-  const TokenResult r = ParseTokenResponse({200, R"({"access_token":"a","expires_in":60})", {}}, 0, "r1");
+  const TokenResult r =
+      ParseTokenResponse({200, R"({"access_token":"a","expires_in":60})", {}}, 0, "r1");
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.grant.refresh_token, "r1");
   EXPECT_EQ(r.grant.scopes, DefaultScopes());
@@ -46,7 +50,8 @@ TEST(TokenProtocolTest, KeepsOldRefreshTokenAndDefaultScopesWhenAbsent) {
 
 TEST(TokenProtocolTest, InvalidGrantRequiresRelogin) {
   const TokenResult r = ParseTokenResponse(
-      {400, R"({"error":"invalid_grant","error_description":"Refresh token not found"})", {}}, 0, "r");
+      {400, R"({"error":"invalid_grant","error_description":"Refresh token not found"})", {}}, 0,
+      "r");
   EXPECT_FALSE(r.status.ok());
   EXPECT_TRUE(r.relogin_required);
   EXPECT_NE(r.status.message().find("invalid_grant"), std::string::npos);
@@ -61,7 +66,11 @@ TEST(TokenProtocolTest, ServerErrorsAndGarbageAreRetryableFailures) {
   EXPECT_NE(r.status.message().find("connection refused"), std::string::npos);
   r = ParseTokenResponse({200, R"({"token_type":"Bearer"})", {}}, 0, "r");
   EXPECT_FALSE(r.status.ok());
-  r = ParseTokenResponse({401, R"({"type":"error","error":{"type":"authentication_error","message":"bad client"}})", {}}, 0, "r");
+  r = ParseTokenResponse(
+      {401,
+       R"({"type":"error","error":{"type":"authentication_error","message":"bad client"}})",
+       {}},
+      0, "r");
   EXPECT_NE(r.status.message().find("bad client"), std::string::npos);
 }
 

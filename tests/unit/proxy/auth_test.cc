@@ -77,7 +77,8 @@ TEST(DecideAuthTest, PassthroughApiKeyWithoutCredentialFile) {
 }
 
 TEST(DecideAuthTest, PassthroughBearerWithoutCredentialFile) {
-  const Headers client = {{"Authorization", "Bearer " + kAccessToken}, {"anthropic-beta", "oauth-2025-04-20"}};
+  const Headers client = {{"Authorization", "Bearer " + kAccessToken},
+                          {"anthropic-beta", "oauth-2025-04-20"}};
   const AuthPlan plan = DecideAuth(client, Missing(), false, kNow);
   EXPECT_FALSE(plan.reject);
   EXPECT_EQ(plan.inject, AuthPlan::Inject::kNone);
@@ -85,7 +86,8 @@ TEST(DecideAuthTest, PassthroughBearerWithoutCredentialFile) {
 }
 
 TEST(DecideAuthTest, ApiKeyFileInjectsXApiKey) {
-  const AuthPlan plan = DecideAuth({{"x-api-key", "client-own"}}, Found(ApiKeyCredential()), false, kNow);
+  const AuthPlan plan =
+      DecideAuth({{"x-api-key", "client-own"}}, Found(ApiKeyCredential()), false, kNow);
   EXPECT_FALSE(plan.reject);
   EXPECT_EQ(plan.inject, AuthPlan::Inject::kApiKey);
   EXPECT_EQ(plan.secret, kApiKey);
@@ -114,7 +116,8 @@ TEST(DecideAuthTest, ExpiredOAuthIsRejectedNamingTheFile) {
     EXPECT_TRUE(plan.reject);
     EXPECT_EQ(plan.status, 401);
     EXPECT_EQ(plan.error_type, "authentication_error");
-    EXPECT_NE(plan.message.find("localhost:3000.credentials.json"), std::string::npos) << plan.message;
+    EXPECT_NE(plan.message.find("localhost:3000.credentials.json"), std::string::npos)
+        << plan.message;
     EXPECT_NE(plan.message.find("expired"), std::string::npos) << plan.message;
     ExpectNoSecrets(plan);
   }
@@ -134,7 +137,8 @@ TEST(DecideAuthTest, UnsafeHostIsABadRequest) {
   CredentialStore::Lookup unsafe;
   unsafe.kind = Kind::kUnsafeHost;
   for (bool client_auth : {false, true}) {
-    const AuthPlan plan = DecideAuth({{"Authorization", "Bearer " + kClientKey}}, unsafe, client_auth, kNow);
+    const AuthPlan plan =
+        DecideAuth({{"Authorization", "Bearer " + kClientKey}}, unsafe, client_auth, kNow);
     EXPECT_TRUE(plan.reject);
     EXPECT_EQ(plan.status, 400);
     EXPECT_EQ(plan.error_type, "invalid_request_error");
@@ -142,32 +146,35 @@ TEST(DecideAuthTest, UnsafeHostIsABadRequest) {
 }
 
 TEST(DecideAuthTest, ClientAuthMissingHeader) {
-  ExpectClientRejected(DecideAuth({{"x-api-key", kClientKey}}, Found(ApiKeyCredential()), true, kNow),
-                       "Missing Authorization header");
+  ExpectClientRejected(
+      DecideAuth({{"x-api-key", kClientKey}}, Found(ApiKeyCredential()), true, kNow),
+      "Missing Authorization header");
 }
 
 TEST(DecideAuthTest, ClientAuthBadFormat) {
   for (const char* value : {"Basic abc", "Bearer", "Bearer   ", "Bearerabc", "token"}) {
-    ExpectClientRejected(DecideAuth({{"Authorization", value}}, Found(ApiKeyCredential()), true, kNow),
-                         "Invalid Authorization header format");
+    ExpectClientRejected(
+        DecideAuth({{"Authorization", value}}, Found(ApiKeyCredential()), true, kNow),
+        "Invalid Authorization header format");
   }
 }
 
 TEST(DecideAuthTest, ClientAuthWithoutCredentialFile) {
-  ExpectClientRejected(DecideAuth({{"Authorization", "Bearer " + kClientKey}}, Missing(), true, kNow),
-                       "localhost:3000.credentials.json");
+  ExpectClientRejected(
+      DecideAuth({{"Authorization", "Bearer " + kClientKey}}, Missing(), true, kNow),
+      "localhost:3000.credentials.json");
 }
 
 TEST(DecideAuthTest, ClientAuthWithoutConfiguredClientKey) {
-  ExpectClientRejected(
-      DecideAuth({{"Authorization", "Bearer " + kClientKey}}, Found(ApiKeyCredential("")), true, kNow),
-      "add client_api_key");
+  ExpectClientRejected(DecideAuth({{"Authorization", "Bearer " + kClientKey}},
+                                  Found(ApiKeyCredential("")), true, kNow),
+                       "add client_api_key");
 }
 
 TEST(DecideAuthTest, ClientAuthMismatch) {
-  ExpectClientRejected(
-      DecideAuth({{"Authorization", "Bearer " + kClientKey + "x"}}, Found(ApiKeyCredential()), true, kNow),
-      "Invalid client API key");
+  ExpectClientRejected(DecideAuth({{"Authorization", "Bearer " + kClientKey + "x"}},
+                                  Found(ApiKeyCredential()), true, kNow),
+                       "Invalid client API key");
   // Upstream-looking keys in x-api-key do not count as the client key.
   ExpectClientRejected(DecideAuth({{"Authorization", "Bearer wrong"}, {"x-api-key", kClientKey}},
                                   Found(ApiKeyCredential()), true, kNow),
@@ -175,7 +182,8 @@ TEST(DecideAuthTest, ClientAuthMismatch) {
 }
 
 TEST(DecideAuthTest, ClientAuthMatchInjectsTheFileCredential) {
-  const Headers client = {{"Authorization", "bearer  " + kClientKey}, {"content-type", "application/json"}};
+  const Headers client = {{"Authorization", "bearer  " + kClientKey},
+                          {"content-type", "application/json"}};
   AuthPlan plan = DecideAuth(client, Found(ApiKeyCredential()), true, kNow);
   ASSERT_FALSE(plan.reject) << plan.message;
   EXPECT_EQ(plan.inject, AuthPlan::Inject::kApiKey);
@@ -193,7 +201,8 @@ TEST(DecideAuthTest, ClientAuthMatchInjectsTheFileCredential) {
 TEST(DecideAuthTest, ClientAuthMatchButNoUpstreamCredential) {
   Credential c = OAuthCredential();
   c.oauth.access_token.clear();
-  const AuthPlan plan = DecideAuth({{"Authorization", "Bearer " + kClientKey}}, Found(c), true, kNow);
+  const AuthPlan plan =
+      DecideAuth({{"Authorization", "Bearer " + kClientKey}}, Found(c), true, kNow);
   EXPECT_TRUE(plan.reject);
   EXPECT_EQ(plan.status, 401);
   EXPECT_NE(plan.message.find("no OAuth access token"), std::string::npos) << plan.message;

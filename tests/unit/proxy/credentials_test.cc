@@ -54,7 +54,8 @@ TEST(ParseCredentialFileTest, OAuthFile) {
 }
 
 TEST(ParseCredentialFileTest, MissingAccountIdIsAllowed) {
-  StatusOr<Credential> c = ParseCredentialFile(R"({"type":"api_key","api_key":"sk-ant-api03-x"})", "c");
+  StatusOr<Credential> c =
+      ParseCredentialFile(R"({"type":"api_key","api_key":"sk-ant-api03-x"})", "c");
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->account_id.empty());
 }
@@ -66,7 +67,8 @@ TEST(ParseCredentialFileTest, InvalidFilesGiveClearErrorsWithoutSecrets) {
       {R"({"type":"api_key","api_key":""})", "requires a non-empty 'api_key'"},
       {R"({"type":"oauth","accountId":"x"})", "requires an 'oauth' object"},
       {R"({"type":"oauth","oauth":{"expiresAt":1}})", "accessToken or a refreshToken"},
-      {R"({"type":"oauth","oauth":{"accessToken":"t","expiresAt":"soon"}})", "'oauth.expiresAt' must be a number"},
+      {R"({"type":"oauth","oauth":{"accessToken":"t","expiresAt":"soon"}})",
+       "'oauth.expiresAt' must be a number"},
       {R"({"type":"bearer","api_key":"sk-ant-api03-SECRETSECRET"})", "unknown type"},
       {R"({"type":"api_key","api_key":12})", "'api_key' must be a string"},
       {R"({"type":"api_key","api_key":"sk-ant-api03-SECRETSECRET",)", "not valid JSON"},
@@ -77,22 +79,25 @@ TEST(ParseCredentialFileTest, InvalidFilesGiveClearErrorsWithoutSecrets) {
     StatusOr<Credential> c = ParseCredentialFile(json, "host.credentials.json");
     ASSERT_FALSE(c.ok()) << json;
     EXPECT_NE(c.status().message().find(expected), std::string::npos) << c.status().message();
-    EXPECT_NE(c.status().message().find("host.credentials.json"), std::string::npos) << c.status().message();
+    EXPECT_NE(c.status().message().find("host.credentials.json"), std::string::npos)
+        << c.status().message();
     EXPECT_EQ(c.status().message().find("SECRET"), std::string::npos) << c.status().message();
   }
 }
 
 TEST(IsSafeHostTest, AcceptsHostNamesWithPorts) {
-  for (const char* host : {"localhost:3000", "claude-1.msldev.io", "127.0.0.1:8080", "A-b.C", "::1"}) {
+  for (const char* host :
+       {"localhost:3000", "claude-1.msldev.io", "127.0.0.1:8080", "A-b.C", "::1"}) {
     EXPECT_TRUE(IsSafeHost(host)) << host;
   }
 }
 
 TEST(IsSafeHostTest, RejectsTraversalAndOddCharacters) {
-  for (const std::string& host : {std::string("../x"), std::string("a/b"), std::string(".."), std::string("host\\x"),
-                                 std::string(""), std::string("a..b"), std::string("a b"), std::string("a\nb"),
-                                 std::string("a\0b", 3), std::string("host%2f"), std::string("~root"),
-                                 std::string(kMaxHostLength + 1, 'a')}) {
+  for (const std::string& host :
+       {std::string("../x"), std::string("a/b"), std::string(".."), std::string("host\\x"),
+        std::string(""), std::string("a..b"), std::string("a b"), std::string("a\nb"),
+        std::string("a\0b", 3), std::string("host%2f"), std::string("~root"),
+        std::string(kMaxHostLength + 1, 'a')}) {
     EXPECT_FALSE(IsSafeHost(host)) << host;
   }
   EXPECT_TRUE(IsSafeHost(std::string(kMaxHostLength, 'a')));
@@ -133,8 +138,8 @@ TEST_F(CredentialStoreTest, UnsafeHostsNeverTouchTheFilesystem) {
   TempDir outside;
   outside.Write("x.credentials.json", kApiKeyFile);
   CredentialStore store(dir_.path() / "creds", FakeClock());
-  for (const std::string& host : {std::string("../x"), std::string("a/b"), std::string(".."), std::string("host\\x"),
-                                 std::string(300, 'h'), std::string("")}) {
+  for (const std::string& host : {std::string("../x"), std::string("a/b"), std::string(".."),
+                                  std::string("host\\x"), std::string(300, 'h'), std::string("")}) {
     CredentialStore::Lookup l = store.Find(host);
     EXPECT_EQ(l.kind, Kind::kUnsafeHost) << host;
     EXPECT_EQ(l.credential, nullptr);
@@ -210,9 +215,11 @@ TEST_F(CredentialStoreTest, ReportListsEveryFileWithoutSecrets) {
   dir_.Write("api.credentials.json", kApiKeyFile);
   dir_.Write("soon.credentials.json", kOAuthFile);
   dir_.Write("broken.credentials.json", "{");
-  dir_.Write("norefresh.credentials.json",
-             R"({"type":"oauth","oauth":{"accessToken":"sk-ant-oat01-QQQQ","expiresAt":1767225600000}})");
-  dir_.Write("old.credentials.json", R"({"type":"oauth","oauth":{"accessToken":"a","refreshToken":"r","expiresAt":5}})");
+  dir_.Write(
+      "norefresh.credentials.json",
+      R"({"type":"oauth","oauth":{"accessToken":"sk-ant-oat01-QQQQ","expiresAt":1767225600000}})");
+  dir_.Write("old.credentials.json",
+             R"({"type":"oauth","oauth":{"accessToken":"a","refreshToken":"r","expiresAt":5}})");
   dir_.Write("notes.txt", "ignored");
   CredentialStore store(dir_.path());
 
@@ -232,7 +239,8 @@ TEST_F(CredentialStoreTest, ReportListsEveryFileWithoutSecrets) {
   EXPECT_EQ(report[4].state, "expiring_soon");
   EXPECT_FALSE(report[4].has_client_key);
   for (const CredentialStatus& s : report) {
-    for (const std::string* field : {&s.file_name, &s.host, &s.account_id, &s.type, &s.state, &s.error}) {
+    for (const std::string* field :
+         {&s.file_name, &s.host, &s.account_id, &s.type, &s.state, &s.error}) {
       EXPECT_EQ(field->find("sk-ant-"), std::string::npos) << *field;
       EXPECT_EQ(field->find("cnp_live"), std::string::npos) << *field;
     }

@@ -8,8 +8,12 @@ namespace cn::proxy {
 namespace {
 
 // Realistic-looking secrets (not real keys).
-const std::string kApiKey = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-AbCdEfGhIjKlMnOpQrStUvWxYz01234567-AbCdEfAA";
-const std::string kOAuthToken = "sk-ant-oat01-ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210_-ZyXwVuTsRqPoNmLkJiHgFeDcBa98765432-ZyXwVuAA";
+const std::string kApiKey =
+    "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-AbCdEfGhIjKlMnOpQrStUvWxYz01234567-"
+    "AbCdEfAA";
+const std::string kOAuthToken =
+    "sk-ant-oat01-ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210_-ZyXwVuTsRqPoNmLkJiHgFeDcBa98765432-"
+    "ZyXwVuAA";
 const std::string kClientKey = "cnp_live_Q2xhdWRlTmV4dXNQcm94eUNsaWVudEtleTAxMjM0NTY3";
 
 std::vector<std::string> Names(const Headers& headers) {
@@ -48,23 +52,28 @@ Headers ClaudeCodeRequest(std::string authorization) {
 }
 
 TEST(IsHopByHopTest, KnowsTheConnectionLevelHeaders) {
-  for (const char* name : {"Connection", "keep-alive", "PROXY-AUTHENTICATE", "Proxy-Authorization", "TE",
-                           "Trailer", "Trailers", "Transfer-Encoding", "upgrade", "Proxy-Connection"}) {
+  for (const char* name :
+       {"Connection", "keep-alive", "PROXY-AUTHENTICATE", "Proxy-Authorization", "TE", "Trailer",
+        "Trailers", "Transfer-Encoding", "upgrade", "Proxy-Connection"}) {
     EXPECT_TRUE(IsHopByHop(name)) << name;
   }
-  for (const char* name : {"content-type", "authorization", "x-api-key", "anthropic-beta", "te-x", ""}) {
+  for (const char* name :
+       {"content-type", "authorization", "x-api-key", "anthropic-beta", "te-x", ""}) {
     EXPECT_FALSE(IsHopByHop(name)) << name;
   }
 }
 
 TEST(UpstreamRequestHeadersTest, PassthroughKeepsEndToEndHeadersInOrder) {
-  const Headers out = UpstreamRequestHeaders(ClaudeCodeRequest("Bearer " + kOAuthToken), AuthPlan{});
-  EXPECT_EQ(Names(out), (std::vector<std::string>{"accept", "anthropic-beta", "anthropic-version", "authorization",
-                                                  "content-type", "user-agent", "x-stainless-lang",
-                                                  "x-stainless-retry-count",
-                                                  "anthropic-dangerous-direct-browser-access", "x-app"}));
+  const Headers out =
+      UpstreamRequestHeaders(ClaudeCodeRequest("Bearer " + kOAuthToken), AuthPlan{});
+  EXPECT_EQ(Names(out),
+            (std::vector<std::string>{"accept", "anthropic-beta", "anthropic-version",
+                                      "authorization", "content-type", "user-agent",
+                                      "x-stainless-lang", "x-stainless-retry-count",
+                                      "anthropic-dangerous-direct-browser-access", "x-app"}));
   EXPECT_EQ(*Value(out, "authorization"), "Bearer " + kOAuthToken);
-  EXPECT_EQ(*Value(out, "anthropic-beta"), "claude-code-20250219,fine-grained-tool-streaming-2025-05-14");
+  EXPECT_EQ(*Value(out, "anthropic-beta"),
+            "claude-code-20250219,fine-grained-tool-streaming-2025-05-14");
   EXPECT_EQ(*Value(out, "user-agent"), "claude-cli/1.0.25 (external, cli)");
 }
 
@@ -85,12 +94,14 @@ TEST(UpstreamRequestHeadersTest, ApiKeyInjectionReplacesClientCredentials) {
   for (const Header& h : out) {
     EXPECT_NE(h.value, "Bearer client-token");
     EXPECT_NE(h.value, "client-key");
-    if (EqualsIgnoreCase(h.name, "x-api-key") || EqualsIgnoreCase(h.name, "authorization")) ++credential_headers;
+    if (EqualsIgnoreCase(h.name, "x-api-key") || EqualsIgnoreCase(h.name, "authorization"))
+      ++credential_headers;
   }
   EXPECT_EQ(credential_headers, 1);
   EXPECT_EQ(out.back(), (Header{"x-api-key", kApiKey}));
   // No OAuth beta for api keys; the client's list is untouched.
-  EXPECT_EQ(*Value(out, "anthropic-beta"), "claude-code-20250219,fine-grained-tool-streaming-2025-05-14");
+  EXPECT_EQ(*Value(out, "anthropic-beta"),
+            "claude-code-20250219,fine-grained-tool-streaming-2025-05-14");
 }
 
 TEST(UpstreamRequestHeadersTest, BearerInjectionAppendsOAuthBetaOnce) {
@@ -127,10 +138,14 @@ TEST(UpstreamRequestHeadersTest, BearerInjectionAppendsOAuthBetaOnce) {
 }
 
 TEST(UpstreamRequestHeadersTest, DropsHeadersNamedByConnectionAndFraming) {
-  const Headers client = {{"Connection", "close, x-secret-hop"}, {"connection", "Foo"},
-                          {"X-Secret-Hop", "1"},                 {"foo", "2"},
-                          {"Host", "a"},                         {"Content-Length", "3"},
-                          {"Expect", "100-continue"},            {"x-kept", "4"}};
+  const Headers client = {{"Connection", "close, x-secret-hop"},
+                          {"connection", "Foo"},
+                          {"X-Secret-Hop", "1"},
+                          {"foo", "2"},
+                          {"Host", "a"},
+                          {"Content-Length", "3"},
+                          {"Expect", "100-continue"},
+                          {"x-kept", "4"}};
   EXPECT_EQ(UpstreamRequestHeaders(client, AuthPlan{}), (Headers{{"x-kept", "4"}}));
 }
 
@@ -194,7 +209,8 @@ TEST(MaskHeadersTest, NoSecretSubstringSurvives) {
     for (const std::string& secret : {kApiKey, kOAuthToken, kClientKey}) {
       // No 16-character window of any secret survives.
       for (std::size_t pos = 0; pos + 16 <= secret.size(); ++pos) {
-        ASSERT_EQ(h.value.find(secret.substr(pos, 16)), std::string::npos) << h.name << ": " << h.value;
+        ASSERT_EQ(h.value.find(secret.substr(pos, 16)), std::string::npos)
+            << h.name << ": " << h.value;
       }
     }
     EXPECT_EQ(h.value.find("dXNlcjpw"), std::string::npos);

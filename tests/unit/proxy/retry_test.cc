@@ -44,8 +44,10 @@ TEST(RetryDelayTest, GrowsExponentiallyUpToTheCapWithEqualJitter) {
     EXPECT_LE(high, cap);
   }
   // Huge attempt numbers do not overflow.
-  EXPECT_EQ(RetryDelay(RetryPolicy{1000, milliseconds(500), milliseconds(8000)}, 999, 0, "", kNow, 1.0)->count(),
-            8000);
+  EXPECT_EQ(
+      RetryDelay(RetryPolicy{1000, milliseconds(500), milliseconds(8000)}, 999, 0, "", kNow, 1.0)
+          ->count(),
+      8000);
 }
 
 TEST(RetryDelayTest, JitterStaysInBoundsForAnyRandom) {

@@ -1,13 +1,13 @@
 // Test helpers: a private temporary directory and file writing for credential tests.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
 #include <string_view>
-
-#include <gtest/gtest.h>
 
 namespace cn::proxy::testing {
 

@@ -1,10 +1,10 @@
 // The record pipeline in front of the real embedded store, with the fault injector between them:
 // an outage spills, recovery replays, and SQLite ends up with every record exactly once.
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "fakes/faulty_store.h"
 #include "recording/pipeline.h"

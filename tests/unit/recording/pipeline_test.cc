@@ -1,6 +1,7 @@
 #include "recording/pipeline.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -12,8 +13,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "fakes/faulty_store.h"
 #include "recording/record_json.h"
@@ -128,7 +127,8 @@ TEST_F(PipelineTest, WritesEveryRecordExactlyOnceInBatches) {
   ExpectExactlyOnce(observer_.committed(), kTotal, "on_committed");
   EXPECT_EQ(memory_.unenriched_writes(), 0u);
   EXPECT_EQ(memory_.records().at("req-3").model, "enriched-model");
-  EXPECT_LT(memory_.write_calls(), static_cast<std::size_t>(kTotal) / 4) << "records were not batched";
+  EXPECT_LT(memory_.write_calls(), static_cast<std::size_t>(kTotal) / 4)
+      << "records were not batched";
   const PipelineStats s = p.Stats();
   EXPECT_EQ(s.submitted, static_cast<std::uint64_t>(kTotal));
   EXPECT_EQ(s.write_batches, memory_.write_calls());
@@ -149,7 +149,7 @@ TEST_F(PipelineTest, RecordsAreEnrichedInArrivalOrderNotQueueOrder) {
   // A record is queued when its response has been sent; a conversation's next request can be
   // answered (by another I/O thread) and queued first. Linking must see the parent first.
   PipelineOptions o = Options();
-  o.batch_size = 3;                            // the third Submit hands all three over at once
+  o.batch_size = 3;                             // the third Submit hands all three over at once
   o.flush_interval = std::chrono::seconds(30);  // never split by age
   RecordPipeline p(store_, o, observer_.Enrich(), observer_.Committed());
   ASSERT_TRUE(p.Start().ok());
@@ -351,7 +351,9 @@ TEST_F(PipelineTest, TornLastLineIsSkippedAndCorruptLinesAreQuarantined) {
   const std::string torn = RecordToJson(MakeRecord(3));
   {
     std::ofstream f(o.spill_dir / "spill-00000007.jsonl", std::ios::binary);
-    f << RecordToJson(good1) << "\n" << "{this is not json\n" << RecordToJson(good2) << "\n"
+    f << RecordToJson(good1) << "\n"
+      << "{this is not json\n"
+      << RecordToJson(good2) << "\n"
       << torn.substr(0, torn.size() / 2);  // kill -9 in the middle of an append
   }
   RecordPipeline p(store_, o, observer_.Enrich(), observer_.Committed());

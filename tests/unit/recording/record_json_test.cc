@@ -1,10 +1,10 @@
 #include "recording/record_json.h"
 
-#include <cstdint>
-#include <string>
+#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
+#include <cstdint>
+#include <string>
 
 #include "common/utf8.h"
 #include "test_util.h"
@@ -64,13 +64,15 @@ Record FullRecord() {
   Record r = test::MakeRecord(7);
   r.account_id = "acc_team";
   r.query = "beta=true&x=%20";
-  r.response_headers = {{"Content-Type", "text/event-stream"}, {"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}};
+  r.response_headers = {
+      {"Content-Type", "text/event-stream"}, {"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}};
   r.response_body_truncated = true;
   r.response_streaming = true;
   r.chunks.push_back({1'700'000'000'000'998,
                       "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
                       "{\"output_tokens\":20}}\n\n"});
-  r.chunks.push_back({1'700'000'000'000'999, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"});
+  r.chunks.push_back(
+      {1'700'000'000'000'999, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"});
   r.first_byte_micros = 4321;
   r.outcome = Outcome::kClientAborted;
   r.error = "client went away";
@@ -203,7 +205,8 @@ TEST(RecordJsonTest, RandomByteStringsRoundTripThroughTheParser) {
   for (int i = 0; i < 3000; ++i) {
     std::string bytes;
     const std::uint32_t len = next() % 40;
-    for (std::uint32_t k = 0; k < len; ++k) bytes.push_back(static_cast<char>(alphabet[next() % sizeof alphabet]));
+    for (std::uint32_t k = 0; k < len; ++k)
+      bytes.push_back(static_cast<char>(alphabet[next() % sizeof alphabet]));
     Record r = test::MakeRecord(i);
     r.response_body = bytes;
     const std::string line = RecordToJson(r);
@@ -243,8 +246,8 @@ TEST(RecordJsonTest, MalformedInputIsCorruptionNotAnException) {
       "",
       "not json",
       "[1,2]",
-      R"({"v":1})",                                        // no request_id
-      R"({"request_id":"a","response_status":"200"})",     // wrong type
+      R"({"v":1})",                                     // no request_id
+      R"({"request_id":"a","response_status":"200"})",  // wrong type
       R"({"request_id":"a","request_body":{"base64":"@@@@"}})",
       R"({"request_id":"a","request_body":{"base64":"abc"}})",  // not a multiple of 4
       R"({"request_id":"a","outcome":"exploded"})",
@@ -258,8 +261,8 @@ TEST(RecordJsonTest, MalformedInputIsCorruptionNotAnException) {
       R"({"request_id":"a","chunk_usage":[{"chunk":0,"payload":"{}"}]})",  // no output_tokens
       R"({"request_id":"a","chunk_usage":[{"chunk":-1,"payload":"{}","output_tokens":0}]})",
       R"({"request_id":"a","response_status":99999999999})",  // does not fit an int
-      R"({"v":99,"request_id":"a"})",                       // from a newer writer
-      "{\"request_id\":\"a\"",                              // torn
+      R"({"v":99,"request_id":"a"})",                         // from a newer writer
+      "{\"request_id\":\"a\"",                                // torn
   };
   for (const char* text : bad) {
     StatusOr<Record> r = RecordFromJson(text);

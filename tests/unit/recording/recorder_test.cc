@@ -1,17 +1,18 @@
-// recording::Recorder (the pipeline's enrich step with conversation linking), its start-up fill from a
-// real SQLite store, RebuildConversations, and SqliteStore's LoadForLinking/UpdateLinks paging.
+// recording::Recorder (the pipeline's enrich step with conversation linking), its start-up fill
+// from a real SQLite store, RebuildConversations, and SqliteStore's LoadForLinking/UpdateLinks
+// paging.
 
 #include "recording/recorder.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <map>
 #include <regex>
 #include <string>
 #include <vector>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include "anthropic/enrich.h"
 #include "common/ids.h"
@@ -30,17 +31,21 @@ constexpr std::string_view kDomain = "localhost:3000";
 
 // Two system prompts: ClassifyRequest calls that "inference".
 json::value MainSystem() {
-  return json::parse(R"([{"type":"text","text":"You are Claude Code, Anthropic's official CLI for Claude."},
+  return json::parse(
+      R"([{"type":"text","text":"You are Claude Code, Anthropic's official CLI for Claude."},
                          {"type":"text","text":"Project prompt."}])");
 }
 
-json::object Msg(std::string_view role, std::string_view text) { return {{"role", role}, {"content", text}}; }
+json::object Msg(std::string_view role, std::string_view text) {
+  return {{"role", role}, {"content", text}};
+}
 
 // A user/assistant alternation of n messages ending with a user turn when n is odd.
 json::array Conversation(int n, std::string_view tag = "") {
   json::array a;
   for (int i = 0; i < n; ++i) {
-    a.push_back(Msg(i % 2 == 0 ? "user" : "assistant", std::string(tag) + "turn " + std::to_string(i)));
+    a.push_back(
+        Msg(i % 2 == 0 ? "user" : "assistant", std::string(tag) + "turn " + std::to_string(i)));
   }
   return a;
 }
@@ -53,21 +58,24 @@ std::string Body(json::array messages, json::value system = MainSystem()) {
 }
 
 std::string TextResponse(std::string_view text) {
-  return json::serialize(json::object{{"type", "message"},
-                                      {"role", "assistant"},
-                                      {"content", json::array{json::object{{"type", "text"}, {"text", text}}}},
-                                      {"usage", json::object{{"input_tokens", 10}, {"output_tokens", 2}}}});
+  return json::serialize(
+      json::object{{"type", "message"},
+                   {"role", "assistant"},
+                   {"content", json::array{json::object{{"type", "text"}, {"text", text}}}},
+                   {"usage", json::object{{"input_tokens", 10}, {"output_tokens", 2}}}});
 }
 
 std::string TaskResponse(const std::vector<std::string>& prompts) {
   json::array content{json::object{{"type", "text"}, {"text", "Starting agents."}}};
   for (std::size_t i = 0; i < prompts.size(); ++i) {
-    content.push_back(json::object{{"type", "tool_use"},
-                                   {"id", "toolu_" + std::to_string(i)},
-                                   {"name", "Task"},
-                                   {"input", json::object{{"description", "d"}, {"prompt", prompts[i]}}}});
+    content.push_back(
+        json::object{{"type", "tool_use"},
+                     {"id", "toolu_" + std::to_string(i)},
+                     {"name", "Task"},
+                     {"input", json::object{{"description", "d"}, {"prompt", prompts[i]}}}});
   }
-  return json::serialize(json::object{{"type", "message"}, {"role", "assistant"}, {"content", std::move(content)}});
+  return json::serialize(
+      json::object{{"type", "message"}, {"role", "assistant"}, {"content", std::move(content)}});
 }
 
 // A raw record as the hot path submits it (not enriched).
@@ -91,7 +99,8 @@ Record Enriched(Recorder& rec, Record r) {
   return r;
 }
 
-// ---- Live linking ---------------------------------------------------------------------------------
+// ---- Live linking
+// ---------------------------------------------------------------------------------
 
 // Enrich parses the request body once for enrichment and linking; the result is what the two
 // steps give separately (EnrichRecord, then Relink, each parsing the body).
@@ -101,8 +110,10 @@ TEST(RecorderTest, EnrichEqualsEnrichRecordPriceRecordThenRelink) {
   const std::vector<Record> exchanges = {
       Exchange(kT0, Body(Conversation(1)), TextResponse("turn 1")),
       Exchange(kT0 + kSecond, Body(Conversation(3)), TextResponse("turn 3")),
-      Exchange(kT0 + 2 * kSecond, Body(Conversation(3)), TextResponse("again"), 529, Outcome::kCompleted),
-      Exchange(kT0 + 3 * kSecond, Body(Conversation(1, "t"), json::value("one system")), TaskResponse({"go"})),
+      Exchange(kT0 + 2 * kSecond, Body(Conversation(3)), TextResponse("again"), 529,
+               Outcome::kCompleted),
+      Exchange(kT0 + 3 * kSecond, Body(Conversation(1, "t"), json::value("one system")),
+               TaskResponse({"go"})),
       Exchange(kT0 + 4 * kSecond, "not json", TextResponse("x")),
       Exchange(kT0 + 5 * kSecond, "", ""),
   };
@@ -133,7 +144,8 @@ TEST(RecorderTest, FollowUpLinksToItsParentBeforeAnythingIsStored) {
   EXPECT_TRUE(parent.link.parent_request_id.empty());
   EXPECT_EQ(parent.link.current_message_hash.size(), 64u);
 
-  const Record child = Enriched(rec, Exchange(kT0 + 5 * kSecond, Body(Conversation(3)), TextResponse("turn 3")));
+  const Record child =
+      Enriched(rec, Exchange(kT0 + 5 * kSecond, Body(Conversation(3)), TextResponse("turn 3")));
   EXPECT_EQ(child.link.conversation_id, parent.link.conversation_id);
   EXPECT_EQ(child.link.parent_request_id, parent.request_id);
   EXPECT_EQ(child.link.parent_message_hash, parent.link.current_message_hash);
@@ -147,7 +159,8 @@ TEST(RecorderTest, FollowUpLinksToItsParentBeforeAnythingIsStored) {
 TEST(RecorderTest, SecondChildOfTheSameParentOpensAUserBranch) {
   Recorder rec;
   const Record parent = Enriched(rec, Exchange(kT0, Body(Conversation(1)), TextResponse("a")));
-  const Record first = Enriched(rec, Exchange(kT0 + kSecond, Body(Conversation(3)), TextResponse("b")));
+  const Record first =
+      Enriched(rec, Exchange(kT0 + kSecond, Body(Conversation(3)), TextResponse("b")));
   json::array edited = Conversation(2);
   edited.push_back(Msg("user", "an edited question"));
   const Record second = Enriched(rec, Exchange(kT0 + 2 * kSecond, Body(edited), TextResponse("c")));
@@ -186,13 +199,15 @@ TEST(RecorderTest, FailedAttemptsAreLinkedButNeverBecomeParents) {
   const Record parent = Enriched(rec, Exchange(kT0, Body(Conversation(1)), TextResponse("a")));
   // Claude Code retries an overloaded request with the same body: the failed attempt is linked
   // (shown in its conversation) but must not make the retry look like a second child.
-  const Record overloaded = Enriched(
-      rec, Exchange(kT0 + kSecond, Body(Conversation(3)), R"({"type":"error","error":{"type":"overloaded_error"}})",
-                    529));
-  const Record rejected = Enriched(rec, Exchange(kT0 + 2 * kSecond, Body(Conversation(3)), "", 401, Outcome::kRejected));
-  const Record aborted =
-      Enriched(rec, Exchange(kT0 + 3 * kSecond, Body(Conversation(3)), "", 200, Outcome::kClientAborted));
-  const Record retry = Enriched(rec, Exchange(kT0 + 4 * kSecond, Body(Conversation(3)), TextResponse("b")));
+  const Record overloaded =
+      Enriched(rec, Exchange(kT0 + kSecond, Body(Conversation(3)),
+                             R"({"type":"error","error":{"type":"overloaded_error"}})", 529));
+  const Record rejected = Enriched(
+      rec, Exchange(kT0 + 2 * kSecond, Body(Conversation(3)), "", 401, Outcome::kRejected));
+  const Record aborted = Enriched(
+      rec, Exchange(kT0 + 3 * kSecond, Body(Conversation(3)), "", 200, Outcome::kClientAborted));
+  const Record retry =
+      Enriched(rec, Exchange(kT0 + 4 * kSecond, Body(Conversation(3)), TextResponse("b")));
   for (const Record* r : {&overloaded, &rejected, &aborted, &retry}) {
     EXPECT_EQ(r->link.conversation_id, parent.link.conversation_id);
     EXPECT_EQ(r->link.parent_request_id, parent.request_id);
@@ -207,13 +222,14 @@ TEST(RecorderTest, ParallelSubAgentsAreNumberedInTaskOrderWhateverOrderTheyFinis
   const std::vector<std::string> prompts = {"Search the docs", "Read the tests", "Grep for TODO"};
   const Record task = Enriched(rec, Exchange(kT0, Body(Conversation(1)), TaskResponse(prompts)));
   ASSERT_FALSE(task.task_tool_invocation_json.empty());
-  const json::value agent_system = json::parse(R"([{"type":"text","text":"You are Claude Code."},{"type":"text","text":"You are an agent."}])");
+  const json::value agent_system = json::parse(
+      R"([{"type":"text","text":"You are Claude Code."},{"type":"text","text":"You are an agent."}])");
   // All three start in the same second; their records reach the writer in reverse order.
   std::map<std::string, Record> by_prompt;
   for (int i = 2; i >= 0; --i) {
     json::array messages{Msg("user", prompts[static_cast<std::size_t>(i)])};
-    by_prompt[prompts[static_cast<std::size_t>(i)]] =
-        Enriched(rec, Exchange(kT0 + kSecond + i, Body(messages, agent_system), TextResponse("done")));
+    by_prompt[prompts[static_cast<std::size_t>(i)]] = Enriched(
+        rec, Exchange(kT0 + kSecond + i, Body(messages, agent_system), TextResponse("done")));
   }
   for (std::size_t i = 0; i < prompts.size(); ++i) {
     const Record& agent = by_prompt[prompts[i]];
@@ -224,7 +240,8 @@ TEST(RecorderTest, ParallelSubAgentsAreNumberedInTaskOrderWhateverOrderTheyFinis
     EXPECT_EQ(agent.link.conversation_id, task.link.conversation_id);
   }
   // The main conversation continues on main and is not a sub-agent.
-  const Record next = Enriched(rec, Exchange(kT0 + 60 * kSecond, Body(Conversation(3)), TextResponse("x")));
+  const Record next =
+      Enriched(rec, Exchange(kT0 + 60 * kSecond, Body(Conversation(3)), TextResponse("x")));
   EXPECT_EQ(next.link.parent_request_id, task.request_id);
   EXPECT_EQ(next.link.branch_id, "main");
   EXPECT_FALSE(next.link.is_subtask);
@@ -244,7 +261,8 @@ TEST(RecorderTest, MetricsCountLinksByKind) {
   EXPECT_EQ(samples["cn_conversation_index_entries{}"], 2);
 }
 
-// ---- With a real store ----------------------------------------------------------------------------
+// ---- With a real store
+// ----------------------------------------------------------------------------
 
 class RecorderStoreTest : public ::testing::Test {
  protected:
@@ -281,14 +299,16 @@ TEST_F(RecorderStoreTest, LoadForLinkingPagesInBothDirectionsThroughEqualTimesta
   std::vector<std::string> ids;  // in (timestamp, request_id) order
   std::vector<Record> batch;
   for (int i = 0; i < 7; ++i) {
-    Record r = Exchange(kT0 + (i / 2) * kSecond, Body(Conversation(1, std::to_string(i))), TextResponse("a"));
+    Record r = Exchange(kT0 + (i / 2) * kSecond, Body(Conversation(1, std::to_string(i))),
+                        TextResponse("a"));
     rec.Enrich(r);
     r.enriched = true;
     batch.push_back(r);
   }
   ASSERT_TRUE(store_->WriteBatch(batch).ok());
   std::sort(batch.begin(), batch.end(), [](const Record& a, const Record& b) {
-    return std::tie(a.timestamp_unix_micros, a.request_id) < std::tie(b.timestamp_unix_micros, b.request_id);
+    return std::tie(a.timestamp_unix_micros, a.request_id) <
+           std::tie(b.timestamp_unix_micros, b.request_id);
   });
   for (const Record& r : batch) ids.push_back(r.request_id);
 
@@ -366,17 +386,21 @@ TEST_F(RecorderStoreTest, UpdateLinksRewritesOnlyTheLinkColumns) {
 TEST_F(RecorderStoreTest, WarmedIndexLinksFollowUpsOfRequestsFromBeforeARestart) {
   std::string task_id, conversation_id;
   const std::vector<std::string> prompts = {"Agent one", "Agent two", "Agent three"};
-  const json::value agent_system = json::parse(R"([{"type":"text","text":"You are Claude Code."},{"type":"text","text":"You are an agent."}])");
+  const json::value agent_system = json::parse(
+      R"([{"type":"text","text":"You are Claude Code."},{"type":"text","text":"You are an agent."}])");
   {
     Recorder before_restart;
-    const Record parent = Stored(before_restart, Exchange(kT0, Body(Conversation(1)), TaskResponse(prompts)));
+    const Record parent =
+        Stored(before_restart, Exchange(kT0, Body(Conversation(1)), TaskResponse(prompts)));
     task_id = parent.request_id;
     conversation_id = parent.link.conversation_id;
     // Sub-agent two ran before the restart.
     Stored(before_restart,
-          Exchange(kT0 + kSecond, Body(json::array{Msg("user", prompts[1])}, agent_system), TextResponse("ok")));
+           Exchange(kT0 + kSecond, Body(json::array{Msg("user", prompts[1])}, agent_system),
+                    TextResponse("ok")));
     // A failed request is stored but must not come back as a parent candidate.
-    Stored(before_restart, Exchange(kT0 + 2 * kSecond, Body(Conversation(3, "x")), "", 500, Outcome::kUpstreamFailed));
+    Stored(before_restart, Exchange(kT0 + 2 * kSecond, Body(Conversation(3, "x")), "", 500,
+                                    Outcome::kUpstreamFailed));
   }
   Recorder rec;
   auto warmed = rec.Warm(*store_, kT0 + 10 * kSecond);
@@ -384,15 +408,18 @@ TEST_F(RecorderStoreTest, WarmedIndexLinksFollowUpsOfRequestsFromBeforeARestart)
   EXPECT_EQ(*warmed, 2u);
   EXPECT_EQ(rec.Stats().warmed, 2u);
 
-  const Record child = Enriched(rec, Exchange(kT0 + 20 * kSecond, Body(Conversation(3)), TextResponse("b")));
+  const Record child =
+      Enriched(rec, Exchange(kT0 + 20 * kSecond, Body(Conversation(3)), TextResponse("b")));
   EXPECT_EQ(child.link.parent_request_id, task_id);
   EXPECT_EQ(child.link.conversation_id, conversation_id);
   // Sub-task numbering survives the restart: agents one and three get the numbers of their Task
   // calls, not the next free ones.
   const Record three = Enriched(
-      rec, Exchange(kT0 + 21 * kSecond, Body(json::array{Msg("user", prompts[2])}, agent_system), TextResponse("ok")));
+      rec, Exchange(kT0 + 21 * kSecond, Body(json::array{Msg("user", prompts[2])}, agent_system),
+                    TextResponse("ok")));
   const Record one = Enriched(
-      rec, Exchange(kT0 + 22 * kSecond, Body(json::array{Msg("user", prompts[0])}, agent_system), TextResponse("ok")));
+      rec, Exchange(kT0 + 22 * kSecond, Body(json::array{Msg("user", prompts[0])}, agent_system),
+                    TextResponse("ok")));
   EXPECT_EQ(one.link.branch_id, "subtask_1");
   EXPECT_EQ(three.link.branch_id, "subtask_3");
 }
@@ -401,10 +428,12 @@ TEST_F(RecorderStoreTest, WarmKeepsTheNewestWithinTheBounds) {
   {
     Recorder writer;
     for (int i = 0; i < 5; ++i) {
-      Stored(writer, Exchange(kT0 + i * kSecond, Body(Conversation(1, std::to_string(i))), TextResponse("a")));
+      Stored(writer, Exchange(kT0 + i * kSecond, Body(Conversation(1, std::to_string(i))),
+                              TextResponse("a")));
     }
     // Older than the age bound relative to `until`.
-    Stored(writer, Exchange(kT0 - 40LL * 86'400 * kSecond, Body(Conversation(1, "old")), TextResponse("a")));
+    Stored(writer, Exchange(kT0 - 40LL * 86'400 * kSecond, Body(Conversation(1, "old")),
+                            TextResponse("a")));
   }
   conversation::IndexOptions small;
   small.max_entries = 3;
@@ -422,14 +451,18 @@ TEST_F(RecorderStoreTest, WarmKeepsTheNewestWithinTheBounds) {
 TEST_F(RecorderStoreTest, RebuildRestoresLinksAndIsIdempotent) {
   Recorder live;
   const std::vector<std::string> prompts = {"First agent", "Second agent"};
-  const json::value agent_system = json::parse(R"([{"type":"text","text":"You are Claude Code."},{"type":"text","text":"You are an agent."}])");
+  const json::value agent_system = json::parse(
+      R"([{"type":"text","text":"You are Claude Code."},{"type":"text","text":"You are an agent."}])");
   std::vector<Record> stored;
   stored.push_back(Stored(live, Exchange(kT0, Body(Conversation(1)), TaskResponse(prompts))));
-  stored.push_back(Stored(live, Exchange(kT0 + kSecond, Body(json::array{Msg("user", prompts[1])}, agent_system),
-                                        TextResponse("ok"))));
-  stored.push_back(Stored(live, Exchange(kT0 + 2 * kSecond, Body(json::array{Msg("user", prompts[0])}, agent_system),
-                                        TextResponse("ok"))));
-  stored.push_back(Stored(live, Exchange(kT0 + 3 * kSecond, Body(Conversation(3)), TextResponse("b"))));
+  stored.push_back(
+      Stored(live, Exchange(kT0 + kSecond, Body(json::array{Msg("user", prompts[1])}, agent_system),
+                            TextResponse("ok"))));
+  stored.push_back(Stored(
+      live, Exchange(kT0 + 2 * kSecond, Body(json::array{Msg("user", prompts[0])}, agent_system),
+                     TextResponse("ok"))));
+  stored.push_back(
+      Stored(live, Exchange(kT0 + 3 * kSecond, Body(Conversation(3)), TextResponse("b"))));
   json::array edited = Conversation(2);
   edited.push_back(Msg("user", "edited"));
   stored.push_back(Stored(live, Exchange(kT0 + 4 * kSecond, Body(edited), TextResponse("c"))));
@@ -495,7 +528,8 @@ TEST_F(RecorderStoreTest, RebuildRestoresLinksAndIsIdempotent) {
 TEST_F(RecorderStoreTest, RebuildSinceAndDomainLinkToEarlierStoredParents) {
   Recorder live;
   const Record parent = Stored(live, Exchange(kT0, Body(Conversation(1)), TextResponse("a")));
-  const Record child = Stored(live, Exchange(kT0 + 10 * kSecond, Body(Conversation(3)), TextResponse("b")));
+  const Record child =
+      Stored(live, Exchange(kT0 + 10 * kSecond, Body(Conversation(3)), TextResponse("b")));
   Record other = Exchange(kT0 + 11 * kSecond, Body(Conversation(1)), TextResponse("a"));
   other.domain = "other.example";
   other = Stored(live, other);

@@ -270,15 +270,17 @@ TEST_F(RecordingTest, UnpricedModelsAreCountedAndPricingFileEntriesPriceThem) {
     recording.Submit(with_model(std::string(kModel)));
     EXPECT_EQ(recording.Shutdown(milliseconds(5000)).written, 2u);
     const std::string text = registry.Render();
-    EXPECT_NE(text.find("cn_unpriced_requests_total{model=\"acme-large-1\"} 1\n"), std::string::npos)
+    EXPECT_NE(text.find("cn_unpriced_requests_total{model=\"acme-large-1\"} 1\n"),
+              std::string::npos)
         << text;
-    EXPECT_EQ(text.find("cn_unpriced_requests_total{model=\"" + std::string(kModel)), std::string::npos)
+    EXPECT_EQ(text.find("cn_unpriced_requests_total{model=\"" + std::string(kModel)),
+              std::string::npos)
         << text;
   }
   {
     RecordingOptions o = Options();
-    auto prices =
-        anthropic::PriceTable::FromJson(R"({"models":{"acme-large":{"input":1,"output":2}}})", o.prices);
+    auto prices = anthropic::PriceTable::FromJson(
+        R"({"models":{"acme-large":{"input":1,"output":2}}})", o.prices);
     ASSERT_TRUE(prices.ok()) << prices.status().message();
     o.prices = std::move(prices).value();
     metrics::Registry registry;

@@ -3,6 +3,8 @@
 // are plain functions.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -12,8 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "common/ids.h"
 #include "record/record.h"
@@ -62,7 +62,9 @@ class MemoryStore final : public Store {
     return Status::Ok();
   }
   Status Ping() override { return Status::Ok(); }
-  StatusOr<std::vector<DomainStats>> LoadDomainStats() override { return std::vector<DomainStats>{}; }
+  StatusOr<std::vector<DomainStats>> LoadDomainStats() override {
+    return std::vector<DomainStats>{};
+  }
   StatusOr<std::optional<Record>> GetRecord(std::string_view request_id) override {
     std::lock_guard lk(mu_);
     auto it = records_.find(std::string(request_id));
@@ -115,8 +117,7 @@ class MemoryStore final : public Store {
 // A fresh directory under the gtest temp dir, removed by the destructor.
 class ScratchDir {
  public:
-  ScratchDir()
-      : path_(std::filesystem::path(::testing::TempDir()) / ("cn-record-" + NewUuidV4())) {
+  ScratchDir() : path_(std::filesystem::path(::testing::TempDir()) / ("cn-record-" + NewUuidV4())) {
     std::filesystem::create_directories(path_);
   }
   ~ScratchDir() {

@@ -38,7 +38,8 @@ TEST(TokenStatsTest, LoadsThenAddsCommittedRecords) {
   EXPECT_EQ(a->tool_call_count, 3);
   EXPECT_EQ(ts.ToJson(std::string("nope")), "null");
   std::string all = ts.ToJson(std::nullopt);
-  EXPECT_NE(all.find("\"a.example\":{\"inputTokens\":11,\"outputTokens\":7,\"totalTokens\":18"), std::string::npos);
+  EXPECT_NE(all.find("\"a.example\":{\"inputTokens\":11,\"outputTokens\":7,\"totalTokens\":18"),
+            std::string::npos);
   EXPECT_NE(all.find("\"b\\\"x\":"), std::string::npos);
   EXPECT_NE(all.find("\"lastUpdated\":5000"), std::string::npos);
 }

@@ -3,9 +3,8 @@
 // Shared by the sse and anthropic unit tests.
 #pragma once
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -24,10 +23,10 @@ inline std::string ReadFile(const std::filesystem::path& path) {
 }
 
 struct CapturedExchange {
-  std::string file;                  // file name inside captured/
-  boost::json::object capture;       // the whole file
-  std::vector<std::string> events;   // raw wire bytes of each recorded SSE event
-  std::string wire;                  // all events concatenated
+  std::string file;                 // file name inside captured/
+  boost::json::object capture;      // the whole file
+  std::vector<std::string> events;  // raw wire bytes of each recorded SSE event
+  std::string wire;                 // all events concatenated
 };
 
 inline std::filesystem::path CapturedDir() {
@@ -46,10 +45,11 @@ inline std::vector<CapturedExchange> LoadCaptured() {
     CapturedExchange ex;
     ex.file = path.filename().string();
     ex.capture = boost::json::parse(ReadFile(path)).as_object();
-    if (const auto* chunks = ex.capture.contains("response")
-                                 ? ex.capture.at("response").at("metadata").as_object().if_contains(
-                                       "streamingChunks")
-                                 : nullptr) {
+    if (const auto* chunks = ex.capture.contains("response") ? ex.capture.at("response")
+                                                                   .at("metadata")
+                                                                   .as_object()
+                                                                   .if_contains("streamingChunks")
+                                                             : nullptr) {
       for (const auto& chunk : chunks->as_array()) {
         ex.events.push_back(sse::FormatEvent(std::string(chunk.at("type").as_string()),
                                              boost::json::serialize(chunk)));

@@ -141,10 +141,15 @@ TEST(SseParser, IdWithNulIsIgnored) {
 }
 
 TEST(SseParser, LeadingBomIsSkippedOnlyAtStreamStart) {
-  const auto events = ParseEveryWay("\xEF\xBB\xBF" "data: a\n\n\xEF\xBB\xBF" "data: b\n\n");
+  const auto events = ParseEveryWay(
+      "\xEF\xBB\xBF"
+      "data: a\n\n\xEF\xBB\xBF"
+      "data: b\n\n");
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].data, "a");
-  EXPECT_EQ(events[0].raw, "\xEF\xBB\xBF" "data: a\n\n");
+  EXPECT_EQ(events[0].raw,
+            "\xEF\xBB\xBF"
+            "data: a\n\n");
   EXPECT_EQ(events[1].data, "") << "a later BOM is part of the field name";
   EXPECT_FALSE(events[1].has_data);
 }
@@ -254,7 +259,10 @@ TEST_F(CapturedStreamTest, CrLfFramingOfTheSameStream) {
   for (const auto& ex : *streams_) {
     std::string crlf;
     for (char c : ex.wire) {
-      if (c == '\n') crlf += "\r\n"; else crlf += c;
+      if (c == '\n')
+        crlf += "\r\n";
+      else
+        crlf += c;
     }
     const auto events = ParseWhole(crlf);
     ASSERT_EQ(events.size(), ex.events.size());

@@ -14,7 +14,10 @@ TEST(PgCodecTest, Utf8ValidationAndSanitising) {
   EXPECT_FALSE(IsValidUtf8("\xc3"));          // truncated
   EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // surrogate
   EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));      // overlong
-  EXPECT_EQ(SanitizeUtf8("a\xff" "b"), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(SanitizeUtf8("a\xff"
+                         "b"),
+            "a\xef\xbf\xbd"
+            "b");
   EXPECT_EQ(SanitizeUtf8(std::string("a\0b", 3)), "ab");
   EXPECT_EQ(SanitizeUtf8("ok \xc3\xa9"), "ok \xc3\xa9");
 }
@@ -48,12 +51,13 @@ TEST(PgCodecTest, HeaderListRoundTripsAnyBytes) {
 }
 
 TEST(PgCodecTest, HeadersJsonObjectMergesRepeatsLikeTheOriginal) {
-  Headers h = {{"Set-Cookie", "a=1"}, {"content-type", "text/plain"}, {"set-cookie", "b=2"},
+  Headers h = {{"Set-Cookie", "a=1"},
+               {"content-type", "text/plain"},
+               {"set-cookie", "b=2"},
                {"X-Bad", "\xff"}};
   const std::string json = HeadersJsonObject(h);
   EXPECT_EQ(json,
-            R"({"Set-Cookie":"a=1, b=2","content-type":"text/plain","X-Bad":"\uFFFD"})" ==
-                    json
+            R"({"Set-Cookie":"a=1, b=2","content-type":"text/plain","X-Bad":"\uFFFD"})" == json
                 ? json
                 : "{\"Set-Cookie\":\"a=1, b=2\",\"content-type\":\"text/plain\",\"X-Bad\":"
                   "\"\xef\xbf\xbd\"}");

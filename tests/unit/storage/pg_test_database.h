@@ -20,13 +20,12 @@ std::string PostgresMissingReason();
 bool RunningUnderCi();
 
 // In a test body or SetUp: skips (locally) or fails (CI) when no server is configured.
-#define CN_REQUIRE_POSTGRES()                                                          \
-  do {                                                                                 \
-    if (std::string cn_why = ::cn::storage::testing::PostgresMissingReason();           \
-        !cn_why.empty()) {                                                             \
-      if (::cn::storage::testing::RunningUnderCi()) FAIL() << cn_why;                  \
-      GTEST_SKIP() << cn_why;                                                          \
-    }                                                                                  \
+#define CN_REQUIRE_POSTGRES()                                                                    \
+  do {                                                                                           \
+    if (std::string cn_why = ::cn::storage::testing::PostgresMissingReason(); !cn_why.empty()) { \
+      if (::cn::storage::testing::RunningUnderCi()) FAIL() << cn_why;                            \
+      GTEST_SKIP() << cn_why;                                                                    \
+    }                                                                                            \
   } while (0)
 
 // `url` with its database name replaced by `database`.

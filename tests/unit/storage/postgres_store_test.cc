@@ -2,11 +2,12 @@
 // database created by the original, the original's queries over our rows, concurrent writers,
 // retention, the body policy and failure injection. Needs a server: CN_TEST_DATABASE_URL
 // (scripts/ci-postgres.sh). Without it the tests skip locally and fail under CI=true.
+#include "storage/postgres/postgres_store.h"
+
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
 #include <boost/json.hpp>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -17,7 +18,6 @@
 #include "common/ids.h"
 #include "common/time.h"
 #include "pg_test_database.h"
-#include "storage/postgres/postgres_store.h"
 #include "store_conformance_test.h"
 #include "store_test_target.h"
 
@@ -132,7 +132,8 @@ class PostgresStoreTest : public ::testing::Test {
   }
 
   void LoadOriginal() {
-    for (const char* file : {"/postgres/original_init_database.sql", "/postgres/original_rows.sql"}) {
+    for (const char* file :
+         {"/postgres/original_init_database.sql", "/postgres/original_rows.sql"}) {
       const std::string sql = ReadFile(std::string(CN_TEST_DATA_DIR) + file);
       ASSERT_FALSE(sql.empty()) << file;
       ASSERT_EQ(db_->Exec(sql), "") << file;
@@ -171,8 +172,9 @@ TEST_F(PostgresStoreTest, MigrationsAreRecordedAndConcurrentMigratorsAgree) {
   }
   for (auto& t : threads) t.join();
   for (const Status& s : results) EXPECT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(One(db_->url(), "SELECT string_agg(version::text, ',' ORDER BY version) FROM "
-                            "schema_migrations"),
+  EXPECT_EQ(One(db_->url(),
+                "SELECT string_agg(version::text, ',' ORDER BY version) FROM "
+                "schema_migrations"),
             "1,2,3,4");
   auto version = stores[0]->SchemaVersion();
   ASSERT_TRUE(version.ok());
@@ -203,14 +205,16 @@ TEST_F(PostgresStoreTest, AdoptsAnOriginalDatabaseInPlaceAndReadsItsRows) {
   EXPECT_EQ(One(db_->url(), "SELECT count(*) FROM conversation_analyses"), "1");
   EXPECT_EQ(One(db_->url(), "SELECT count(*) FROM analysis_audit_log"), "1");
   EXPECT_EQ(db_->Exec("REFRESH MATERIALIZED VIEW hourly_stats"), "");
-  EXPECT_EQ(One(db_->url(), "SELECT count(*) FROM pg_indexes WHERE indexname = "
-                            "'idx_requests_response_body_gin'"),
+  EXPECT_EQ(One(db_->url(),
+                "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                "'idx_requests_response_body_gin'"),
             "1");
   ASSERT_EQ(db_->Exec("UPDATE conversation_analyses SET updated_at = now() - interval '1 day', "
                       "status = 'failed'"),
             "");
-  EXPECT_EQ(One(db_->url(), "SELECT updated_at > now() - interval '1 minute' FROM "
-                            "conversation_analyses"),
+  EXPECT_EQ(One(db_->url(),
+                "SELECT updated_at > now() - interval '1 minute' FROM "
+                "conversation_analyses"),
             "t");  // the trigger still sets it
 
   auto count = store->CountRecords();
@@ -335,10 +339,11 @@ TEST_F(PostgresStoreTest, OriginalQueriesReadWhatWeWrite) {
   EXPECT_EQ(daily_total, 182);  // total_tokens = input + output, as the original computes it
 
   // Dashboard API GET /api/requests?domain=: newest first, with the original's columns.
-  auto recent = Query(url,
-                      "SELECT request_id, model, input_tokens, output_tokens, total_tokens, "
-                      "duration_ms, response_status, error, request_type FROM api_requests "
-                      "WHERE domain = 'team.example.com' ORDER BY timestamp DESC LIMIT 100 OFFSET 0");
+  auto recent =
+      Query(url,
+            "SELECT request_id, model, input_tokens, output_tokens, total_tokens, "
+            "duration_ms, response_status, error, request_type FROM api_requests "
+            "WHERE domain = 'team.example.com' ORDER BY timestamp DESC LIMIT 100 OFFSET 0");
   ASSERT_EQ(recent.size(), 4u);
   EXPECT_EQ(recent[0][0], failed.request_id);
   EXPECT_EQ(recent[0][6], "529");
@@ -348,36 +353,40 @@ TEST_F(PostgresStoreTest, OriginalQueriesReadWhatWeWrite) {
   EXPECT_EQ(recent[1][5], std::to_string(ours.duration_micros / 1000));
 
   // Dashboard API GET /api/requests/:id: bodies as JSONB, chunks in order with their token counts.
-  auto detail = Query(url, "SELECT body->>'model', jsonb_array_length(body->'messages'), "
-                           "response_body->>'id', usage_data->>'output_tokens', conversation_id, "
-                           "branch_id, parent_request_id FROM api_requests WHERE request_id = '" +
-                               ours.request_id + "'");
+  auto detail = Query(url,
+                      "SELECT body->>'model', jsonb_array_length(body->'messages'), "
+                      "response_body->>'id', usage_data->>'output_tokens', conversation_id, "
+                      "branch_id, parent_request_id FROM api_requests WHERE request_id = '" +
+                          ours.request_id + "'");
   ASSERT_EQ(detail.size(), 1u);
   EXPECT_EQ(detail[0], (std::vector<std::string>{"claude-3-opus", "1", "msg_1", "42",
-                                                  ours.link.conversation_id, "main",
-                                                  ours.link.parent_request_id}));
-  auto chunks = Query(url, "SELECT chunk_index, data, token_count FROM streaming_chunks WHERE "
-                           "request_id = '" + ours.request_id + "' ORDER BY chunk_index");
+                                                 ours.link.conversation_id, "main",
+                                                 ours.link.parent_request_id}));
+  auto chunks = Query(url,
+                      "SELECT chunk_index, data, token_count FROM streaming_chunks WHERE "
+                      "request_id = '" +
+                          ours.request_id + "' ORDER BY chunk_index");
   ASSERT_EQ(chunks.size(), 3u);
   EXPECT_EQ(chunks[2][1], ours.chunks[2].data);
   EXPECT_EQ(chunks[2][2], "42");
 
   // Dashboard API GET /api/stats and the token-usage window's rate-limit flag
   // (response_headers JSONB).
-  auto stats = Query(url, "SELECT COUNT(*), COUNT(*) FILTER (WHERE error IS NOT NULL), "
-                          "COUNT(DISTINCT domain), bool_or(response_headers->>"
-                          "'anthropic-ratelimit-unified-status' = 'allowed_warning') "
-                          "FROM api_requests WHERE timestamp > NOW() - INTERVAL '24 hours'");
+  auto stats = Query(url,
+                     "SELECT COUNT(*), COUNT(*) FILTER (WHERE error IS NOT NULL), "
+                     "COUNT(DISTINCT domain), bool_or(response_headers->>"
+                     "'anthropic-ratelimit-unified-status' = 'allowed_warning') "
+                     "FROM api_requests WHERE timestamp > NOW() - INTERVAL '24 hours'");
   EXPECT_EQ(stats[0], (std::vector<std::string>{"4", "1", "1", "t"}));
 
   // Dashboard API conversations ("limit first, aggregate second") sees our request in the
   // conversation.
-  auto conversations = Query(
-      url,
-      "WITH page AS (SELECT conversation_id, max(timestamp) AS last FROM api_requests WHERE "
-      "conversation_id IS NOT NULL GROUP BY conversation_id ORDER BY last DESC LIMIT 50) "
-      "SELECT r.conversation_id, count(*), sum(r.total_tokens) FROM page JOIN api_requests r "
-      "USING (conversation_id) GROUP BY r.conversation_id");
+  auto conversations =
+      Query(url,
+            "WITH page AS (SELECT conversation_id, max(timestamp) AS last FROM api_requests WHERE "
+            "conversation_id IS NOT NULL GROUP BY conversation_id ORDER BY last DESC LIMIT 50) "
+            "SELECT r.conversation_id, count(*), sum(r.total_tokens) FROM page JOIN api_requests r "
+            "USING (conversation_id) GROUP BY r.conversation_id");
   ASSERT_EQ(conversations.size(), 1u);
   EXPECT_EQ(conversations[0][1], "3");
 
@@ -389,7 +398,8 @@ TEST_F(PostgresStoreTest, OriginalQueriesReadWhatWeWrite) {
 }
 
 TEST_F(PostgresStoreTest, BodiesJsonbCannotHoldAreKeptExactly) {
-  for (auto policy : {PostgresOptions::RawBodies::kAlways, PostgresOptions::RawBodies::kWhenNeeded}) {
+  for (auto policy :
+       {PostgresOptions::RawBodies::kAlways, PostgresOptions::RawBodies::kWhenNeeded}) {
     auto store = OpenStore(policy);
     ASSERT_NE(store, nullptr);
     Record binary = SimpleRecord("x", "other", 0, 0, 0, 1'700'000'000'000'000);
@@ -541,9 +551,11 @@ TEST_F(PostgresStoreTest, KilledConnectionIsUnavailableOnceThenRecovers) {
   std::vector<Record> batch = {FullRecord(1), FullRecord(2)};
   ASSERT_TRUE(store->WriteBatch(std::vector{FullRecord(0)}).ok());
   // Kill every claude-nexus backend of this database (writer and reader).
-  ASSERT_EQ(One(TestServerUrl(), "SELECT count(pg_terminate_backend(pid)) > 0 FROM "
-                                 "pg_stat_activity WHERE application_name = 'claude-nexus' AND "
-                                 "datname = '" + db_->name() + "'"),
+  ASSERT_EQ(One(TestServerUrl(),
+                "SELECT count(pg_terminate_backend(pid)) > 0 FROM "
+                "pg_stat_activity WHERE application_name = 'claude-nexus' AND "
+                "datname = '" +
+                    db_->name() + "'"),
             "t");
   Status s = store->WriteBatch(batch);
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
@@ -558,7 +570,8 @@ TEST_F(PostgresStoreTest, KilledConnectionIsUnavailableOnceThenRecovers) {
 }
 
 TEST(PostgresOpenTest, UnreachableServerIsUnavailableAndNeverShowsThePassword) {
-  auto store = PostgresStore::Open({"postgresql://nexus:sekrit-pw@127.0.0.1:1/db?connect_timeout=2"});
+  auto store =
+      PostgresStore::Open({"postgresql://nexus:sekrit-pw@127.0.0.1:1/db?connect_timeout=2"});
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kUnavailable) << store.status().ToString();
   EXPECT_EQ(store.status().message().find("sekrit"), std::string::npos);

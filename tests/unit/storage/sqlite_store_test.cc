@@ -181,10 +181,12 @@ TEST(SqliteStoreTest, UpgradeFromVersion1DropsUnusedIndexesAndKeepsRowsAndPlans)
                        "INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"),
               SQLITE_OK);
     ASSERT_EQ(raw.Exec(std::string(v1.sql)), SQLITE_OK);
-    ASSERT_EQ(raw.Exec("INSERT INTO schema_migrations VALUES (1, 'v1', '2026-01-01T00:00:00.000Z')"),
-              SQLITE_OK);
-    EXPECT_EQ(raw.One("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'"),
-              "14");
+    ASSERT_EQ(
+        raw.Exec("INSERT INTO schema_migrations VALUES (1, 'v1', '2026-01-01T00:00:00.000Z')"),
+        SQLITE_OK);
+    EXPECT_EQ(
+        raw.One("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'"),
+        "14");
     v1_columns = raw.One("SELECT group_concat(name, ', ') FROM pragma_table_info('api_requests')");
     ASSERT_EQ(raw.Exec("ATTACH DATABASE '" + dir.path() +
                        "/source.db' AS source; "
@@ -245,18 +247,21 @@ TEST(SqliteStoreTest, UpgradeFromVersion1DropsUnusedIndexesAndKeepsRowsAndPlans)
       "timestamp_us >= ?3 AND timestamp_us < ?4 AND (?5 = '' OR domain = ?5) AND (NOT ?6 OR "
       "request_type = 'inference') AND (?7 IS NULL OR (timestamp_us, request_id) < (?7, ?8)) ";
   for (const char* order : {"ORDER BY timestamp DESC, timestamp_us DESC, request_id DESC",
-                           "ORDER BY timestamp, timestamp_us, request_id"}) {
+                            "ORDER BY timestamp, timestamp_us, request_id"}) {
     const std::string plan = Joined(Plan(raw, scan + order + " LIMIT ?10"));
     EXPECT_NE(plan.find("USING INDEX idx_requests_timestamp (timestamp>? AND timestamp<?)"),
               std::string::npos)
         << plan;
   }
-  std::string plan = Joined(Plan(raw,
+  std::string plan = Joined(Plan(
+      raw,
       "DELETE FROM api_requests WHERE request_id IN (SELECT request_id FROM api_requests WHERE "
       "timestamp < ?1 ORDER BY timestamp LIMIT ?2)"));
-  EXPECT_NE(plan.find("USING INDEX idx_requests_timestamp (timestamp<?)"), std::string::npos) << plan;
-  plan = Joined(Plan(raw, "SELECT domain, sum(input_tokens), count(*) FROM api_requests GROUP BY "
-                          "domain ORDER BY domain"));
+  EXPECT_NE(plan.find("USING INDEX idx_requests_timestamp (timestamp<?)"), std::string::npos)
+      << plan;
+  plan = Joined(Plan(raw,
+                     "SELECT domain, sum(input_tokens), count(*) FROM api_requests GROUP BY "
+                     "domain ORDER BY domain"));
   EXPECT_NE(plan.find("USING INDEX idx_requests_domain_timestamp"), std::string::npos) << plan;
   EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
   for (const char* sql :

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -144,7 +143,8 @@ TEST_P(StoreConformanceTest, FullRecordRoundTrips) {
   std::vector<Record> batch = {FullRecord(1), FullRecord(2)};
   Status s = store().WriteBatch(batch);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  for (const Record& r : batch) ExpectSameRecord(r, ReadBack(*target_, r.request_id), GetParam().canonical_json);
+  for (const Record& r : batch)
+    ExpectSameRecord(r, ReadBack(*target_, r.request_id), GetParam().canonical_json);
 }
 
 TEST_P(StoreConformanceTest, SparseRecordRoundTrips) {
@@ -182,7 +182,8 @@ TEST_P(StoreConformanceTest, SparseRecordRoundTrips) {
   std::vector<Record> batch = {bare, empty_account, raw_body, differing, partial_quota};
   Status s = store().WriteBatch(batch);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  for (const Record& r : batch) ExpectSameRecord(r, ReadBack(*target_, r.request_id), GetParam().canonical_json);
+  for (const Record& r : batch)
+    ExpectSameRecord(r, ReadBack(*target_, r.request_id), GetParam().canonical_json);
 }
 
 TEST_P(StoreConformanceTest, UnknownRequestIdIsNotFound) {
@@ -213,7 +214,8 @@ TEST_P(StoreConformanceTest, ReplayedBatchKeepsOriginalContent) {
   ASSERT_TRUE(s.ok()) << s.ToString();
 
   EXPECT_EQ(Count(*target_), 3);
-  for (const Record& r : batch) ExpectSameRecord(r, ReadBack(*target_, r.request_id), GetParam().canonical_json);
+  for (const Record& r : batch)
+    ExpectSameRecord(r, ReadBack(*target_, r.request_id), GetParam().canonical_json);
 }
 
 TEST_P(StoreConformanceTest, DuplicateWithinOneBatchIsStoredOnce) {
@@ -268,7 +270,8 @@ TEST_P(StoreConformanceTest, ThousandRecordBatch) {
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(Count(*target_), 1000);
-  ExpectSameRecord(batch[517], ReadBack(*target_, batch[517].request_id), GetParam().canonical_json);
+  ExpectSameRecord(batch[517], ReadBack(*target_, batch[517].request_id),
+                   GetParam().canonical_json);
   std::cout << "[ rate     ] " << GetParam().name << ": 1000 records (3 chunks each) in "
             << elapsed.count() * 1000 << " ms = " << 1000 / elapsed.count() << " records/s\n";
 }

@@ -56,8 +56,9 @@ Record FullRecord(int n) {
   };
   // What anthropic::ChunkUsages gives for these chunks (tests/unit/anthropic/enrich_test.cc).
   r.chunk_usage = {
-      {0, "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,"
-          "\"output_tokens\":1}}}",
+      {0,
+       "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,"
+       "\"output_tokens\":1}}}",
        0},
       {2, "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":42}}", 42},
   };
