@@ -112,7 +112,7 @@ bool Apply(RateLimitState& st, std::string_view rest, std::string_view value) {
   if (dash == std::string_view::npos || dash == 0) return false;
   RateLimitBucket b = st.buckets[std::string(rest.substr(0, dash))];
   if (!ApplyBucket(b, rest.substr(dash + 1), value)) return false;
-  st.buckets[std::string(rest.substr(0, dash))] = std::move(b);
+  st.buckets[std::string(rest.substr(0, dash))] = b;
   return true;
 }
 

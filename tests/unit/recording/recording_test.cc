@@ -258,7 +258,7 @@ TEST_F(RecordingTest, UnpricedModelsAreCountedAndPricingFileEntriesPriceThem) {
   auto with_model = [](std::string model) {
     Record r = Exchange(1, ResponseBody("hi", 10, 2, 0, 0));
     json::object body = json::parse(r.request_body).as_object();
-    body["model"] = std::move(model);
+    body["model"] = model;
     r.request_body = json::serialize(body);
     return r;
   };
