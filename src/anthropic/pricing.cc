@@ -20,16 +20,11 @@ TokenRates WithCacheDefaults(double input, double output) {
   return TokenRates{input, output, input * 1.25, input * 2.0, input * 0.1};
 }
 
+// A non-negative whole number at `key` (message.h AsInt), else 0.
 std::int64_t IntField(const boost::json::object& o, std::string_view key) {
   const boost::json::value* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64() > 0 ? v->get_int64() : 0;
-  if (v->is_uint64()) {
-    return v->get_uint64() > static_cast<std::uint64_t>(INT64_MAX)
-               ? INT64_MAX
-               : static_cast<std::int64_t>(v->get_uint64());
-  }
-  return 0;
+  const std::optional<std::int64_t> n = v != nullptr ? AsInt(*v) : std::nullopt;
+  return n && *n > 0 ? *n : 0;
 }
 
 bool IsDigits(std::string_view s) {

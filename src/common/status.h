@@ -7,6 +7,7 @@
 #include <cassert>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace cn {
@@ -38,6 +39,14 @@ class Status {
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
   std::string ToString() const;
+  // The same status with "<context>: " before its message; an OK status is returned unchanged.
+  Status WithContext(std::string_view context) const {
+    if (ok()) return *this;
+    std::string m(context);
+    m += ": ";
+    m += message_;
+    return {code_, std::move(m)};
+  }
 
  private:
   Status(StatusCode c, std::string m) : code_(c), message_(std::move(m)) {}

@@ -29,29 +29,6 @@ constexpr std::int64_t kMigrationLockKey = 0x636e5f6d696772;  // "cn_migr"
 // Parameters per statement stay below libpq's limit of 65535.
 constexpr std::size_t kMaxParams = 60000;
 
-Status WithContext(const Status& s, std::string_view context) {
-  std::string m(context);
-  m += ": ";
-  m += s.message();
-  switch (s.code()) {
-    case StatusCode::kOk:
-      return s;
-    case StatusCode::kInvalidArgument:
-      return Status::InvalidArgument(std::move(m));
-    case StatusCode::kNotFound:
-      return Status::NotFound(std::move(m));
-    case StatusCode::kUnavailable:
-      return Status::Unavailable(std::move(m));
-    case StatusCode::kIoError:
-      return Status::IoError(std::move(m));
-    case StatusCode::kCorruption:
-      return Status::Corruption(std::move(m));
-    case StatusCode::kInternal:
-      return Status::Internal(std::move(m));
-  }
-  return Status::Internal(std::move(m));
-}
-
 // ---- api_requests columns --------------------------------------------------------------------
 // One list drives the INSERT (with the cast of each parameter); AppendRequestRow adds the values
 // in the same order.
@@ -382,7 +359,7 @@ Status PostgresStore::Migrate() {
   const std::string where = db.Describe();
   // Migrations on a large adopted database may take long: no statement timeout for them.
   if (Status s = db.Exec("SET statement_timeout = 0", "migrating"); !s.ok()) {
-    return WithContext(s, "migrating " + where);
+    return s.WithContext("migrating " + where);
   }
   PgParams key;
   key.AddInt(kMigrationLockKey);
@@ -390,7 +367,7 @@ Status PostgresStore::Migrate() {
   if (Status s = db.Query("SELECT pg_advisory_lock($1::bigint)", key, "taking the migration lock",
                           nullptr);
       !s.ok()) {
-    return WithContext(s, "migrating " + where);
+    return s.WithContext("migrating " + where);
   }
   auto run = [&]() -> Status {
     if (Status s =
@@ -448,7 +425,7 @@ Status PostgresStore::Migrate() {
                  nullptr);
   (void)db.Exec("SET statement_timeout = " + std::to_string(options_.statement_timeout.count()),
                 "restoring statement_timeout");
-  return result.ok() ? result : WithContext(result, "migrating " + where);
+  return result.WithContext("migrating " + where);
 }
 
 // ---- Writes ----------------------------------------------------------------------------------
@@ -475,7 +452,7 @@ Status PostgresStore::WriteBatch(std::span<const Record> records) {
       "writing a batch of " + std::to_string(records.size()) + " records to " + db.Describe();
   if (Status s = db.Exec("BEGIN", "BEGIN"); !s.ok()) {
     db.RollBackQuietly();
-    return WithContext(s, context);
+    return s.WithContext(context);
   }
   std::vector<bool> inserted;
   Status s = InsertRequests(unique, &inserted);
@@ -490,7 +467,7 @@ Status PostgresStore::WriteBatch(std::span<const Record> records) {
   if (s.ok()) s = db.Exec("COMMIT", "COMMIT");
   if (!s.ok()) {
     db.RollBackQuietly();
-    return WithContext(s, context);
+    return s.WithContext(context);
   }
   return Status::Ok();
 }
@@ -892,7 +869,7 @@ Status PostgresStore::UpdateLinks(std::span<const Record> records) {
   if (s.ok()) s = db.Exec("COMMIT", "COMMIT");
   if (!s.ok()) {
     db.RollBackQuietly();
-    return WithContext(s, context);
+    return s.WithContext(context);
   }
   return Status::Ok();
 }

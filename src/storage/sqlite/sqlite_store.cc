@@ -22,29 +22,6 @@ namespace {
 // ---- Status helpers --------------------------------------------------------------------------
 
 // `s` with `context` in front of its message, same code.
-Status WithContext(const Status& s, std::string_view context) {
-  std::string m(context);
-  m += ": ";
-  m += s.message();
-  switch (s.code()) {
-    case StatusCode::kOk:
-      return s;
-    case StatusCode::kInvalidArgument:
-      return Status::InvalidArgument(std::move(m));
-    case StatusCode::kNotFound:
-      return Status::NotFound(std::move(m));
-    case StatusCode::kUnavailable:
-      return Status::Unavailable(std::move(m));
-    case StatusCode::kIoError:
-      return Status::IoError(std::move(m));
-    case StatusCode::kCorruption:
-      return Status::Corruption(std::move(m));
-    case StatusCode::kInternal:
-      return Status::Internal(std::move(m));
-  }
-  return Status::Internal(std::move(m));
-}
-
 // Ends the open transaction, if any, keeping `cause` as the result. SQLite may already have
 // rolled back by itself (e.g. after SQLITE_FULL), hence the check.
 Status RollBack(Connection& db, Status cause) {
@@ -246,13 +223,13 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& op
   // copies) a quarter as many table pages, and each page is two or three system calls
   // (docs/storage.md, "Write cost").
   if (Status s = (*writer)->Exec("PRAGMA page_size = 16384"); !s.ok()) {
-    return WithContext(s, unusable);
+    return s.WithContext(unusable);
   }
   {
     auto mode = (*writer)->Prepare("PRAGMA journal_mode = WAL");
-    if (!mode.ok()) return WithContext(mode.status(), unusable);
+    if (!mode.ok()) return mode.status().WithContext(unusable);
     int rc = mode->Step();
-    if (rc != SQLITE_ROW) return WithContext((*writer)->Error(rc, "enabling WAL"), unusable);
+    if (rc != SQLITE_ROW) return (*writer)->Error(rc, "enabling WAL").WithContext(unusable);
     if (std::string got = mode->Text(0); got != "wal") {
       return Status::IoError("SQLite database '" + options.path +
                              "' cannot use WAL mode (journal_mode is '" + got +
@@ -291,23 +268,23 @@ Status SqliteStore::Migrate() {
   Status s = db.Exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
       "name TEXT NOT NULL, applied_at TEXT NOT NULL)");
-  if (!s.ok()) return WithContext(s, "creating schema_migrations");
+  if (!s.ok()) return s.WithContext("creating schema_migrations");
 
   // The version is read inside each migration's write transaction, so two processes migrating
   // the same file at once apply each migration exactly once.
   for (const Migration& m : SqliteMigrations()) {
     std::string what = "migration " + std::to_string(m.version) + " (" + std::string(m.name) +
                        ") of '" + path_ + "'";
-    if (s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return WithContext(s, what);
+    if (s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return s.WithContext(what);
     std::int64_t version = 0;
     int rc;
     {
       // Reset when it goes out of scope: a statement still pending on the connection would make
       // a DROP in the migration fail with SQLITE_LOCKED.
       auto current = db.Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations");
-      if (!current.ok()) return RollBack(db, WithContext(current.status(), what));
+      if (!current.ok()) return RollBack(db, current.status().WithContext(what));
       rc = current->Step();
-      if (rc != SQLITE_ROW) return RollBack(db, WithContext(db.Error(rc, "reading version"), what));
+      if (rc != SQLITE_ROW) return RollBack(db, db.Error(rc, "reading version").WithContext(what));
       version = current->Int(0);
     }
     if (version > LatestSchemaVersion()) {
@@ -322,18 +299,18 @@ Status SqliteStore::Migrate() {
       (void)db.Exec("COMMIT");
       continue;
     }
-    if (s = db.Exec(m.sql); !s.ok()) return RollBack(db, WithContext(s, what));
+    if (s = db.Exec(m.sql); !s.ok()) return RollBack(db, s.WithContext(what));
     auto record =
         db.Prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)");
-    if (!record.ok()) return RollBack(db, WithContext(record.status(), what));
+    if (!record.ok()) return RollBack(db, record.status().WithContext(what));
     std::string applied_at = FormatIso8601(NowUnixMicros());
     record->BindInt(1, m.version);
     record->BindText(2, m.name);
     record->BindText(3, applied_at);
     if (rc = record->Step(); rc != SQLITE_DONE) {
-      return RollBack(db, WithContext(db.Error(rc, "recording version"), what));
+      return RollBack(db, db.Error(rc, "recording version").WithContext(what));
     }
-    if (s = db.Exec("COMMIT"); !s.ok()) return RollBack(db, WithContext(s, what));
+    if (s = db.Exec("COMMIT"); !s.ok()) return RollBack(db, s.WithContext(what));
   }
   return Status::Ok();
 }
@@ -345,14 +322,14 @@ Status SqliteStore::WriteBatch(std::span<const Record> records) {
   std::lock_guard lock(write_mu_);
   Connection& db = *writer_;
   const std::string context = "writing a batch of " + std::to_string(records.size()) + " records";
-  if (Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return RollBack(db, WithContext(s, context));
+  if (Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return RollBack(db, s.WithContext(context));
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (Status s = InsertRecord(records[i]); !s.ok()) {
-      return RollBack(db, WithContext(s, context + ", record " + std::to_string(i) + " (" +
-                                             records[i].request_id + ")"));
+      return RollBack(db, s.WithContext(context + ", record " + std::to_string(i) + " (" +
+                                        records[i].request_id + ")"));
     }
   }
-  if (Status s = db.Exec("COMMIT"); !s.ok()) return RollBack(db, WithContext(s, context));
+  if (Status s = db.Exec("COMMIT"); !s.ok()) return RollBack(db, s.WithContext(context));
   return Status::Ok();
 }
 
@@ -600,12 +577,12 @@ StatusOr<std::int64_t> SqliteStore::PruneOlderThan(std::int64_t cutoff_unix_micr
   std::lock_guard lock(write_mu_);
   Connection& db = *writer_;
   auto stmt = db.Prepare(kPruneSql);
-  if (!stmt.ok()) return WithContext(stmt.status(), "pruning old exchanges");
+  if (!stmt.ok()) return stmt.status().WithContext("pruning old exchanges");
   stmt->BindText(1, cutoff);
   stmt->BindInt(2, max_rows);
   // One statement outside BEGIN: its own short transaction.
   if (int rc = stmt->Step(); rc != SQLITE_DONE) {
-    return WithContext(db.Error(rc, "deleting"), "pruning old exchanges");
+    return db.Error(rc, "deleting").WithContext("pruning old exchanges");
   }
   return db.Changes();
 }
@@ -666,9 +643,9 @@ Status SqliteStore::UpdateLinks(std::span<const Record> records) {
   Connection& db = *writer_;
   const std::string context =
       "updating the conversation links of " + std::to_string(records.size()) + " records";
-  if (Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return RollBack(db, WithContext(s, context));
+  if (Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return RollBack(db, s.WithContext(context));
   auto stmt = db.Prepare(kUpdateLinksSql);
-  if (!stmt.ok()) return RollBack(db, WithContext(stmt.status(), context));
+  if (!stmt.ok()) return RollBack(db, stmt.status().WithContext(context));
   Statement& q = *stmt;
   for (const Record& r : records) {
     q.BindText(1, r.request_id);
@@ -681,12 +658,13 @@ Status SqliteStore::UpdateLinks(std::span<const Record> records) {
     q.BindTextOrNull(8, r.link.parent_task_request_id);
     q.BindInt(9, r.link.is_subtask);
     if (int rc = q.Step(); rc != SQLITE_DONE) {
-      return RollBack(db, WithContext(db.Error(rc, "updating api_requests"),
-                                      context + ", request " + r.request_id));
+      return RollBack(
+          db,
+          db.Error(rc, "updating api_requests").WithContext(context + ", request " + r.request_id));
     }
     q.Reset();
   }
-  if (Status s = db.Exec("COMMIT"); !s.ok()) return RollBack(db, WithContext(s, context));
+  if (Status s = db.Exec("COMMIT"); !s.ok()) return RollBack(db, s.WithContext(context));
   return Status::Ok();
 }
 
