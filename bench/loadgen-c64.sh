@@ -82,7 +82,7 @@ for r in rows:
     cpu = s.get("cpu_s")
     rss = s.get("peak_rss_kb")
     n = r.get("requests")
-    errs = pick(r, "errors") or 0
+    errs = r.get("errors") or 0
     print(f"{label:13s} {rps:10.0f} req/s  errors {errs}  cpu {cpu}s  peak rss {rss} kB  requests {n}")
     by.setdefault(label, []).append((rps, cpu, rss, n))
 med = {k: (statistics.median(v[0] for v in vals),
