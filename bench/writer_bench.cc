@@ -7,7 +7,7 @@
 //  - proxy: what bench/run.sh's json runs record: cn-loadgen's POST /v1/messages (a ~2 KB body,
 //    one user message) answered by the fake upstream's small non-streaming JSON message, with the
 //    headers a real exchange carries. Derived fields are left for enrichment.
-//  - claude-code: the captured Claude Code exchanges of ../shared/fixtures/captured that carry a
+//  - claude-code: the captured Claude Code exchanges of tests/fixtures/captured that carry a
 //    response (100-170 KB request bodies, streams of 69 and 109 SSE events), round robin.
 //
 // Phases, each on fresh copies of the same records:

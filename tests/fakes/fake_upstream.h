@@ -37,7 +37,7 @@
 //                         input_json_delta pieces) after the text; stop_reason "tool_use".
 //   ping: <k>             a `ping` event after the first content_block_start and after every k-th
 //                         text delta.
-//   replay: <path>        replay a captured fixture (/work/shared/fixtures/captured/*.json):
+//   replay: <path>        replay a captured fixture (tests/fixtures/captured/*.json):
 //                         every element of response.metadata.streamingChunks is sent as
 //                         `event: <type>\ndata: <compact json>\n\n` (string elements are sent
 //                         verbatim). delay-ms / cut-after / pause-ms apply. 500 if unreadable.

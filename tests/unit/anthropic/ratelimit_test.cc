@@ -52,7 +52,7 @@ TEST(RateLimitTest, ParsesEveryUnifiedHeader) {
 }
 
 TEST(RateLimitTest, ParsesTheOriginalsCapturedHeaderSet) {
-  // What ../shared/fixtures/captured recorded in 2025 (three headers only).
+  // What tests/fixtures/captured recorded in 2025 (three headers only).
   const RateLimitState st = ParseRateLimitHeaders({
       {"anthropic-ratelimit-unified-fallback-percentage", "0.5"},
       {"anthropic-ratelimit-unified-reset", "1750420800"},

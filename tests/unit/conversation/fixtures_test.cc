@@ -1,4 +1,4 @@
-// The original proxy's recorded traffic (../shared/fixtures): every parent hash must be reproduced
+// The original proxy's recorded traffic (tests/fixtures): every parent hash must be reproduced
 // and every child must link the way the fixture expects.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Test helper: the real Anthropic streams of /work/shared/fixtures/captured, re-framed as they
+// Test helper: the real Anthropic streams of tests/fixtures/captured, re-framed as they
 // were on the wire (`event: <type>\ndata: <compact JSON>\n\n` per recorded event).
 // Shared by the sse and anthropic unit tests.
 #pragma once
