@@ -24,6 +24,7 @@
 
 #include "common/status.h"
 #include "record/record.h"
+#include "storage/reader.h"
 
 namespace cn {
 
@@ -101,6 +102,11 @@ class Store {
   // totals must be re-read from it rather than only advanced locally.
   virtual bool SharedByReplicas() const = 0;
 
+  // A new read-only connection for the read side (storage/reader.h), independent of the
+  // store's own connections; the caller owns it and uses it from one thread at a time.
+  // PostgreSQL readers run with `statement_timeout_ms` (0: none); SQLite ignores it.
+  virtual StatusOr<std::unique_ptr<SqlReader>> OpenReader(int statement_timeout_ms);
+
   // ---- Conversation linking (recording/recorder: start-up index fill, `conversations rebuild`) -
   // Both have defaults that fail with kInternal, so test doubles need not implement them; the
   // recorder then starts with an empty index.
@@ -123,6 +129,10 @@ class Store {
 inline StatusOr<std::vector<Record>> Store::LoadForLinking(const LinkingScan&) {
   return Status::Internal(std::string(Kind()) +
                           " store cannot load records for conversation linking");
+}
+
+inline StatusOr<std::unique_ptr<SqlReader>> Store::OpenReader(int) {
+  return Status::Internal(std::string(Kind()) + " store has no read connections");
 }
 
 inline Status Store::UpdateLinks(std::span<const Record>) {
