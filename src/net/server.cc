@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "anthropic/errors.h"
+#include "api/api.h"
 #include "cn_version.h"
 #include "common/ids.h"
 #include "common/json.h"
@@ -107,11 +108,14 @@ struct Server::Impl {
       : sh{std::move(o), std::move(s), NetMetrics(*s.registry)} {}
   Shared sh;
   std::vector<std::unique_ptr<Worker>> workers;
-  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<tcp::acceptor> acceptor;       // proxy port (unless !serve_proxy)
+  std::unique_ptr<tcp::acceptor> dash_acceptor;  // dashboard port, when configured
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
   std::size_t next_worker = 0;  // touched only by the accept loop (worker 0)
   std::uint16_t port = 0;
+  std::uint16_t dash_port = 0;
+  std::size_t next_dash_worker = 0;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -146,37 +150,6 @@ bool IsQuietReadError(const beast::error_code& ec) {
          ec == beast::error::timeout || ec == asio::error::connection_reset ||
          ec == asio::error::eof || ec == asio::error::broken_pipe ||
          ec == http::error::partial_message;
-}
-
-std::string UrlDecode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view part = query.substr(0, amp);
-    auto eq = part.find('=');
-    if (UrlDecode(part.substr(0, eq)) == name) {
-      return eq == std::string_view::npos ? std::string() : UrlDecode(part.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
 }
 
 std::string StoreJson(const StoreHealth& s) {
@@ -234,7 +207,7 @@ LocalAnswer Answer(Shared& sh, proxy::Route route, std::string_view method, std:
       break;
     }
     case proxy::Route::kTokenStats:
-      a.body = sh.svc.token_stats->ToJson(QueryParam(query, "domain"));
+      a.body = sh.svc.token_stats->ToJson(api::QueryParam(query, "domain"));
       break;
     case proxy::Route::kMetrics:
       a.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -255,7 +228,9 @@ LocalAnswer Answer(Shared& sh, proxy::Route route, std::string_view method, std:
   return a;
 }
 
-awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
+// `dashboard`: the connection came in on the dashboard port, which serves the API and health
+// endpoints but never proxies.
+awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock, bool dashboard) {
   Shared& sh = impl.sh;
   struct Guard {
     Server::Impl& impl;
@@ -352,9 +327,14 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
       co_await reject(http::status::bad_request, "invalid_request_error", std::move(msg));
       break;
     }
-    const proxy::Route route = proxy::Classify(req.method_string(), path);
+    proxy::Route route = proxy::Classify(req.method_string(), path);
+    if (dashboard && (route == proxy::Route::kProxy || route == proxy::Route::kCorsPreflight)) {
+      route = proxy::Route::kNotFound;
+    }
     bool keep = false;
-    if (route == proxy::Route::kProxy) {
+    if (api::IsApiPath(path)) {
+      keep = co_await ServeApi(sh, stream, dl, req, std::move(path), std::move(query), rid);
+    } else if (route == proxy::Route::kProxy) {
       if (!relay) relay.reset(new char[kRelayBufferSize]);
       // path and query are not used after this: the exchange records them.
       keep =
@@ -390,12 +370,14 @@ awaitable<void> Session(Worker& w, Server::Impl& impl, tcp::socket sock) {
   stream.socket().close(ignored);
 }
 
-awaitable<void> AcceptLoop(Server::Impl& impl) {
+awaitable<void> AcceptLoop(Server::Impl& impl, bool dashboard) {
+  tcp::acceptor& acceptor = dashboard ? *impl.dash_acceptor : *impl.acceptor;
+  std::size_t& next = dashboard ? impl.next_dash_worker : impl.next_worker;
   for (;;) {
-    Worker& w = *impl.workers[impl.next_worker++ % impl.workers.size()];
-    auto [ec, sock] = co_await impl.acceptor->async_accept(w.ioc, kTuple);
+    Worker& w = *impl.workers[next++ % impl.workers.size()];
+    auto [ec, sock] = co_await acceptor.async_accept(w.ioc, kTuple);
     if (ec) {
-      if (ec == asio::error::operation_aborted || !impl.acceptor->is_open()) co_return;
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       log::Warn("accept failed", {{"error", ec.message()}});
       // Out of file descriptors or similar: back off briefly instead of spinning.
       asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
@@ -403,7 +385,7 @@ awaitable<void> AcceptLoop(Server::Impl& impl) {
       continue;
     }
     impl.SessionStarted();
-    asio::co_spawn(w.ioc, Session(w, impl, std::move(sock)), [](std::exception_ptr e) {
+    asio::co_spawn(w.ioc, Session(w, impl, std::move(sock), dashboard), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -428,6 +410,7 @@ Server::~Server() {
 }
 
 std::uint16_t Server::port() const { return impl_->port; }
+std::uint16_t Server::dashboard_port() const { return impl_->dash_port; }
 
 Status Server::Start() {
   Impl& impl = *impl_;
@@ -452,19 +435,35 @@ Status Server::Start() {
   beast::error_code ec;
   auto addr = asio::ip::make_address(sh.opts.host, ec);
   if (ec) return Status::InvalidArgument("HOST '" + sh.opts.host + "' is not an IP address");
-  tcp::endpoint ep(addr, sh.opts.port);
-  impl.acceptor = std::make_unique<tcp::acceptor>(impl.workers[0]->ioc);
-  impl.acceptor->open(ep.protocol(), ec);
-  if (!ec) impl.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl.acceptor->bind(ep, ec);
-  if (!ec) impl.acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status::Unavailable("cannot listen on " + sh.opts.host + ":" +
-                               std::to_string(sh.opts.port) + ": " + ec.message() +
-                               " (set PORT/HOST or --port/--host)");
+  auto listen = [&](std::uint16_t port, const char* setting,
+                    std::unique_ptr<tcp::acceptor>* out) -> Status {
+    tcp::endpoint ep(addr, port);
+    auto acceptor = std::make_unique<tcp::acceptor>(impl.workers[0]->ioc);
+    beast::error_code lec;
+    acceptor->open(ep.protocol(), lec);
+    if (!lec) acceptor->set_option(asio::socket_base::reuse_address(true), lec);
+    if (!lec) acceptor->bind(ep, lec);
+    if (!lec) acceptor->listen(asio::socket_base::max_listen_connections, lec);
+    if (lec) {
+      return Status::Unavailable("cannot listen on " + sh.opts.host + ":" + std::to_string(port) +
+                                 ": " + lec.message() + " (set " + setting + "/HOST)");
+    }
+    *out = std::move(acceptor);
+    return Status::Ok();
+  };
+  if (sh.opts.serve_proxy) {
+    if (Status st = listen(sh.opts.port, "PORT", &impl.acceptor); !st.ok()) return st;
+    impl.port = impl.acceptor->local_endpoint().port();
+    asio::co_spawn(impl.workers[0]->ioc, AcceptLoop(impl, false), asio::detached);
   }
-  impl.port = impl.acceptor->local_endpoint().port();
-  asio::co_spawn(impl.workers[0]->ioc, AcceptLoop(impl), asio::detached);
+  if (sh.opts.dashboard_port) {
+    if (Status st = listen(*sh.opts.dashboard_port, "DASHBOARD_PORT", &impl.dash_acceptor);
+        !st.ok()) {
+      return st;
+    }
+    impl.dash_port = impl.dash_acceptor->local_endpoint().port();
+    asio::co_spawn(impl.workers[0]->ioc, AcceptLoop(impl, true), asio::detached);
+  }
   for (auto& w : impl.workers) {
     impl.guards.emplace_back(w->ioc.get_executor());
     impl.threads.emplace_back([&ioc = w->ioc, i = impl.threads.size()] {
@@ -484,7 +483,8 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   sh.draining = true;
   asio::post(impl.workers[0]->ioc, [&impl] {
     beast::error_code ignored;
-    impl.acceptor->close(ignored);
+    if (impl.acceptor) impl.acceptor->close(ignored);
+    if (impl.dash_acceptor) impl.dash_acceptor->close(ignored);
   });
   // Idle keep-alive connections go now; busy ones close after their exchange.
   for (auto& w : impl.workers) {

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -36,6 +37,13 @@
 
 namespace cn::oauth {
 class OAuthRefresher;  // oauth/refresher.h
+}
+namespace cn::query {
+class ReaderPool;  // query/reader_pool.h
+class EventFeed;   // query/event_feed.h
+}  // namespace cn::query
+namespace cn {
+class Store;  // storage/store.h
 }
 
 namespace cn::net {
@@ -59,6 +67,14 @@ struct ServerOptions {
   std::size_t max_recorded_response_bytes = 32u << 20;
   bool client_auth = false;
   proxy::RetryPolicy retry;
+  // The dashboard port (DASHBOARD_PORT): the JSON API under /api/ and health, no proxying.
+  // nullopt: not served. serve_proxy false: only the dashboard port is served (`dashboard`).
+  std::optional<std::uint16_t> dashboard_port;
+  bool serve_proxy = true;
+  // The API's keys (DASHBOARD_API_KEY, INTERNAL_API_KEY; docs/api.md "Authentication"). Both
+  // empty: the API answers loopback clients only.
+  std::string api_dashboard_key;
+  std::string api_internal_key;
 };
 
 struct StoreHealth {
@@ -77,6 +93,10 @@ struct ServerServices {
   metrics::Registry* registry = nullptr;          // required
   recording::TokenStats* token_stats = nullptr;   // required
   oauth::OAuthRefresher* oauth = nullptr;         // optional: refreshes OAuth credentials
+  // The read side (docs/api.md); all null when recording is disabled (/api answers 503).
+  query::ReaderPool* readers = nullptr;  // runs the API's queries off the I/O threads
+  Store* store = nullptr;                // request details (GetRecord)
+  query::EventFeed* events = nullptr;    // GET /api/events
 };
 
 class Server {
@@ -88,8 +108,9 @@ class Server {
 
   // Binds and starts the worker threads. Fails with a message naming the address on bind errors.
   Status Start();
-  // The bound port (useful with port 0).
+  // The bound ports (useful with port 0); dashboard_port() is 0 when it is not served.
   std::uint16_t port() const;
+  std::uint16_t dashboard_port() const;
   // See the shutdown contract above. Idempotent; called by the destructor if needed.
   void Shutdown(std::chrono::milliseconds grace);
 

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -64,6 +65,12 @@ class SqlReader {
   // bad SQL. Rows already delivered stay delivered.
   virtual Status Query(std::string_view sql, std::span<const SqlParam> params,
                        const std::function<bool(const SqlRow&)>& on_row) = 0;
+
+  // The same with the parameters written in place: Query(sql, {SqlParam::Text(id)}, ...).
+  Status Query(std::string_view sql, std::initializer_list<SqlParam> params,
+               const std::function<bool(const SqlRow&)>& on_row) {
+    return Query(sql, std::span<const SqlParam>(params.begin(), params.size()), on_row);
+  }
 };
 
 }  // namespace cn
