@@ -42,7 +42,9 @@ class PgReader final : public SqlReader {
 
   // Rewrites the placeholders (a count that differs from params.size() is kInternal), runs the
   // statement with untyped text parameters, so PostgreSQL infers each one's type from its use,
-  // and hands the text-format rows to `on_row`. A broken session is re-opened first.
+  // and hands the text-format rows to `on_row`. The whole result is in memory before the first
+  // row is handed over (libpq's default): keep results bounded (LIMIT). A broken session is
+  // re-opened first.
   Status Query(std::string_view sql, std::span<const SqlParam> params,
                const std::function<bool(const SqlRow&)>& on_row) override;
 
