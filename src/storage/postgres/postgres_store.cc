@@ -16,6 +16,7 @@
 #include "storage/linking_row.h"
 #include "storage/postgres/pg_codec.h"
 #include "storage/postgres/pg_connection.h"
+#include "storage/postgres/pg_reader.h"
 #include "storage/postgres/pg_schema.h"
 
 namespace cn::storage {
@@ -339,6 +340,12 @@ PostgresStore::PostgresStore(PostgresOptions options, std::unique_ptr<PgConnecti
       maintenance_(std::move(maintenance)) {}
 
 PostgresStore::~PostgresStore() = default;
+
+StatusOr<std::unique_ptr<SqlReader>> PostgresStore::OpenReader(int statement_timeout_ms) {
+  auto reader = PgReader::Open(options_.url, statement_timeout_ms);
+  if (!reader.ok()) return reader.status();
+  return std::unique_ptr<SqlReader>(std::move(reader).value());
+}
 
 int PostgresStore::LatestSchemaVersion() { return PostgresMigrations().back().version; }
 

@@ -97,6 +97,8 @@ class PostgresStore final : public Store {
                                         std::int64_t max_rows) override;
   // True: any number of replicas may write to one database (docs/storage.md).
   bool SharedByReplicas() const override { return true; }
+  // A PgReader: a read-only session of its own on the store's URL.
+  StatusOr<std::unique_ptr<SqlReader>> OpenReader(int statement_timeout_ms) override;
 
   // Highest migration this binary knows / the database's current version.
   static int LatestSchemaVersion();

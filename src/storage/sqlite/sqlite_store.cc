@@ -15,6 +15,7 @@
 #include "storage/linking_row.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/schema.h"
+#include "storage/sqlite/sqlite_reader.h"
 
 namespace cn::storage {
 namespace {
@@ -259,6 +260,20 @@ SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer,
     : path_(std::move(path)), writer_(std::move(writer)), reader_(std::move(reader)) {}
 
 SqliteStore::~SqliteStore() = default;
+
+StatusOr<std::unique_ptr<SqlReader>> SqliteStore::OpenReader(int /*statement_timeout_ms*/) {
+  int busy_ms = 0;  // the busy_timeout the store's own read connection was opened with
+  {
+    std::lock_guard lock(read_mu_);
+    auto stmt = reader_->Prepare("PRAGMA busy_timeout");
+    if (!stmt.ok()) return stmt.status();
+    if (int rc = stmt->Step(); rc != SQLITE_ROW) return reader_->Error(rc, "reading busy_timeout");
+    busy_ms = static_cast<int>(stmt->Int(0));
+  }
+  auto reader = SqliteReader::Open(path_, busy_ms);
+  if (!reader.ok()) return reader.status();
+  return std::unique_ptr<SqlReader>(std::move(reader).value());
+}
 
 int SqliteStore::LatestSchemaVersion() { return SqliteMigrations().back().version; }
 

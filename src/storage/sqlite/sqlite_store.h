@@ -81,6 +81,8 @@ class SqliteStore final : public Store {
                                         std::int64_t max_rows) override;
   // False: an SQLite database belongs to one claude-nexus (docs/storage.md).
   bool SharedByReplicas() const override { return false; }
+  // A SqliteReader on its own read-only connection to the file (statement_timeout_ms unused).
+  StatusOr<std::unique_ptr<SqlReader>> OpenReader(int statement_timeout_ms) override;
 
   // Highest migration this binary knows.
   static int LatestSchemaVersion();
