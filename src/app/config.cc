@@ -262,6 +262,8 @@ StatusOr<Config> LoadConfig(const std::map<std::string, std::string>& env) {
            Read(env, "MAX_REQUEST_BODY_BYTES", &c.max_body_bytes, UintIn(1, 1ULL << 32)),
            Read(env, "CLAUDE_API_MAX_RETRIES", &max_retries, UintIn(0, 10)),
            Read(env, "IO_THREADS", &c.io_threads, UintIn(0, 256)),
+           Read(env, "API_READERS", &c.api_readers, UintIn(1, 64)),
+           Read(env, "API_STATEMENT_TIMEOUT_MS", &c.api_statement_timeout, Millis(100, 3'600'000)),
            Read(env, "RECORD_QUEUE_CAPACITY", &c.record_queue_capacity, UintIn(1, 10'000'000)),
            Read(env, "AUTO_MIGRATE", &c.auto_migrate, as_bool),
            Read(env, "RETENTION_DAYS", &c.retention_days, UintIn(0, 100'000)),
@@ -304,6 +306,9 @@ StatusOr<Config> LoadConfig(const std::map<std::string, std::string>& env) {
       *dest = std::move(p).value();
     }
   }
+
+  if (const std::string* v = Get(env, "DASHBOARD_API_KEY")) c.dashboard_api_key = *v;
+  if (const std::string* v = Get(env, "INTERNAL_API_KEY")) c.internal_api_key = *v;
 
   if (const std::string* v = Get(env, "DATABASE_URL")) {
     if (Status s = CheckDatabaseUrl(*v); !s.ok()) return s;
@@ -409,6 +414,14 @@ std::vector<std::string> DescribeConfig(const Config& c) {
                   std::to_string(c.retry.max_retries) + " retries)");
   if (!c.upstream_ca_file.empty()) lines.push_back("extra upstream CA file " + c.upstream_ca_file);
   if (!c.pricing_file.empty()) lines.push_back("prices from " + c.pricing_file.string());
+  lines.push_back(
+      std::string("API and dashboard: ") +
+      (c.dashboard_api_key.empty() && c.internal_api_key.empty()
+           ? "no DASHBOARD_API_KEY set: answering loopback clients (127.0.0.1, ::1) only"
+           : "key required (DASHBOARD_API_KEY" +
+                 std::string(c.internal_api_key.empty() ? "" : " or INTERNAL_API_KEY") + " set)") +
+      ", " + std::to_string(c.api_readers) + " reader connections, statement timeout " +
+      std::to_string(c.api_statement_timeout.count()) + " ms");
   lines.push_back("credentials dir " + c.credentials_dir.string() + ", client auth " +
                   (c.client_auth ? "on" : "off"));
   lines.push_back(

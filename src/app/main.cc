@@ -1,6 +1,7 @@
 // claude-nexus: the one binary. Subcommands:
-//   serve        the proxy on :3000 with recording (the dashboard on :3001 joins it later)
-//   proxy        the proxy alone
+//   serve        the proxy on :3000 with recording, and the API (dashboard service) on :3001
+//   proxy        the proxy alone (with recording; the API on the proxy port only)
+//   dashboard    the dashboard service alone: the API on :3001 over the store, no proxying
 //   healthcheck  GET a URL (default http://127.0.0.1:$PORT/health); exit 0 on 2xx, 1 otherwise
 //   oauth login <file> | refresh <file> [--force] | status [dir]
 //                Claude Max OAuth credential files (docs/oauth.md)
@@ -45,6 +46,8 @@
 #include "oauth/status.h"
 #include "oauth/token_client.h"
 #include "proxy/credentials.h"
+#include "query/event_feed.h"
+#include "query/reader_pool.h"
 #include "recording/recorder.h"
 #include "recording/recording.h"
 #include "storage/factory.h"
@@ -166,9 +169,13 @@ StatusOr<std::unique_ptr<Store>> OpenConfiguredStore(const Config& cfg, bool mig
 //
 // Thread-safety: built and run on the main thread only; the objects it owns have their own
 // contracts.
+// Which services a process runs (the subcommand).
+enum class Mode { kServe, kProxy, kDashboard };
+
 class Service {
  public:
-  explicit Service(const Config& cfg) : cfg_(cfg), credentials_(cfg.credentials_dir) {}
+  Service(const Config& cfg, Mode mode)
+      : cfg_(cfg), mode_(mode), credentials_(cfg.credentials_dir) {}
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
@@ -176,7 +183,12 @@ class Service {
   int Run(const sigset_t& signals) {
     LogCredentialFiles();
     if (!OpenTokenEndpoint()) return 2;
-    if (cfg_.storage_enabled && !OpenRecording()) return 2;
+    if (mode_ == Mode::kDashboard) {
+      if (!OpenStore()) return 2;
+    } else if (cfg_.storage_enabled && !OpenRecording()) {
+      return 2;
+    }
+    StartReadSide();
     AddProcessMetrics();
     StartOAuth();
     if (!StartServer()) return 2;
@@ -209,6 +221,39 @@ class Service {
     }
     token_endpoint_ = std::move(endpoint).value();
     return true;
+  }
+
+  // `dashboard`: the store only, for reading (no recording, no maintenance).
+  bool OpenStore() {
+    auto opened = OpenConfiguredStore(cfg_, cfg_.auto_migrate);
+    if (!opened.ok()) {
+      log::Error("cannot use the database", {{"error", opened.status().message()}});
+      return false;
+    }
+    store_ = std::move(opened).value();
+    log::Info("reading", {{"database", DescribeDatabase(cfg_)}});
+    return true;
+  }
+
+  // The API's reader pool and live event feed over the store (docs/api.md). A feed that cannot
+  // start (the database is down) leaves /api/events answering 503; the rest retries per query.
+  void StartReadSide() {
+    if (!store_) return;
+    const int timeout_ms = static_cast<int>(cfg_.api_statement_timeout.count());
+    readers_ = std::make_unique<query::ReaderPool>(
+        [store = store_.get(), timeout_ms] { return store->OpenReader(timeout_ms); },
+        cfg_.api_readers, 256);
+    auto reader = store_->OpenReader(timeout_ms);
+    if (!reader.ok()) {
+      log::Warn("event feed not started", {{"error", reader.status().message()}});
+      return;
+    }
+    events_ = std::make_unique<query::EventFeed>(std::move(reader).value(),
+                                                 std::chrono::milliseconds(250));
+    if (Status s = events_->Start(); !s.ok()) {
+      log::Warn("event feed not started", {{"error", s.message()}});
+      events_.reset();
+    }
   }
 
   // STORAGE_ENABLED: the store, the recording component (docs/architecture.md "Record path") and
@@ -288,6 +333,10 @@ class Service {
     sopts.max_body_bytes = cfg_.max_body_bytes;
     sopts.client_auth = cfg_.client_auth;
     sopts.retry = cfg_.retry;
+    if (mode_ != Mode::kProxy) sopts.dashboard_port = cfg_.dashboard_port;
+    sopts.serve_proxy = mode_ != Mode::kDashboard;
+    sopts.api_dashboard_key = cfg_.dashboard_api_key;
+    sopts.api_internal_key = cfg_.internal_api_key;
     return sopts;
   }
 
@@ -299,6 +348,9 @@ class Service {
     services.registry = &registry_;
     services.token_stats = recording_ ? &recording_->token_stats() : &no_token_stats_;
     services.oauth = refresher_.get();
+    services.readers = readers_.get();
+    services.store = store_.get();
+    services.events = events_.get();
     if (recording_) {
       services.submit_record = [r = recording_.get()](Record&& record) {
         r->Submit(std::move(record));
@@ -329,6 +381,7 @@ class Service {
     log::Info("listening",
               {{"address", cfg_.host},
                {"port", static_cast<int>(server_->port())},
+               {"dashboard_port", static_cast<int>(server_->dashboard_port())},
                {"io_threads", sopts.io_threads},
                {"upstream", cfg_.upstream.scheme + "://" + cfg_.upstream.host + ":" +
                                 std::to_string(cfg_.upstream.port) + cfg_.upstream.base_path}});
@@ -349,6 +402,8 @@ class Service {
   // spill).
   void ShutdownInOrder() {
     server_->Shutdown(cfg_.shutdown_timeout);
+    if (events_) events_->Stop();
+    readers_.reset();  // finishes queued queries (none: the server has stopped)
     refresher_->Stop();
     if (recording_) {
       const recording::PipelineStats s = recording_->Shutdown(std::chrono::seconds(10));
@@ -359,6 +414,7 @@ class Service {
   }
 
   const Config& cfg_;
+  const Mode mode_;
   proxy::CredentialStore credentials_;
   std::unique_ptr<oauth::TokenEndpoint> token_endpoint_;
   metrics::Registry registry_;
@@ -367,11 +423,12 @@ class Service {
   std::unique_ptr<recording::Recording> recording_;         // uses store_ and registry_
   std::unique_ptr<storage::StoreMaintenance> maintenance_;  // uses store_ and recording_'s stats
   std::unique_ptr<oauth::OAuthRefresher> refresher_;        // outlives the server; stopped after it
+  std::unique_ptr<query::ReaderPool> readers_;              // the API's queries (uses store_)
+  std::unique_ptr<query::EventFeed> events_;                // /api/events (its own reader)
   std::unique_ptr<net::Server> server_;
 };
 
-int Serve(const ServeFlags& flags, bool with_dashboard) {
-  (void)with_dashboard;  // the dashboard service is not part of this release yet
+int Serve(const ServeFlags& flags, Mode mode) {
   sigset_t signals = BlockShutdownSignals();
   auto config_or = BuildConfig(flags);
   if (!config_or.ok()) return Fail("configuration error: " + config_or.status().message());
@@ -382,7 +439,7 @@ int Serve(const ServeFlags& flags, bool with_dashboard) {
                                       {"arch", build::kTargetArch},
                                       {"allocator", AllocatorName()}});
   for (const auto& line : DescribeConfig(cfg)) log::Info("config", {{"setting", line}});
-  Service service(cfg);
+  Service service(cfg, mode);
   const int exit_code = service.Run(signals);
   log::Shutdown();
   return exit_code;
@@ -528,6 +585,7 @@ int main(int argc, char** argv) {
     static const Flag kFlags[] = {
         {"-p,--port", "PORT", "Listen port (PORT, default 3000)"},
         {"-H,--host", "HOST", "Listen address (HOST, default 0.0.0.0)"},
+        {"--dashboard-port", "DASHBOARD_PORT", "Dashboard/API port (DASHBOARD_PORT, default 3001)"},
         {"--upstream", "CLAUDE_API_BASE_URL", "Upstream API base URL (CLAUDE_API_BASE_URL)"},
         {"--data-dir", "DATA_DIR", "Where the SQLite database and spill file live (DATA_DIR)"},
         {"--credentials-dir", "CREDENTIALS_DIR", "Credential files directory (CREDENTIALS_DIR)"},
@@ -544,10 +602,14 @@ int main(int argc, char** argv) {
           f.help);
     }
   };
-  CLI::App* serve = cli.add_subcommand("serve", "Run the proxy (port 3000) with recording");
+  CLI::App* serve = cli.add_subcommand(
+      "serve", "Run the proxy (port 3000) with recording and the API/dashboard (port 3001)");
   add_serve_flags(serve);
   CLI::App* proxy = cli.add_subcommand("proxy", "Run the proxy service alone");
   add_serve_flags(proxy);
+  CLI::App* dashboard = cli.add_subcommand(
+      "dashboard", "Run the dashboard service alone: the API on DASHBOARD_PORT (3001) over the store");
+  add_serve_flags(dashboard);
   CLI::App* health =
       cli.add_subcommand("healthcheck", "Exit 0 if URL answers 2xx (for HEALTHCHECK)");
   std::string health_url;
@@ -612,8 +674,9 @@ int main(int argc, char** argv) {
               << build::kTargetArch << ", allocator " << app::AllocatorName() << ")\n";
     return 0;
   }
-  if (*serve) return app::Serve(flags, true);
-  if (*proxy) return app::Serve(flags, false);
+  if (*serve) return app::Serve(flags, app::Mode::kServe);
+  if (*proxy) return app::Serve(flags, app::Mode::kProxy);
+  if (*dashboard) return app::Serve(flags, app::Mode::kDashboard);
   if (*rebuild) return app::RebuildConversationsCommand(flags, rebuild_flags);
   if (*migrate) return app::MigrateCommand(flags);
   if (*prune) return app::PruneCommand(flags, prune_days);

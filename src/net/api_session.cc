@@ -22,19 +22,22 @@ constexpr std::chrono::milliseconds kWriteTimeout{30000};
 template <typename Result, typename Fn>
 awaitable<Result> OnPool(Shared& sh, Fn fn, Result busy) {
   auto ex = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result)>(
-      [&sh, ex, fn = std::move(fn), busy = std::move(busy)](auto handler) mutable {
+  // Named, not a temporary in the co_await expression (GCC 12; docs/style.md).
+  auto initiation = [&sh, ex, fn = std::move(fn), busy = std::move(busy)](auto handler) mutable {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        // The handler is moved out when it runs: a use_awaitable handler owns the coroutine's
+        // stack until it is invoked, and must not be destroyed later on another thread.
         auto deliver = [ex, h](Result r) {
-          asio::post(ex, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+          asio::post(ex, [h, r = std::move(r)]() mutable { std::move (*h)(std::move(r)); });
         };
         bool queued = sh.svc.readers->Submit(
             [fn = std::move(fn), deliver](SqlReader* reader, const Status& status) mutable {
               deliver(fn(reader, status));
             });
         if (!queued) deliver(std::move(busy));
-      },
-      asio::use_awaitable);
+      };
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result)>(
+      std::move(initiation), asio::use_awaitable);
 }
 
 http::status HttpStatus(int code) { return static_cast<http::status>(code); }
@@ -97,9 +100,7 @@ awaitable<void> StreamExport(Shared& sh, beast::tcp_stream& stream, api::ExportP
     };
     ChunkResult busy;
     busy.status = cn::Status::Unavailable("the reader pool is busy");
-    ChunkResult r = co_await OnPool<ChunkResult>(
-        sh,
-        [plan](SqlReader* reader, const cn::Status& rs) mutable {
+    auto job = [plan](SqlReader* reader, const cn::Status& rs) mutable {
           ChunkResult out;
           if (reader == nullptr) {
             out.status = rs;
@@ -113,8 +114,8 @@ awaitable<void> StreamExport(Shared& sh, beast::tcp_stream& stream, api::ExportP
           }
           out.plan = std::move(plan);
           return out;
-        },
-        std::move(busy));
+        };
+    ChunkResult r = co_await OnPool<ChunkResult>(sh, std::move(job), std::move(busy));
     if (first) {
       first = false;
       if (!r.status.ok()) {
@@ -131,7 +132,10 @@ awaitable<void> StreamExport(Shared& sh, beast::tcp_stream& stream, api::ExportP
       log::Warn("export stopped", {{"error", r.status.message()}});
       co_return;
     }
-    if (!r.text.empty() && co_await WriteAll(stream, Chunk(r.text))) co_return;
+    if (!r.text.empty()) {
+      const std::string chunk = Chunk(r.text);
+      if (co_await WriteAll(stream, chunk)) co_return;
+    }
     if (r.done) break;
     plan = std::move(r.plan);
     if (sh.draining.load()) co_return;
@@ -203,8 +207,9 @@ awaitable<bool> ServeApi(Shared& sh, beast::tcp_stream& stream, Deadline& dl,
     co_return co_await write(std::move(*deny));
   }
   if (sh.svc.readers == nullptr) {
-    co_return co_await write(api::ErrorResponse(
-        503, "recording_disabled", "Recording is disabled (STORAGE_ENABLED=false): no data to read."));
+    api::Response off = api::ErrorResponse(
+        503, "recording_disabled", "Recording is disabled (STORAGE_ENABLED=false): no data to read.");
+    co_return co_await write(std::move(off));
   }
   switch (api::Classify(ar)) {
     case api::Kind::kExport: {
@@ -215,8 +220,9 @@ awaitable<bool> ServeApi(Shared& sh, beast::tcp_stream& stream, Deadline& dl,
     }
     case api::Kind::kEvents: {
       if (sh.svc.events == nullptr) {
-        co_return co_await write(
-            api::ErrorResponse(503, "feed_unavailable", "The event feed is not running."));
+        api::Response off =
+            api::ErrorResponse(503, "feed_unavailable", "The event feed is not running.");
+        co_return co_await write(std::move(off));
       }
       auto plan = api::PlanEvents(ar);
       if (auto* err = std::get_if<api::Response>(&plan)) co_return co_await write(std::move(*err));
@@ -227,13 +233,13 @@ awaitable<bool> ServeApi(Shared& sh, beast::tcp_stream& stream, Deadline& dl,
       break;
   }
   Store* store = sh.svc.store;
-  api::Response r = co_await OnPool<api::Response>(
-      sh,
-      [ar = std::move(ar), store](SqlReader* reader, const cn::Status& rs) {
-        api::Context ctx{reader, rs, store, NowUnixMicros()};
-        return api::Handle(ar, ctx);
-      },
-      api::ErrorResponse(503, "busy", "Too many API requests are queued; retry shortly."));
+  auto job = [ar = std::move(ar), store](SqlReader* reader, const cn::Status& rs) {
+    api::Context ctx{reader, rs, store, NowUnixMicros()};
+    return api::Handle(ar, ctx);
+  };
+  api::Response busy =
+      api::ErrorResponse(503, "busy", "Too many API requests are queued; retry shortly.");
+  api::Response r = co_await OnPool<api::Response>(sh, std::move(job), std::move(busy));
   co_return co_await write(std::move(r));
 }
 
