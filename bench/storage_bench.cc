@@ -97,6 +97,15 @@ cn::Record MixRecord(int i, std::int64_t now) {
   r.message_count = 1;
   r.usage = {100, 50, 0, 0};
   r.usage_json = R"({"input_tokens":100,"output_tokens":50})";
+  // What enrichment gives for an exchange like this one (anthropic/search_text.h), in words: a
+  // ~2 KB user part and the ~800-byte answer.
+  for (int w = 0; r.search_text.size() < 2000; ++w) {
+    r.search_text += "please explain item" + std::to_string((i * 7 + w) % 997) + " of the build ";
+  }
+  r.search_text += '\n';
+  for (int w = 0; r.search_text.size() < 2800; ++w) {
+    r.search_text += "answer" + std::to_string((i + w) % 499) + " covers the cache layer ";
+  }
   return r;
 }
 

@@ -12,6 +12,7 @@
 #include "anthropic/classify.h"
 #include "anthropic/message.h"
 #include "anthropic/ratelimit.h"
+#include "anthropic/search_text.h"
 #include "anthropic/stream_accumulator.h"
 #include "sse/parser.h"
 
@@ -28,7 +29,8 @@ void EnrichFromRequest(Record& r, const boost::json::value* body) {
   }
 }
 
-void EnrichFromJsonResponse(Record& r) {
+// `request_body` as EnrichRecord has it: for search_text, which needs the response's message.
+void EnrichFromJsonResponse(Record& r, const boost::json::value* request_body) {
   if (r.response_body.empty()) return;
   boost::json::monotonic_resource arena;
   std::optional<boost::json::value> body = ParseJson(r.response_body, false, &arena);
@@ -46,9 +48,10 @@ void EnrichFromJsonResponse(Record& r) {
     r.task_tool_invocation_json = TaskInvocationsJson(content->get_array());
   }
   r.stop_reason = StringField(*message, "stop_reason");
+  r.search_text = SearchText(r.request_type, request_body, message);
 }
 
-void EnrichFromStream(Record& r) {
+void EnrichFromStream(Record& r, const boost::json::value* request_body) {
   StreamAccumulator stream;
   if (r.chunks.empty()) {
     stream.AddRaw(r.response_body);
@@ -60,6 +63,7 @@ void EnrichFromStream(Record& r) {
     r.response_json = boost::json::serialize(message);
     const boost::json::array& content = message.at("content").get_array();
     r.task_tool_invocation_json = TaskInvocationsJson(content);
+    r.search_text = SearchText(r.request_type, request_body, &message);
   }
   r.usage = stream.usage();
   if (!stream.usage_json().empty()) r.usage_json = boost::json::serialize(stream.usage_json());
@@ -162,10 +166,12 @@ void EnrichRecord(Record& r, const boost::json::value* request_body) {
     r.quota = QuotaFromHeaders(r.response_headers);
     EnrichFromRequest(r, request_body);
     if (r.response_streaming) {
-      EnrichFromStream(r);
+      EnrichFromStream(r, request_body);
     } else {
-      EnrichFromJsonResponse(r);
+      EnrichFromJsonResponse(r, request_body);
     }
+    // No response message (an error, an aborted exchange): the user's part alone.
+    if (r.search_text.empty()) r.search_text = SearchText(r.request_type, request_body, nullptr);
   } catch (const std::exception&) {
   }
   FillChunkUsage(r);

@@ -13,7 +13,8 @@ namespace cn::anthropic {
 
 // Fills model, request_type, message_count, usage, usage_json, response_json, tool_call_count,
 // task_tool_invocation_json, stop_reason, chunk_usage (ChunkUsages(r.chunks)), user_id and
-// session_id (attribution.h) and quota (QuotaFromHeaders), and sets `enriched`. Never throws;
+// session_id (attribution.h), quota (QuotaFromHeaders) and search_text (search_text.h: the last
+// user message and the response's text), and sets `enriched`. Never throws;
 // input that does not parse, or fields of the wrong type, leave the corresponding fields
 // empty/zero. cost_usd is PriceRecord's, which needs the price table.
 //  - Request: model and message_count (raw length of `messages`) from the body;

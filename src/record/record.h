@@ -131,6 +131,12 @@ struct Record {
   std::string session_id;
   std::optional<double> cost_usd;
   QuotaSnapshot quota;
+
+  // What full-text search indexes (anthropic/search_text.h; the stores' cn_search, docs/storage.md
+  // "Search and the live feed"): the last user message's text, '\n', the response's text, each
+  // part at most 4 KiB of valid UTF-8. Empty unless request_type is inference or query_evaluation
+  // with a `messages` body.
+  std::string search_text;
 };
 
 inline const char* OutcomeName(Outcome o) {

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <optional>
 #include <type_traits>
@@ -13,6 +14,7 @@
 #include "anthropic/attribution.h"
 #include "anthropic/enrich.h"
 #include "anthropic/message.h"
+#include "anthropic/search_text.h"
 #include "common/base64.h"
 #include "common/utf8.h"
 
@@ -227,6 +229,7 @@ constexpr Field<std::string> kTextFields[] = {
     {"stop_reason", &Record::stop_reason},
     {"user_id", &Record::user_id},
     {"session_id", &Record::session_id},
+    {"search_text", &Record::search_text},
 };
 // Record::link, flattened into the same object (the spill format predates the struct).
 constexpr Field<std::string, ConversationLink> kLinkTextFields[] = {
@@ -561,6 +564,16 @@ StatusOr<Record> RecordFromJson(std::string_view text) {
         anthropic::ParseAttribution(body ? &*body : nullptr, r.request_headers);
     r.user_id = who.user_id;
     r.session_id = who.session_id;
+  }
+  if (f.Find("search_text") == nullptr && r.enriched) {
+    // Written before search_text was in the format: what enrichment would have derived, from the
+    // request body and the stored response message (contract 6).
+    try {
+      r.search_text =
+          anthropic::SearchTextFromJson(r.request_type, r.request_body, r.response_json);
+    } catch (const std::exception&) {
+      r.search_text.clear();
+    }
   }
   if (const json::value* v = f.Find("outcome")) {
     const json::string* s = v->if_string();

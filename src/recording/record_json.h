@@ -17,6 +17,9 @@
 //      version 1 without a bump: an enriched line that lacks it (written by an older
 //      claude-nexus) gets it derived from its chunks by anthropic::ChunkUsages, as enrichment
 //      would have, so the stores write the same streaming_chunks.token_count either way.
+//   6. search_text came after version 1 too: an enriched line without it gets it derived by
+//      anthropic::SearchTextFromJson from request_type, request_body and response_json (what
+//      enrichment read), so a replayed record is searchable like a fresh one.
 //
 // Thread-safety: pure functions over their arguments.
 #pragma once

@@ -220,7 +220,7 @@ TEST_F(PostgresIntegrationTest, MigrateCommandAndClearStartupErrors) {
   auto migrate = ProxyProcess::Start({{"DATABASE_URL", db_->url()}}, dir.path(), {"migrate"});
   ASSERT_TRUE(migrate);
   EXPECT_EQ(migrate->WaitExit(std::chrono::seconds(30)), 0) << migrate->Log();
-  EXPECT_EQ(Scalar(db_->url(), "SELECT max(version) FROM schema_migrations"), "4");
+  EXPECT_EQ(Scalar(db_->url(), "SELECT max(version) FROM schema_migrations"), "5");
 
   // Unreachable server: exits 2 at start-up, names the server, never the password.
   TempDir dir2;

@@ -288,6 +288,29 @@ ALTER TABLE api_requests
   ADD COLUMN IF NOT EXISTS ratelimit JSONB;
 )sql";
 
+// Version 5: full-text search and the live feed of the read side (docs/storage.md "Search and
+// the live feed"), as SQLite's version 4. WriteBatch fills both for the records it newly inserts,
+// in its transaction, and notifies channel cn_events (delivered at COMMIT); retention deletes a
+// request's search row with it and keeps 24 hours of events.
+//   cn_search  Record::search_text; `simple` configuration (no stemming, no stop words: the
+//              text mixes languages and code), GIN-indexed.
+//   cn_events  one row per committed record; seq is commit order (WriteBatch takes an advisory
+//              lock for it).
+// Rows written before version 5 have no search row.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE IF NOT EXISTS cn_search (
+  request_id UUID PRIMARY KEY,
+  text TEXT NOT NULL,
+  tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED
+);
+CREATE INDEX IF NOT EXISTS idx_cn_search_tsv ON cn_search USING GIN (tsv);
+CREATE TABLE IF NOT EXISTS cn_events (
+  seq BIGSERIAL PRIMARY KEY,
+  request_id UUID NOT NULL,
+  created_us BIGINT NOT NULL
+);
+)sql";
+
 constexpr PgMigration kMigrations[] = {
     {1,
      "the original's schema (api_requests, streaming_chunks, conversation_analyses, "
@@ -296,6 +319,7 @@ constexpr PgMigration kMigrations[] = {
     {2, "claude-nexus columns; soft parent references; text limits", kV2},
     {3, "cn_domain_stats: per-domain totals shared by replicas", kV3},
     {4, "api_requests: user, session, cost and quota columns", kV4},
+    {5, "cn_search (full-text search) and cn_events (live feed)", kV5},
 };
 
 }  // namespace

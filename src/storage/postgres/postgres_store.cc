@@ -227,6 +227,54 @@ void AppendRequestRow(const Record& r, PostgresOptions::RawBodies raw_bodies, Pg
   p.AddTextOrNull(pg::JsonbOrEmpty(r.quota.json));
 }
 
+// ---- cn_search and cn_events (migration 5) -----------------------------------------------------
+
+// Arbitrary constant: the advisory lock that makes cn_events.seq commit order across replicas.
+constexpr std::int64_t kEventsLockKey = 0x636e5f6576656e74;  // "cn_event"
+constexpr std::int64_t kEventRetentionMicros = std::int64_t{24} * 3600 * 1'000'000;
+
+// Appends `v` as one element of a PostgreSQL array literal ("{...}").
+void AppendArrayElement(std::string& array, std::string_view v) {
+  array += array.size() > 1 ? ",\"" : "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') array += '\\';
+    array += c;
+  }
+  array += '"';
+}
+
+// The search rows and feed events of the records a batch newly inserted, and the wake-up of the
+// feed's listeners (delivered at COMMIT), in one statement. The events are inserted under a
+// transaction-scoped advisory lock held until COMMIT, so replicas writing to one database hand out
+// seq in commit order: a reader that has seen seq N never later finds a new event below N.
+Status AddSearchAndEvents(PgConnection& db, std::span<const Record* const> records) {
+  if (records.empty()) return Status::Ok();
+  std::string search_ids = "{", search_texts = "{", event_ids = "{";
+  for (const Record* r : records) {
+    AppendArrayElement(event_ids, r->request_id);
+    if (r->search_text.empty()) continue;
+    AppendArrayElement(search_ids, r->request_id);
+    AppendArrayElement(search_texts, SanitizeUtf8(r->search_text));
+  }
+  search_ids += '}';
+  search_texts += '}';
+  event_ids += '}';
+  PgParams p;
+  p.AddText(search_ids);
+  p.AddText(search_texts);
+  p.AddText(event_ids);
+  p.AddInt(NowUnixMicros());
+  p.AddInt(kEventsLockKey);
+  static const std::string kSql =
+      "WITH s AS (INSERT INTO cn_search (request_id, text) "
+      "SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT (request_id) DO NOTHING), "
+      "e AS (INSERT INTO cn_events (request_id, created_us) SELECT u.id, $4::bigint "
+      "FROM (SELECT pg_advisory_xact_lock($5::bigint)) l, unnest($3::uuid[]) WITH ORDINALITY "
+      "AS u(id, n) ORDER BY u.n) "
+      "SELECT pg_notify('cn_events', '')";
+  return db.Query(kSql, p, "inserting into cn_search and cn_events", nullptr);
+}
+
 // SELECT list of GetRecord; indexes below.
 constexpr std::string_view kSelectRecordSql =
     "SELECT request_id::text, domain, coalesce(timestamp_us, (extract(epoch FROM timestamp) * "
@@ -471,6 +519,8 @@ Status PostgresStore::WriteBatch(std::span<const Record> records) {
     s = InsertChunks(fresh);
   }
   if (s.ok()) s = AddDomainStats(fresh);
+  // Last before COMMIT: it takes the lock that orders cn_events.seq.
+  if (s.ok()) s = AddSearchAndEvents(db, fresh);
   if (s.ok()) s = db.Exec("COMMIT", "COMMIT");
   if (!s.ok()) {
     db.RollBackQuietly();
@@ -890,18 +940,27 @@ StatusOr<std::int64_t> PostgresStore::PruneOlderThan(std::int64_t cutoff_unix_mi
   PgParams p;
   p.AddText(FormatIso8601Micros(cutoff_unix_micros));
   p.AddInt(max_rows);
+  p.AddInt(NowUnixMicros() - kEventRetentionMicros);
   PgResult r;
   // Oldest first through idx_requests_timestamp; SKIP LOCKED so two replicas pruning at once
-  // (or a writer holding a row) never wait on each other. Chunks go by ON DELETE CASCADE.
+  // (or a writer holding a row) never wait on each other. Chunks go by ON DELETE CASCADE, the
+  // search rows with their requests, and the feed keeps 24 hours: every event before the first
+  // younger one (seq order: no holes, and the scan stops there). One statement, one transaction.
   if (Status s = maintenance_->Query(
           "WITH doomed AS (SELECT request_id FROM api_requests WHERE timestamp < "
-          "$1::timestamptz ORDER BY timestamp LIMIT $2::int FOR UPDATE SKIP LOCKED) "
-          "DELETE FROM api_requests a USING doomed WHERE a.request_id = doomed.request_id",
+          "$1::timestamptz ORDER BY timestamp LIMIT $2::int FOR UPDATE SKIP LOCKED), "
+          "gone AS (DELETE FROM api_requests a USING doomed WHERE a.request_id = "
+          "doomed.request_id RETURNING a.request_id), "
+          "s AS (DELETE FROM cn_search c USING gone WHERE c.request_id = gone.request_id), "
+          "e AS (DELETE FROM cn_events WHERE seq < coalesce((SELECT seq FROM cn_events "
+          "WHERE created_us >= $3::bigint ORDER BY seq LIMIT 1), "
+          "(SELECT max(seq) + 1 FROM cn_events))) "
+          "SELECT count(*) FROM gone",
           p, "pruning old exchanges", &r);
       !s.ok()) {
     return s;
   }
-  return static_cast<std::int64_t>(std::strtoll(PQcmdTuples(r.get()), nullptr, 10));
+  return static_cast<std::int64_t>(std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10));
 }
 
 }  // namespace cn::storage

@@ -142,10 +142,30 @@ ALTER TABLE api_requests ADD COLUMN quota_7d_reset INTEGER;
 ALTER TABLE api_requests ADD COLUMN ratelimit TEXT;
 )sql";
 
+// Version 4: full-text search and the live feed of the read side (docs/storage.md "Search and
+// the live feed"). WriteBatch fills both for each newly inserted record, in its transaction.
+//   cn_search  Record::search_text (the last user message and the response's text). Its rowid is
+//              the api_requests row's rowid, so retention deletes a request's search row by rowid
+//              (request_id is UNINDEXED: matching on it would scan the whole table). VACUUM keeps
+//              the rowids of a table with indexes, as api_requests is.
+//   cn_events  one row per committed record; seq is commit order (one writer per SQLite file).
+//              Retention keeps the last 24 hours.
+// Records written before version 4 have no search row.
+constexpr std::string_view kV4 = R"sql(
+CREATE VIRTUAL TABLE cn_search USING fts5(text, request_id UNINDEXED,
+  tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE cn_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  request_id TEXT NOT NULL,
+  created_us INTEGER NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: api_requests, streaming_chunks", kV1},
     {2, "drop the api_requests indexes no query uses", kV2},
     {3, "api_requests: user, session, cost and quota columns", kV3},
+    {4, "cn_search (full-text search) and cn_events (live feed)", kV4},
 };
 
 }  // namespace

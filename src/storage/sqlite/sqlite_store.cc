@@ -100,6 +100,27 @@ constexpr std::string_view kPruneSql =
     "DELETE FROM api_requests WHERE request_id IN (SELECT request_id FROM api_requests "
     "WHERE timestamp < ?1 ORDER BY timestamp LIMIT ?2)";
 
+// A newly inserted record's search text (migration 4), under the rowid its api_requests row
+// just got (run right after that INSERT). OR REPLACE: a rowid is only reused after its row was
+// deleted some other way than retention (which deletes the search row too); the stale search row
+// then gives way.
+constexpr std::string_view kInsertSearchSql =
+    "INSERT OR REPLACE INTO cn_search (rowid, text, request_id) "
+    "VALUES (last_insert_rowid(), ?1, ?2)";
+constexpr std::string_view kInsertEventSql =
+    "INSERT INTO cn_events (request_id, created_us) VALUES (?1, ?2)";
+// The search rows of what kPruneSql deletes: the same selection (same plan, same transaction),
+// by rowid, which FTS5 looks up directly.
+constexpr std::string_view kPruneSearchSql =
+    "DELETE FROM cn_search WHERE rowid IN (SELECT rowid FROM api_requests "
+    "WHERE timestamp < ?1 ORDER BY timestamp LIMIT ?2)";
+// The feed keeps 24 hours: every event before the first one younger than ?1 (seq order, so the
+// feed never has holes and the scan stops at the first young row; all of them when none is).
+constexpr std::string_view kPruneEventsSql =
+    "DELETE FROM cn_events WHERE seq < coalesce((SELECT seq FROM cn_events WHERE created_us >= ?1 "
+    "ORDER BY seq LIMIT 1), (SELECT max(seq) + 1 FROM cn_events))";
+constexpr std::int64_t kEventRetentionMicros = std::int64_t{24} * 3600 * 1'000'000;
+
 constexpr std::string_view kSelectChunksSql =
     "SELECT timestamp_us, data FROM streaming_chunks WHERE request_id = ?1 ORDER BY chunk_index";
 
@@ -427,8 +448,22 @@ Status SqliteStore::InsertRecord(const Record& r) {
   q.BindTextOrNull(p(kRatelimit), r.quota.json);
 
   if (int rc = q.Step(); rc != SQLITE_DONE) return db.Error(rc, "inserting into api_requests");
-  // Already stored (a replayed batch): leave the row and its chunks exactly as they are.
+  // Already stored (a replayed batch): leave the row, its chunks, its search row and its event
+  // exactly as they are.
   if (db.Changes() == 0) return Status::Ok();
+
+  if (!r.search_text.empty()) {
+    auto search = db.Prepare(kInsertSearchSql);
+    if (!search.ok()) return search.status();
+    search->BindText(1, r.search_text);
+    search->BindText(2, r.request_id);
+    if (int rc = search->Step(); rc != SQLITE_DONE) return db.Error(rc, "inserting into cn_search");
+  }
+  auto event = db.Prepare(kInsertEventSql);
+  if (!event.ok()) return event.status();
+  event->BindText(1, r.request_id);
+  event->BindInt(2, NowUnixMicros());
+  if (int rc = event->Step(); rc != SQLITE_DONE) return db.Error(rc, "inserting into cn_events");
 
   auto chunk_stmt = db.Prepare(kInsertChunkSql);
   if (!chunk_stmt.ok()) return chunk_stmt.status();
@@ -591,15 +626,33 @@ StatusOr<std::int64_t> SqliteStore::PruneOlderThan(std::int64_t cutoff_unix_micr
   const std::string cutoff = FormatIso8601(cutoff_unix_micros);
   std::lock_guard lock(write_mu_);
   Connection& db = *writer_;
-  auto stmt = db.Prepare(kPruneSql);
-  if (!stmt.ok()) return stmt.status().WithContext("pruning old exchanges");
-  stmt->BindText(1, cutoff);
-  stmt->BindInt(2, max_rows);
-  // One statement outside BEGIN: its own short transaction.
-  if (int rc = stmt->Step(); rc != SQLITE_DONE) {
-    return db.Error(rc, "deleting").WithContext("pruning old exchanges");
+  const std::string context = "pruning old exchanges";
+  // One short transaction: the search rows, then their requests (chunks by cascade), then the
+  // feed's old events.
+  if (Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return RollBack(db, s.WithContext(context));
+  auto run = [&](std::string_view sql, std::string_view what) -> Status {
+    auto stmt = db.Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindText(1, cutoff);
+    stmt->BindInt(2, max_rows);
+    if (int rc = stmt->Step(); rc != SQLITE_DONE) return db.Error(rc, what);
+    return Status::Ok();
+  };
+  if (Status s = run(kPruneSearchSql, "deleting from cn_search"); !s.ok()) {
+    return RollBack(db, s.WithContext(context));
   }
-  return db.Changes();
+  if (Status s = run(kPruneSql, "deleting"); !s.ok()) return RollBack(db, s.WithContext(context));
+  const std::int64_t pruned = db.Changes();
+  {
+    auto stmt = db.Prepare(kPruneEventsSql);
+    if (!stmt.ok()) return RollBack(db, stmt.status().WithContext(context));
+    stmt->BindInt(1, NowUnixMicros() - kEventRetentionMicros);
+    if (int rc = stmt->Step(); rc != SQLITE_DONE) {
+      return RollBack(db, db.Error(rc, "deleting from cn_events").WithContext(context));
+    }
+  }
+  if (Status s = db.Exec("COMMIT"); !s.ok()) return RollBack(db, s.WithContext(context));
+  return pruned;
 }
 
 // ---- Conversation linking ----------------------------------------------------------------------

@@ -57,6 +57,7 @@ void ExpectSame(const Record& a, const Record& b) {
   EXPECT_EQ(a.session_id, b.session_id);
   EXPECT_EQ(a.cost_usd, b.cost_usd);
   EXPECT_EQ(a.quota, b.quota);
+  EXPECT_EQ(a.search_text, b.search_text);
 }
 
 // No field at its default, so a field the mapping forgot cannot pass unnoticed.
@@ -105,6 +106,7 @@ Record FullRecord() {
   r.quota.utilization_7d = 0.33;
   r.quota.resets_at_7d = 1'750'896'000;
   r.quota.json = R"({"status":"allowed_warning"})";
+  r.search_text = "what changed?\nNothing \xc3\xa9";
   return r;
 }
 
@@ -347,6 +349,27 @@ TEST(RecordJsonTest, OldEnrichedLineGetsAttributionAndQuotaDerived) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->user_id, "");
   EXPECT_EQ(back->quota, QuotaSnapshot{});
+}
+
+TEST(RecordJsonTest, OldEnrichedLineGetsSearchTextDerived) {
+  // A line of the version before search_text: derived from the request body and response_json,
+  // as enrichment would have (anthropic/search_text.h).
+  Record r = FullRecord();
+  r.request_body = R"({"messages":[{"role":"user","content":"old question"}]})";
+  r.response_json = R"({"type":"message","content":[{"type":"text","text":"old answer"}]})";
+  boost::json::object line = boost::json::parse(RecordToJson(r)).as_object();
+  ASSERT_TRUE(line.contains("search_text"));
+  line.erase("search_text");
+  StatusOr<Record> back = RecordFromJson(boost::json::serialize(line));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->search_text, "old question\nold answer");
+  // Present (even empty) is taken as written; unenriched lines are left to enrichment.
+  r.search_text.clear();
+  ExpectSame(RoundTrip(r), r);
+  line["enriched"] = false;
+  back = RecordFromJson(boost::json::serialize(line));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->search_text, "");
 }
 
 TEST(RecordJsonTest, PresentChunkUsageIsTakenAsWritten) {

@@ -46,6 +46,10 @@ class PostgresTarget final : public StoreTestTarget {
   }
   Store& store() override { return *store_; }
   std::vector<std::int64_t> ChunkTokenCounts(const std::string& request_id) override;
+  std::vector<std::string> SearchMatches(const std::string& word) override;
+  std::int64_t SearchRowCount() override;
+  std::vector<std::pair<std::int64_t, std::string>> Events() override;
+  void BackdateEvent(const std::string& request_id, std::int64_t micros) override;
 
  private:
   PgTestDatabase db_;  // declared first: dropped after the store's connections close
@@ -94,6 +98,37 @@ std::vector<std::int64_t> PostgresTarget::ChunkTokenCounts(const std::string& re
     out.push_back(std::stoll(row.at(0)));
   }
   return out;
+}
+
+std::vector<std::string> PostgresTarget::SearchMatches(const std::string& word) {
+  std::vector<std::string> out;
+  for (const auto& row : Query(db_.url(),
+                               "SELECT request_id::text FROM cn_search WHERE tsv @@ "
+                               "plainto_tsquery('simple', '" +
+                                   word + "') ORDER BY request_id::text")) {
+    out.push_back(row.at(0));
+  }
+  return out;
+}
+
+std::int64_t PostgresTarget::SearchRowCount() {
+  return std::stoll(One(db_.url(), "SELECT count(*) FROM cn_search"));
+}
+
+std::vector<std::pair<std::int64_t, std::string>> PostgresTarget::Events() {
+  std::vector<std::pair<std::int64_t, std::string>> out;
+  for (const auto& row :
+       Query(db_.url(), "SELECT seq, request_id::text FROM cn_events ORDER BY seq")) {
+    out.emplace_back(std::stoll(row.at(0)), row.at(1));
+  }
+  return out;
+}
+
+void PostgresTarget::BackdateEvent(const std::string& request_id, std::int64_t micros) {
+  EXPECT_EQ(One(db_.url(), "WITH u AS (UPDATE cn_events SET created_us = created_us - " +
+                               std::to_string(micros) + " WHERE request_id = '" + request_id +
+                               "' RETURNING 1) SELECT count(*) FROM u"),
+            "1");
 }
 
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformanceTest,
@@ -175,7 +210,7 @@ TEST_F(PostgresStoreTest, MigrationsAreRecordedAndConcurrentMigratorsAgree) {
   EXPECT_EQ(One(db_->url(),
                 "SELECT string_agg(version::text, ',' ORDER BY version) FROM "
                 "schema_migrations"),
-            "1,2,3,4");
+            "1,2,3,4,5");
   auto version = stores[0]->SchemaVersion();
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(*version, PostgresStore::LatestSchemaVersion());

@@ -41,6 +41,10 @@ class SqliteTarget final : public StoreTestTarget {
   Store& store() override { return *store_; }
   SqliteStore& sqlite() { return *store_; }
   std::vector<std::int64_t> ChunkTokenCounts(const std::string& request_id) override;
+  std::vector<std::string> SearchMatches(const std::string& word) override;
+  std::int64_t SearchRowCount() override;
+  std::vector<std::pair<std::int64_t, std::string>> Events() override;
+  void BackdateEvent(const std::string& request_id, std::int64_t micros) override;
   const std::string& db_path() const { return db_path_; }
   const std::string& dir() const { return dir_.path(); }
 
@@ -102,6 +106,34 @@ std::vector<std::int64_t> SqliteTarget::ChunkTokenCounts(const std::string& requ
     out.push_back(std::stoll(row));
   }
   return out;
+}
+
+std::vector<std::string> SqliteTarget::SearchMatches(const std::string& word) {
+  RawDb raw(db_path_);
+  return raw.Rows("SELECT request_id FROM cn_search WHERE cn_search MATCH '" + word +
+                  "' ORDER BY request_id");
+}
+
+std::int64_t SqliteTarget::SearchRowCount() {
+  RawDb raw(db_path_);
+  return std::stoll(raw.One("SELECT count(*) FROM cn_search"));
+}
+
+std::vector<std::pair<std::int64_t, std::string>> SqliteTarget::Events() {
+  RawDb raw(db_path_);
+  std::vector<std::pair<std::int64_t, std::string>> out;
+  for (const std::string& row : raw.Rows("SELECT seq, request_id FROM cn_events ORDER BY seq")) {
+    const std::size_t bar = row.find('|');
+    out.emplace_back(std::stoll(row.substr(0, bar)), row.substr(bar + 1));
+  }
+  return out;
+}
+
+void SqliteTarget::BackdateEvent(const std::string& request_id, std::int64_t micros) {
+  RawDb raw(db_path_);
+  EXPECT_EQ(raw.Exec("UPDATE cn_events SET created_us = created_us - " + std::to_string(micros) +
+                     " WHERE request_id = '" + request_id + "'"),
+            SQLITE_OK);
 }
 
 StoreFactory SqliteFactory() {
@@ -210,7 +242,7 @@ TEST(SqliteStoreTest, UpgradeFromVersion1DropsUnusedIndexesAndKeepsRowsAndPlans)
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(raw.One("SELECT group_concat(version) FROM (SELECT version FROM schema_migrations "
                     "ORDER BY version)"),
-            "1,2,3");
+            "1,2,3,4");
   EXPECT_EQ(raw.One("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = "
                     "'index' AND name LIKE 'idx_%' ORDER BY name)"),
             "idx_requests_domain_timestamp,idx_requests_timestamp");

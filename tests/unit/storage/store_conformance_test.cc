@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -438,6 +439,93 @@ TEST_P(StoreConformanceTest, PruneOlderThanRunsBesideTheWriter) {
   for (const Status& s : writes) EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(pruned, 200);
   EXPECT_EQ(Count(*target_), kBatches * kBatchSize);
+}
+
+// ---- Search and the live feed (docs/storage.md "Search and the live feed") --------------------
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+TEST_P(StoreConformanceTest, NewRecordsWithSearchTextAreSearchableOnce) {
+  Record one = FullRecord(1);  // search_text "hi é word1\nHello"
+  Record two = FullRecord(2);
+  two.search_text = "Nothing about zebras\nthe giraffe answer";
+  Record none = FullRecord(3);
+  none.search_text.clear();
+  const std::vector<Record> batch = {one, two, none};
+  ASSERT_TRUE(store().WriteBatch(batch).ok());
+  EXPECT_EQ(target_->SearchRowCount(), 2);
+  EXPECT_EQ(target_->SearchMatches("word1"), std::vector<std::string>{one.request_id});
+  EXPECT_EQ(target_->SearchMatches("giraffe"), std::vector<std::string>{two.request_id});
+  EXPECT_EQ(target_->SearchMatches("hello"), Sorted({one.request_id}));
+  EXPECT_TRUE(target_->SearchMatches("word3").empty());
+
+  // A replayed batch (same ids, other text) adds no search row and changes none.
+  std::vector<Record> replay = batch;
+  for (Record& r : replay) r.search_text = "replayed elephant";
+  Status s = store().WriteBatch(replay);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(target_->SearchRowCount(), 2);
+  EXPECT_TRUE(target_->SearchMatches("elephant").empty());
+  EXPECT_EQ(target_->SearchMatches("word1"), std::vector<std::string>{one.request_id});
+}
+
+TEST_P(StoreConformanceTest, EachNewRecordGetsOneEventInCommitOrder) {
+  const std::vector<Record> first = {FullRecord(1), FullRecord(2)};
+  const std::vector<Record> second = {FullRecord(3)};
+  ASSERT_TRUE(store().WriteBatch(first).ok());
+  ASSERT_TRUE(store().WriteBatch(second).ok());
+  // Replays (a whole batch, and a batch mixing an old and a new record) add only the new one.
+  ASSERT_TRUE(store().WriteBatch(first).ok());
+  const Record fourth = FullRecord(4);
+  ASSERT_TRUE(store().WriteBatch(std::vector<Record>{second[0], fourth}).ok());
+
+  const auto events = target_->Events();
+  ASSERT_EQ(events.size(), 4u);
+  const std::vector<std::string> want = {first[0].request_id, first[1].request_id,
+                                         second[0].request_id, fourth.request_id};
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].second, want[i]) << "event " << i;
+    if (i > 0) EXPECT_GT(events[i].first, events[i - 1].first) << "event " << i;
+  }
+}
+
+TEST_P(StoreConformanceTest, RetentionDeletesSearchRowsOfPrunedRequestsAndDayOldEvents) {
+  const std::int64_t t0 = 1'700'000'000'000'000;
+  std::vector<Record> batch;
+  for (int i = 0; i < 4; ++i) {
+    Record r = FullRecord(i);  // word0 .. word3
+    r.timestamp_unix_micros = t0 + i * 1'000'000LL;
+    batch.push_back(r);
+  }
+  ASSERT_TRUE(store().WriteBatch(batch).ok());
+  ASSERT_EQ(target_->SearchRowCount(), 4);
+  // The feed keeps 24 hours: the first two events are older than that.
+  constexpr std::int64_t kDay = 24LL * 3600 * 1'000'000;
+  target_->BackdateEvent(batch[0].request_id, kDay + 60'000'000);
+  target_->BackdateEvent(batch[1].request_id, kDay + 60'000'000);
+
+  auto pruned = store().PruneOlderThan(batch[2].timestamp_unix_micros, 100);  // 0 and 1 go
+  ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
+  EXPECT_EQ(*pruned, 2);
+  EXPECT_EQ(target_->SearchRowCount(), 2);
+  EXPECT_TRUE(target_->SearchMatches("word0").empty());
+  EXPECT_TRUE(target_->SearchMatches("word1").empty());
+  EXPECT_EQ(target_->SearchMatches("word2"), std::vector<std::string>{batch[2].request_id});
+  EXPECT_EQ(target_->SearchMatches("hello"), Sorted({batch[2].request_id, batch[3].request_id}));
+  const auto events = target_->Events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].second, batch[2].request_id);
+  EXPECT_EQ(events[1].second, batch[3].request_id);
+
+  // A pass with nothing to prune keeps the younger events and the search rows.
+  auto again = store().PruneOlderThan(batch[2].timestamp_unix_micros, 100);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, 0);
+  EXPECT_EQ(target_->Events().size(), 2u);
+  EXPECT_EQ(target_->SearchRowCount(), 2);
 }
 
 TEST_P(StoreConformanceTest, SharedByReplicasSaysWhetherOtherProcessesWriteTheStore) {

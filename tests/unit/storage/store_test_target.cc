@@ -100,6 +100,7 @@ Record FullRecord(int n) {
       R"({"status":"allowed_warning","utilization":0.81,"resetsAt":1795003600,)"
       R"("surpassedThreshold":0.8},"7d":{"status":"allowed","utilization":0.3333333333333333,)"
       R"("resetsAt":1795400000}},"unknown":{"anthropic-ratelimit-x":"café"}})";
+  r.search_text = "hi é word" + std::to_string(n) + "\nHello";
   return r;
 }
 

@@ -12,6 +12,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -27,6 +28,15 @@ class StoreTestTarget {
   // streaming_chunks.token_count of the record's chunks in chunk_index order; empty when it has
   // none stored (docs/storage.md: the chunk's ChunkUsage::output_tokens, else 0).
   virtual std::vector<std::int64_t> ChunkTokenCounts(const std::string& request_id) = 0;
+  // The request_id of every cn_search row whose text matches `word` (SQLite: cn_search MATCH;
+  // PostgreSQL: tsv @@ plainto_tsquery('simple', word)), sorted (docs/storage.md "Search and the
+  // live feed").
+  virtual std::vector<std::string> SearchMatches(const std::string& word) = 0;
+  virtual std::int64_t SearchRowCount() = 0;
+  // cn_events as (seq, request_id), in seq order.
+  virtual std::vector<std::pair<std::int64_t, std::string>> Events() = 0;
+  // Moves the created_us of `request_id`'s event `micros` into the past.
+  virtual void BackdateEvent(const std::string& request_id, std::int64_t micros) = 0;
 };
 
 struct StoreFactory {
@@ -59,7 +69,8 @@ class TempDir {
 // A record with every field set to a distinct non-default value (3 stream chunks: message_start,
 // a text delta, a message_delta with usage.output_tokens = 42, and the chunk_usage enrichment
 // gives them; repeated response header names; user, session, cost and every quota field, with
-// doubles only an exact round trip keeps). `n` varies the ids and numbers.
+// doubles only an exact round trip keeps; search_text "hi é word<n>\nHello"). `n` varies the ids
+// and numbers.
 Record FullRecord(int n);
 
 // A small enriched record: domain `domain`, request type `type`, given tokens and tool calls;
