@@ -161,11 +161,26 @@ CREATE TABLE cn_events (
 );
 )sql";
 
+// Version 5: the indexes the read side's queries use (src/query, docs/api.md), partial so rows
+// without the column cost nothing to write: a conversation's requests in time order (conversation
+// detail, the conversation list's aggregates and latest request), the sub-agent requests a Task
+// call started (conversation detail's sub-tasks), an account's requests in a time window (token
+// usage, quota history). Lists and aggregates by time use idx_requests_timestamp.
+constexpr std::string_view kV5 = R"sql(
+CREATE INDEX IF NOT EXISTS idx_requests_conversation_time ON api_requests
+  (conversation_id, timestamp, request_id) WHERE conversation_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_requests_parent_task ON api_requests (parent_task_request_id)
+  WHERE parent_task_request_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_requests_account_time ON api_requests (account_id, timestamp)
+  WHERE account_id IS NOT NULL;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: api_requests, streaming_chunks", kV1},
     {2, "drop the api_requests indexes no query uses", kV2},
     {3, "api_requests: user, session, cost and quota columns", kV3},
     {4, "cn_search (full-text search) and cn_events (live feed)", kV4},
+    {5, "the read side's indexes: conversation, sub-task parent, account", kV5},
 };
 
 }  // namespace
