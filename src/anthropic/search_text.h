@@ -18,8 +18,9 @@
 
 namespace cn::anthropic {
 
-// The most each part (user, assistant) contributes, in bytes.
-inline constexpr std::size_t kSearchTextPartMaxBytes = 4096;
+// The most each part (user, assistant) contributes, in bytes. 1 KiB, not more: the full-text
+// index costs the writer in proportion to the text (docs/storage.md "Search and the live feed").
+inline constexpr std::size_t kSearchTextPartMaxBytes = 1024;
 
 // Whether an exchange has search text at all: request_type inference or query_evaluation, and a
 // request body that is an object with a `messages` array.

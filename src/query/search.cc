@@ -54,7 +54,7 @@ StatusOr<json::object> Search(SqlReader& r, const std::string& q, const RequestF
     sql =
         "SELECT cn_search.request_id, snippet(cn_search, 0, '', '', '…', 24), r.conversation_id, "
         "r.branch_id, r.domain, r.model, r.timestamp_us FROM cn_search JOIN api_requests r ON "
-        "r.request_id = cn_search.request_id WHERE cn_search MATCH ?" +
+        "r.rowid = cn_search.rowid WHERE cn_search MATCH ?" +
         filters + " ORDER BY cn_search.rowid DESC LIMIT ?";
     params.push_back(SqlParam::Text(match));
   } else {

@@ -134,7 +134,7 @@ struct Record {
 
   // What full-text search indexes (anthropic/search_text.h; the stores' cn_search, docs/storage.md
   // "Search and the live feed"): the last user message's text, '\n', the response's text, each
-  // part at most 4 KiB of valid UTF-8. Empty unless request_type is inference or query_evaluation
+  // part at most 1 KiB of valid UTF-8. Empty unless request_type is inference or query_evaluation
   // with a `messages` body.
   std::string search_text;
 };

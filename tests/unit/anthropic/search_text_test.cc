@@ -64,7 +64,7 @@ TEST(SearchText, OnlyInferenceAndQueryEvaluationWithMessages) {
 }
 
 TEST(SearchText, EachPartIsBoundedOnACharacterBoundary) {
-  // 'a' then 3000 two-byte characters: 4 KiB falls in the middle of one.
+  // 'a' then 3000 two-byte characters: 1 KiB falls in the middle of one.
   std::string long_text = "a";
   for (int i = 0; i < 3000; ++i) long_text += "\xc3\xa9";  // é
   json::object request{
@@ -73,11 +73,11 @@ TEST(SearchText, EachPartIsBoundedOnACharacterBoundary) {
       {"content", json::array{json::object{{"type", "text"}, {"text", "€" + long_text}}}}};
   const json::value body(request);
   const std::string user = UserSearchText(body);
-  EXPECT_EQ(user.size(), 4095u);
+  EXPECT_EQ(user.size(), 1023u);
   EXPECT_TRUE(IsValidUtf8(user));
-  EXPECT_EQ(user, long_text.substr(0, 4095));
+  EXPECT_EQ(user, long_text.substr(0, 1023));
   const std::string assistant = AssistantSearchText(response);
-  EXPECT_EQ(assistant.size(), kSearchTextPartMaxBytes);  // 3 + 1 + 2 * 2046: exactly full
+  EXPECT_EQ(assistant.size(), kSearchTextPartMaxBytes);  // 3 + 1 + 2 * 510: exactly full
   EXPECT_TRUE(IsValidUtf8(assistant));
   EXPECT_EQ(SearchText("inference", &body, &response), user + "\n" + assistant);
   // A small limit cuts between pieces too.
