@@ -152,6 +152,7 @@ query::RequestFilter Filter(Params& p) {
   }
   f.conversation_id = p.Id({"conversationId", "conversation"});
   f.branch_id = p.Str({"branchId", "branch"});
+  f.api_key_hash = p.Str({"apiKeyHash"});
   if (auto s = p.Get({"status"})) {
     if (s->size() == 3 && (s->at(1) == 'x' || s->at(1) == 'X') && s->at(0) >= '1' &&
         s->at(0) <= '5') {
@@ -213,6 +214,7 @@ const char* const kEndpoints[] = {
     "/api/usage/tokens/hourly",
     "/api/users",
     "/api/sessions",
+    "/api/keys",
     "/api/ratelimits",
     "/api/search",
     "/api/export",
@@ -433,12 +435,13 @@ Response Handle(const Request& req, Context& ctx) {
     if (!p.error().empty()) return BadRequest(p.error());
     return Answer(query::Hourly(r, f, days, seg[2] == "tokens", now));
   }
-  if (is({"users"}) || is({"sessions"})) {
+  if (is({"users"}) || is({"sessions"}) || is({"keys"})) {
     const std::int64_t limit = p.Int("limit", 100, 1, 1000);
     if (!f.since_us) f.since_us = now - 30 * kDayUs;
     if (!p.error().empty()) return BadRequest(p.error());
-    return seg[1] == "users" ? Answer(query::Users(r, f, limit))
-                             : Answer(query::Sessions(r, f, limit));
+    if (seg[1] == "users") return Answer(query::Users(r, f, limit));
+    if (seg[1] == "sessions") return Answer(query::Sessions(r, f, limit));
+    return Answer(query::ApiKeys(r, f, limit));
   }
   if (is({"ratelimits"})) {
     if (!f.since_us) f.since_us = now - 7 * kDayUs;

@@ -309,6 +309,12 @@ StatusOr<Config> LoadConfig(const std::map<std::string, std::string>& env) {
 
   if (const std::string* v = Get(env, "DASHBOARD_API_KEY")) c.dashboard_api_key = *v;
   if (const std::string* v = Get(env, "INTERNAL_API_KEY")) c.internal_api_key = *v;
+  if (const std::string* v = Get(env, "API_KEY_HASH_SECRET")) {
+    if (!v->empty() && v->size() < 32) {
+      return Status::InvalidArgument("API_KEY_HASH_SECRET must be at least 32 characters");
+    }
+    c.api_key_hash_secret = *v;
+  }
 
   if (const std::string* v = Get(env, "DATABASE_URL")) {
     if (Status s = CheckDatabaseUrl(*v); !s.ok()) return s;

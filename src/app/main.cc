@@ -266,6 +266,15 @@ class Service {
       return false;
     }
     store_ = std::move(opened).value();
+    // Per-key usage in passthrough mode (docs/api.md "Who used it"): the same secret on every
+    // replica (API_KEY_HASH_SECRET) makes their hashes comparable.
+    auto secret = proxy::LoadOrCreateKeyHashSecret(cfg_.api_key_hash_secret,
+                                                   cfg_.data_dir / "key-hash.secret");
+    if (!secret.ok()) {
+      log::Error("configuration error", {{"error", secret.status().message()}});
+      return false;
+    }
+    key_hasher_ = std::make_unique<proxy::KeyHasher>(std::move(secret).value());
     recording::RecordingOptions ropts;
     ropts.pipeline.spill_dir = cfg_.data_dir / "spill";
     ropts.pipeline.queue_capacity = cfg_.record_queue_capacity;
@@ -348,6 +357,7 @@ class Service {
     services.registry = &registry_;
     services.token_stats = recording_ ? &recording_->token_stats() : &no_token_stats_;
     services.oauth = refresher_.get();
+    services.key_hasher = key_hasher_.get();
     services.readers = readers_.get();
     services.store = store_.get();
     services.events = events_.get();
@@ -420,6 +430,7 @@ class Service {
   metrics::Registry registry_;
   recording::TokenStats no_token_stats_;  // /token-stats when recording is disabled
   std::unique_ptr<Store> store_;
+  std::unique_ptr<proxy::KeyHasher> key_hasher_;  // api_key_hash of passthrough exchanges
   std::unique_ptr<recording::Recording> recording_;         // uses store_ and registry_
   std::unique_ptr<storage::StoreMaintenance> maintenance_;  // uses store_ and recording_'s stats
   std::unique_ptr<oauth::OAuthRefresher> refresher_;        // outlives the server; stopped after it

@@ -570,6 +570,11 @@ awaitable<bool> ProxyExchange(Worker& w, Shared& sh, beast::tcp_stream& client,
       early ? std::move(*early)
             : proxy::DecideAuth(client_headers, lookup, sh.opts.client_auth, now_ms);
   if (plan.account_id) rec.account_id = *plan.account_id;
+  if (plan.inject == proxy::AuthPlan::Inject::kNone && sh.svc.key_hasher != nullptr) {
+    if (auto presented = proxy::PresentedCredential(client_headers)) {
+      rec.api_key_hash = sh.svc.key_hasher->Hash(*presented);
+    }
+  }
 
   if (plan.reject) {
     co_await RespondError(ctx, static_cast<http::status>(plan.status), plan.error_type,

@@ -31,6 +31,7 @@
 #include "common/status.h"
 #include "metrics/metrics.h"
 #include "proxy/credentials.h"
+#include "proxy/key_hash.h"
 #include "proxy/retry.h"
 #include "record/record.h"
 #include "recording/token_stats.h"
@@ -93,6 +94,8 @@ struct ServerServices {
   metrics::Registry* registry = nullptr;          // required
   recording::TokenStats* token_stats = nullptr;   // required
   oauth::OAuthRefresher* oauth = nullptr;         // optional: refreshes OAuth credentials
+  // Passthrough exchanges get Record::api_key_hash from it; null: not recorded.
+  const proxy::KeyHasher* key_hasher = nullptr;
   // The read side (docs/api.md); all null when recording is disabled (/api answers 503).
   query::ReaderPool* readers = nullptr;  // runs the API's queries off the I/O threads
   Store* store = nullptr;                // request details (GetRecord)

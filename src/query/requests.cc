@@ -59,6 +59,7 @@ void AddRequestFilter(SqlDialect d, const RequestFilter& f, Where* w) {
   eq("outcome", f.outcome);
   eq("conversation_id", f.conversation_id);
   eq("branch_id", f.branch_id);
+  eq("api_key_hash", f.api_key_hash);
   if (f.status) {
     if (f.status_class) {
       w->Add("response_status >= ? AND response_status < ?",
@@ -83,7 +84,7 @@ std::string RequestColumns(SqlDialect d) {
          IdText(d, "conversation_id") + ", branch_id, " + IdText(d, "parent_request_id") + ", " +
          IdText(d, "parent_task_request_id") +
          ", is_subtask, cost_usd, stop_reason, response_streaming, message_count, "
-         "tool_call_count, quota_status, timestamp";
+         "tool_call_count, quota_status, timestamp, api_key_hash";
 }
 
 json::object RequestObject(const SqlRow& row) {
@@ -117,6 +118,7 @@ json::object RequestObject(const SqlRow& row) {
   o["messageCount"] = row.Int(26);
   o["toolCallCount"] = row.Int(27);
   o["quotaStatus"] = TextOrNull(row, 28);
+  o["apiKeyHash"] = TextOrNull(row, 30);
   return o;
 }
 
@@ -261,6 +263,7 @@ json::object RequestDetail(const Record& r) {
   o["messageCount"] = r.message_count;
   o["toolCallCount"] = r.tool_call_count;
   o["quotaStatus"] = opt(r.quota.status);
+  o["apiKeyHash"] = opt(r.api_key_hash);
   o["upstreamAttempts"] = r.upstream_attempts;
   o["requestHeaders"] = HeadersObject(r.request_headers);
   o["responseHeaders"] = HeadersObject(r.response_headers);

@@ -35,6 +35,7 @@ struct RequestFilter {
   std::string outcome;  // completed | client_aborted | upstream_failed | rejected
   std::string conversation_id;  // canonical uuid
   std::string branch_id;
+  std::string api_key_hash;  // passthrough: the presented key's keyed hash
   std::optional<int> status;        // exact response_status, or a class when status_class
   bool status_class = false;        // status is 2, 3, 4 or 5: 2xx..5xx
   std::optional<bool> has_error;    // error text, a status >= 400 or an outcome other than completed
@@ -49,7 +50,8 @@ std::string RequestColumns(SqlDialect d);
 // One request object from a row of RequestColumns(): requestId, domain, model, timestamp (ISO),
 // token counts, durationMs, firstTokenMs, responseStatus, error, requestType, accountId, userId,
 // sessionId, outcome, conversationId, branchId, parentRequestId, parentTaskRequestId, isSubtask,
-// costUsd (null when unpriced), stopReason, streaming, messageCount, toolCallCount, quotaStatus.
+// costUsd (null when unpriced), stopReason, streaming, messageCount, toolCallCount, quotaStatus,
+// apiKeyHash.
 boost::json::object RequestObject(const SqlRow& row);
 // Column index (in RequestColumns) of api_requests.timestamp as stored, for keyset cursors.
 inline constexpr int kRawTimestampColumn = 29;

@@ -492,31 +492,45 @@ StatusOr<json::object> Hourly(SqlReader& r, const RequestFilter& f, int days, bo
 
 namespace {
 
-StatusOr<json::object> PerKey(SqlReader& r, const RequestFilter& f, std::int64_t limit,
-                              bool sessions) {
+enum class Per { kUser, kSession, kApiKey };
+
+StatusOr<json::object> PerKey(SqlReader& r, const RequestFilter& f, std::int64_t limit, Per per) {
   const SqlDialect d = r.dialect();
   Where w;
   AddRequestFilter(d, f, &w);
-  const char* key = sessions ? "session_id" : "user_id";
+  const char* key = per == Per::kSession ? "session_id"
+                    : per == Per::kUser  ? "user_id"
+                                         : "api_key_hash";
+  // The second column: a session's user; a user's or a key's number of sessions.
+  const char* second = per == Per::kSession ? "MAX(user_id)" : "count(DISTINCT session_id)";
   w.Add(std::string(key) + " IS NOT NULL");
   json::array out;
   Status st = Each(
       r,
-      std::string("SELECT ") + key + ", " + (sessions ? "MAX(user_id)" : "count(DISTINCT session_id)") +
+      std::string("SELECT ") + key + ", " + second +
           ", count(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
           "COALESCE(SUM(cache_creation_input_tokens), 0), COALESCE(SUM(cache_read_input_tokens), "
           "0), COALESCE(SUM(cost_usd), 0), MIN(" +
           TsUs(d) + "), MAX(" + TsUs(d) + ") AS last, COALESCE(SUM(CASE WHEN " + kFailed +
-          " THEN 1 ELSE 0 END), 0), MAX(account_id), count(DISTINCT domain) FROM api_requests" +
+          " THEN 1 ELSE 0 END), 0), MAX(account_id), count(DISTINCT domain), "
+          "count(DISTINCT user_id) FROM api_requests" +
           w.Sql() + " GROUP BY " + key + " ORDER BY last DESC LIMIT ?",
       Params(w.params(), {SqlParam::Int(limit)}), [&](const SqlRow& row) {
         json::object o;
-        if (sessions) {
-          o["sessionId"] = json::string(row.Text(0));
-          o["userId"] = OptText(row, 1);
-        } else {
-          o["userId"] = json::string(row.Text(0));
-          o["sessions"] = row.Int(1);
+        switch (per) {
+          case Per::kSession:
+            o["sessionId"] = json::string(row.Text(0));
+            o["userId"] = OptText(row, 1);
+            break;
+          case Per::kUser:
+            o["userId"] = json::string(row.Text(0));
+            o["sessions"] = row.Int(1);
+            break;
+          case Per::kApiKey:
+            o["apiKeyHash"] = json::string(row.Text(0));
+            o["sessions"] = row.Int(1);
+            o["users"] = row.Int(13);
+            break;
         }
         o["requests"] = row.Int(2);
         o["inputTokens"] = row.Int(3);
@@ -532,17 +546,22 @@ StatusOr<json::object> PerKey(SqlReader& r, const RequestFilter& f, std::int64_t
         out.push_back(std::move(o));
       });
   if (!st.ok()) return st;
-  return json::object{{sessions ? "sessions" : "users", std::move(out)}};
+  const char* name = per == Per::kSession ? "sessions" : per == Per::kUser ? "users" : "keys";
+  return json::object{{name, std::move(out)}};
 }
 
 }  // namespace
 
 StatusOr<json::object> Users(SqlReader& r, const RequestFilter& f, std::int64_t limit) {
-  return PerKey(r, f, limit, false);
+  return PerKey(r, f, limit, Per::kUser);
 }
 
 StatusOr<json::object> Sessions(SqlReader& r, const RequestFilter& f, std::int64_t limit) {
-  return PerKey(r, f, limit, true);
+  return PerKey(r, f, limit, Per::kSession);
+}
+
+StatusOr<json::object> ApiKeys(SqlReader& r, const RequestFilter& f, std::int64_t limit) {
+  return PerKey(r, f, limit, Per::kApiKey);
 }
 
 StatusOr<json::object> RateLimits(SqlReader& r, const RequestFilter& f) {

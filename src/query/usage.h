@@ -56,6 +56,8 @@ StatusOr<boost::json::object> Hourly(SqlReader& r, const RequestFilter& f, int d
 // /api/users and /api/sessions: usage and cost per user_id / session_id over the filter.
 StatusOr<boost::json::object> Users(SqlReader& r, const RequestFilter& f, std::int64_t limit);
 StatusOr<boost::json::object> Sessions(SqlReader& r, const RequestFilter& f, std::int64_t limit);
+// /api/keys: the same per presented API key in passthrough mode (api_key_hash).
+StatusOr<boost::json::object> ApiKeys(SqlReader& r, const RequestFilter& f, std::int64_t limit);
 
 // /api/ratelimits: the account's latest quota state, its history (one sample per change of
 // status or utilisation) and when it crossed the warning levels, over the filter's time range.

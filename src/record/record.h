@@ -89,6 +89,9 @@ struct Record {
   std::string request_id;                  // UUIDv7; primary key; also the X-Request-ID header
   std::string domain;                      // raw Host header, port included (the original's choice)
   std::optional<std::string> account_id;   // accountId of the credential file used, if any
+  // Passthrough mode: proxy::KeyHasher of the credential the client presented (its own API key
+  // or token), so usage can be grouped per key without storing it; empty otherwise.
+  std::string api_key_hash;
   std::int64_t timestamp_unix_micros = 0;  // request arrival
   std::string method;
   std::string path;           // without the query string

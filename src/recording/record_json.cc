@@ -229,6 +229,7 @@ constexpr Field<std::string> kTextFields[] = {
     {"stop_reason", &Record::stop_reason},
     {"user_id", &Record::user_id},
     {"session_id", &Record::session_id},
+    {"api_key_hash", &Record::api_key_hash},
     {"search_text", &Record::search_text},
 };
 // Record::link, flattened into the same object (the spill format predates the struct).

@@ -39,7 +39,7 @@ struct Column {
   std::string_view cast;
 };
 // clang-format off
-constexpr std::array<Column, 58> kRequestColumns = {{
+constexpr std::array<Column, 59> kRequestColumns = {{
     {"request_id", "::uuid"}, {"domain", ""}, {"timestamp", "::timestamptz"}, {"method", ""},
     {"path", ""}, {"headers", "::jsonb"}, {"body", "::jsonb"}, {"model", ""},
     {"request_type", ""}, {"response_status", "::int"}, {"response_headers", "::jsonb"},
@@ -59,7 +59,7 @@ constexpr std::array<Column, 58> kRequestColumns = {{
     {"task_tool_invocation_text", ""}, {"user_id", ""}, {"session_id", ""},
     {"cost_usd", "::float8"}, {"quota_status", ""}, {"quota_5h_utilization", "::float8"},
     {"quota_5h_reset", "::bigint"}, {"quota_7d_utilization", "::float8"},
-    {"quota_7d_reset", "::bigint"}, {"ratelimit", "::jsonb"},
+    {"quota_7d_reset", "::bigint"}, {"ratelimit", "::jsonb"}, {"api_key_hash", ""},
 }};
 
 constexpr std::array<Column, 7> kChunkColumns = {{
@@ -225,6 +225,7 @@ void AppendRequestRow(const Record& r, PostgresOptions::RawBodies raw_bodies, Pg
   // Our own ASCII JSON (anthropic::RateLimitJson), yet a header value may carry any bytes: what
   // JSONB cannot hold is sanitised, or left NULL rather than failing the batch.
   p.AddTextOrNull(pg::JsonbOrEmpty(r.quota.json));
+  p.AddTextOrNull(r.api_key_hash);  // 40 hex digits (VARCHAR(50))
 }
 
 // ---- cn_search and cn_events (migration 5) -----------------------------------------------------
@@ -291,7 +292,7 @@ constexpr std::string_view kSelectRecordSql =
     "parent_task_request_id::text, coalesce(is_subtask, false), header_list, headers::text, "
     "response_header_list, response_headers::text, user_id, session_id, cost_usd, quota_status, "
     "quota_5h_utilization, quota_5h_reset, quota_7d_utilization, quota_7d_reset, "
-    "ratelimit::text "
+    "ratelimit::text, api_key_hash "
     "FROM api_requests WHERE request_id = $1::uuid";
 // clang-format off
 enum SelectColumn : int {
@@ -304,6 +305,7 @@ enum SelectColumn : int {
   kParentRequestId, kParentTaskRequestId, kIsSubtask, kHeaderList, kHeaders,
   kResponseHeaderList, kResponseHeaders, kUserId, kSessionId, kCostUsd, kQuotaStatus,
   kQuota5hUtilization, kQuota5hReset, kQuota7dUtilization, kQuota7dReset, kRatelimit,
+  kApiKeyHash,
 };
 // clang-format on
 
@@ -773,6 +775,7 @@ StatusOr<std::optional<Record>> PostgresStore::GetRecord(std::string_view reques
     r.quota.utilization_7d = q.OptionalDouble(kQuota7dUtilization);
     r.quota.resets_at_7d = q.OptionalInt(kQuota7dReset);
     r.quota.json = q.Text(kRatelimit);
+    r.api_key_hash = q.Text(kApiKeyHash);
 
     PgResult chunks;
     if (Status s = db.Query(

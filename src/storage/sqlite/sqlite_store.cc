@@ -45,7 +45,7 @@ enum Column : int {
   kUpstreamAttempts, kStopReason, kResponseBodyRaw, kResponseBodyTruncated, kHeaderList,
   kResponseHeaderList, kTimestampUs, kFirstByteUs, kDurationUs, kUserId, kSessionId, kCostUsd,
   kQuotaStatus, kQuota5hUtilization, kQuota5hReset, kQuota7dUtilization, kQuota7dReset,
-  kRatelimit,
+  kRatelimit, kApiKeyHash,
   kColumnCount
 };
 
@@ -60,7 +60,7 @@ constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
     "upstream_attempts", "stop_reason", "response_body_raw", "response_body_truncated",
     "header_list", "response_header_list", "timestamp_us", "first_byte_us", "duration_us",
     "user_id", "session_id", "cost_usd", "quota_status", "quota_5h_utilization",
-    "quota_5h_reset", "quota_7d_utilization", "quota_7d_reset", "ratelimit",
+    "quota_5h_reset", "quota_7d_utilization", "quota_7d_reset", "ratelimit", "api_key_hash",
 };
 // clang-format on
 
@@ -446,6 +446,7 @@ Status SqliteStore::InsertRecord(const Record& r) {
   q.BindOptionalDouble(p(kQuota7dUtilization), r.quota.utilization_7d);
   q.BindOptionalInt(p(kQuota7dReset), r.quota.resets_at_7d);
   q.BindTextOrNull(p(kRatelimit), r.quota.json);
+  q.BindTextOrNull(p(kApiKeyHash), r.api_key_hash);
 
   if (int rc = q.Step(); rc != SQLITE_DONE) return db.Error(rc, "inserting into api_requests");
   // Already stored (a replayed batch): leave the row, its chunks, its search row and its event
@@ -594,6 +595,7 @@ StatusOr<std::optional<Record>> SqliteStore::GetRecord(std::string_view request_
     r.quota.utilization_7d = q.OptionalDouble(kQuota7dUtilization);
     r.quota.resets_at_7d = q.OptionalInt(kQuota7dReset);
     r.quota.json = q.Text(kRatelimit);
+    r.api_key_hash = q.Text(kApiKeyHash);
 
     auto request_headers = DecodeHeaders(db, q.Text(kHeaders), q.Text(kHeaderList));
     if (!request_headers.ok()) return request_headers.status();
