@@ -281,6 +281,8 @@ Response ErrorResponse(int status, std::string_view code, std::string_view messa
   return Json(o, status);
 }
 
+std::span<const char* const> Endpoints() { return kEndpoints; }
+
 bool IsApiPath(std::string_view path) {
   return path == "/api" || path.starts_with("/api/");
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -44,6 +45,10 @@ struct AuthConfig {
 
 // Is `path` the API's (/api or below)?
 bool IsApiPath(std::string_view path);
+
+// Every endpoint path, {id} for a path segment, as GET /api lists them (docs/openapi.json
+// describes each; tests/unit/openapi checks that it describes exactly these).
+std::span<const char* const> Endpoints();
 
 // nullopt when the request may proceed; else the 401/403 answer. A key is accepted in
 // X-Dashboard-Key, X-API-Key or Authorization: Bearer and compared in constant time. With no key
