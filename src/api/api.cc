@@ -4,6 +4,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -92,9 +93,31 @@ class Params {
     if (ec == std::errc() && p == v->data() + v->size()) return ms * 1000;
     std::string s = *v;
     if (s.size() == 10) s += "T00:00:00Z";  // a date
-    if (!s.empty() && s.back() != 'Z' && s.find('+', 10) == std::string::npos) s += 'Z';
+    // A zone offset (+01:00, -0500) is applied; no zone means UTC.
+    std::int64_t offset_us = 0;
+    if (s.size() > 19 && s.back() != 'Z') {
+      const auto sign = s.find_last_of("+-");
+      if (sign != std::string::npos && sign >= 19) {
+        std::string zone = s.substr(sign + 1);
+        zone.erase(std::remove(zone.begin(), zone.end(), ':'), zone.end());
+        int hh = -1, mm = -1;
+        if (zone.size() == 4 && std::all_of(zone.begin(), zone.end(), [](char c) {
+              return c >= '0' && c <= '9';
+            })) {
+          hh = std::stoi(zone.substr(0, 2));
+          mm = std::stoi(zone.substr(2, 2));
+        }
+        if (hh < 0 || hh > 23 || mm < 0 || mm > 59) {
+          Fail(std::string(*names.begin()) + " has a malformed zone offset: '" + Short(*v) + "'");
+          return std::nullopt;
+        }
+        offset_us = (s[sign] == '+' ? 1 : -1) * (hh * 3600LL + mm * 60LL) * 1'000'000;
+        s = s.substr(0, sign);
+      }
+    }
+    if (!s.empty() && s.back() != 'Z') s += 'Z';
     std::int64_t us = 0;
-    if (ParseIso8601(s, &us)) return us;
+    if (ParseIso8601(s, &us)) return us - offset_us;
     Fail(std::string(*names.begin()) +
          " must be an ISO 8601 time (2026-12-03T10:00:00Z) or milliseconds since the epoch, not '" +
          Short(*v) + "'");
@@ -153,8 +176,14 @@ query::RequestFilter Filter(Params& p) {
   f.conversation_id = p.Id({"conversationId", "conversation"});
   f.branch_id = p.Str({"branchId", "branch"});
   f.api_key_hash = p.Str({"apiKeyHash"});
+  if (!f.api_key_hash.empty() &&
+      (f.api_key_hash.size() != 40 ||
+       f.api_key_hash.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    p.Fail("apiKeyHash must be 40 lowercase hex digits, as /api/keys lists them");
+  }
   if (auto s = p.Get({"status"})) {
-    if (s->size() == 3 && (s->at(1) == 'x' || s->at(1) == 'X') && s->at(0) >= '1' &&
+    auto is_x = [](char c) { return c == 'x' || c == 'X'; };
+    if (s->size() == 3 && is_x(s->at(1)) && is_x(s->at(2)) && s->at(0) >= '1' &&
         s->at(0) <= '5') {
       f.status = s->at(0) - '0';
       f.status_class = true;
@@ -225,6 +254,12 @@ template <typename T>
 Response Answer(const StatusOr<T>& r) {
   if (!r.ok()) return FromStatus(r.status());
   return Json(*r);
+}
+
+Response MethodNotAllowed() {
+  Response r = ErrorResponse(405, "method_not_allowed", "The API is read-only: use GET.");
+  r.headers.push_back({"Allow", "GET, HEAD"});
+  return r;
 }
 
 Response NeedAccount() {
@@ -322,11 +357,7 @@ Kind Classify(const Request& req) {
 }
 
 Response Handle(const Request& req, Context& ctx) {
-  if (req.method != "GET" && req.method != "HEAD") {
-    Response r = ErrorResponse(405, "method_not_allowed", "The API is read-only: use GET.");
-    r.headers.push_back({"Allow", "GET, HEAD"});
-    return r;
-  }
+  if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed();
   const auto seg = Segments(req.path);  // seg[0] == "api"
   if (seg.size() <= 1) {
     json::array endpoints;
@@ -416,7 +447,9 @@ Response Handle(const Request& req, Context& ctx) {
     const auto interval = static_cast<int>(p.Int("interval", 5, 1, 1440));
     if (!p.error().empty()) return BadRequest(p.error());
     if (f.account_id.empty()) return NeedAccount();
-    if (window * 60 / interval > 2000) return BadRequest("window/interval gives more than 2000 points");
+    if (window * 60 / interval > 2016) {
+      return BadRequest("window/interval gives more than 2016 points (one week at 5 minutes)");
+    }
     return Answer(query::TimeSeries(r, f, window, interval, now));
   }
   if (is({"token-usage", "accounts"})) {
@@ -463,9 +496,7 @@ Response Handle(const Request& req, Context& ctx) {
 
 std::variant<ExportPlan, Response> PlanExport(const Request& req, std::int64_t now_us) {
   (void)now_us;
-  if (req.method != "GET" && req.method != "HEAD") {
-    return ErrorResponse(405, "method_not_allowed", "The API is read-only: use GET.");
-  }
+  if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed();
   Params p(req.query);
   ExportPlan plan;
   plan.filter = Filter(p);
@@ -564,6 +595,7 @@ StatusOr<std::string> ExportChunk(SqlReader& reader, ExportPlan& plan, bool* don
 }
 
 std::variant<std::optional<std::int64_t>, Response> PlanEvents(const Request& req) {
+  if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed();
   std::optional<std::string> v;
   if (const Header* h = proxy::FindHeader(req.headers, "Last-Event-ID"); h && !h->value.empty()) {
     v = h->value;

@@ -396,6 +396,7 @@ Record Inference(const std::string& id, std::int64_t at) {
   r.link.branch_id = "main";
   r.user_id = "alice";
   r.session_id = "01900000-0000-4000-8000-00000000005a";
+  r.api_key_hash = "5bdcc146bf60754e6a042426089575c75a003f08";
   r.cost_usd = 0.00825;
   r.search_text = "hello world\nHi there";
   return r;
@@ -444,6 +445,7 @@ std::vector<Record> Seed() {
   r3.link.parent_task_request_id = kR2;
   r3.link.is_subtask = true;
   r3.session_id = "01900000-0000-4000-8000-00000000005b";
+  r3.api_key_hash = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567";
   out.push_back(r3);
 
   Record r4;
@@ -645,7 +647,7 @@ TEST_F(OpenApiTest, PathsAreTheImplementedEndpoints) {
     EXPECT_EQ(methods, std::set<std::string>{"get"}) << kv.key() << ": the API is read-only";
   }
   EXPECT_EQ(documented, implemented);
-  EXPECT_EQ(Endpoints().size(), 20u);
+  EXPECT_EQ(Endpoints().size(), 21u);
 
   // GET /api lists the same.
   Response index = Call("/api", "");

@@ -59,11 +59,11 @@ TEST(KeyHashSecret, CreatedOncePrivateAndStable) {
 
 TEST(KeyHashSecret, ShortFileIsAnErrorNamingTheFile) {
   testing::TempDir dir;
-  const auto file = dir.Write("key-hash.secret", "short\n");
+  const auto file = dir.Write("key-hash.secret", "tiny\n");
   auto s = LoadOrCreateKeyHashSecret("", file);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("key-hash.secret"), std::string::npos);
-  EXPECT_EQ(s.status().message().find("short"), std::string::npos);  // never the content
+  EXPECT_EQ(s.status().message().find("tiny"), std::string::npos);  // never the content
 }
 
 }  // namespace
