@@ -1,10 +1,9 @@
 #include "api/api.h"
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -101,9 +100,8 @@ class Params {
         std::string zone = s.substr(sign + 1);
         zone.erase(std::remove(zone.begin(), zone.end(), ':'), zone.end());
         int hh = -1, mm = -1;
-        if (zone.size() == 4 && std::all_of(zone.begin(), zone.end(), [](char c) {
-              return c >= '0' && c <= '9';
-            })) {
+        if (zone.size() == 4 &&
+            std::all_of(zone.begin(), zone.end(), [](char c) { return c >= '0' && c <= '9'; })) {
           hh = std::stoi(zone.substr(0, 2));
           mm = std::stoi(zone.substr(2, 2));
         }
@@ -183,8 +181,7 @@ query::RequestFilter Filter(Params& p) {
   }
   if (auto s = p.Get({"status"})) {
     auto is_x = [](char c) { return c == 'x' || c == 'X'; };
-    if (s->size() == 3 && is_x(s->at(1)) && is_x(s->at(2)) && s->at(0) >= '1' &&
-        s->at(0) <= '5') {
+    if (s->size() == 3 && is_x(s->at(1)) && is_x(s->at(2)) && s->at(0) >= '1' && s->at(0) <= '5') {
       f.status = s->at(0) - '0';
       f.status_class = true;
     } else {
@@ -318,9 +315,7 @@ Response ErrorResponse(int status, std::string_view code, std::string_view messa
 
 std::span<const char* const> Endpoints() { return kEndpoints; }
 
-bool IsApiPath(std::string_view path) {
-  return path == "/api" || path.starts_with("/api/");
-}
+bool IsApiPath(std::string_view path) { return path == "/api" || path.starts_with("/api/"); }
 
 std::optional<Response> Authorize(const AuthConfig& auth, const Request& req) {
   if (!auth.configured()) {
@@ -461,7 +456,8 @@ Response Handle(const Request& req, Context& ctx) {
     const auto bucket = static_cast<int>(p.Int("bucketMinutes", 10, 1, 60));
     const auto window = static_cast<int>(p.Int("windowHours", 5, 1, 24));
     if (!p.error().empty()) return BadRequest(p.error());
-    if (60 % bucket != 0) return BadRequest("bucketMinutes must divide 60 (1, 2, 3, 5, 10, 15, 20, 30, 60)");
+    if (60 % bucket != 0)
+      return BadRequest("bucketMinutes must divide 60 (1, 2, 3, 5, 10, 15, 20, 30, 60)");
     if (f.account_id.empty()) return NeedAccount();
     return Answer(query::SlidingWindow(r, f, days, bucket, window, now));
   }
@@ -523,13 +519,28 @@ Response ExportHeader(const ExportPlan& plan) {
 
 namespace {
 
-const char* const kCsvColumns[] = {
-    "requestId",     "timestamp",    "domain",         "accountId",
-    "userId",        "sessionId",    "model",          "requestType",
-    "outcome",       "responseStatus", "inputTokens",  "outputTokens",
-    "cacheCreationInputTokens", "cacheReadInputTokens", "costUsd", "durationMs",
-    "firstTokenMs",  "conversationId", "branchId",     "parentRequestId",
-    "isSubtask",     "error"};
+const char* const kCsvColumns[] = {"requestId",
+                                   "timestamp",
+                                   "domain",
+                                   "accountId",
+                                   "userId",
+                                   "sessionId",
+                                   "model",
+                                   "requestType",
+                                   "outcome",
+                                   "responseStatus",
+                                   "inputTokens",
+                                   "outputTokens",
+                                   "cacheCreationInputTokens",
+                                   "cacheReadInputTokens",
+                                   "costUsd",
+                                   "durationMs",
+                                   "firstTokenMs",
+                                   "conversationId",
+                                   "branchId",
+                                   "parentRequestId",
+                                   "isSubtask",
+                                   "error"};
 
 // RFC 4180 field; a leading = + - @ is prefixed with ' so spreadsheets do not run it.
 std::string CsvField(const json::value& v) {

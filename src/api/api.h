@@ -23,10 +23,10 @@
 namespace cn::api {
 
 struct Request {
-  std::string method;  // GET, HEAD, ...
-  std::string path;    // without the query
-  std::string query;   // raw, without '?'
-  Headers headers;     // at least Authorization, X-API-Key, X-Dashboard-Key, Last-Event-ID
+  std::string method;          // GET, HEAD, ...
+  std::string path;            // without the query
+  std::string query;           // raw, without '?'
+  Headers headers;             // at least Authorization, X-API-Key, X-Dashboard-Key, Last-Event-ID
   bool peer_loopback = false;  // the client connected from 127.0.0.0/8 or ::1
 };
 
@@ -77,8 +77,8 @@ Response Handle(const Request& req, Context& ctx);
 struct ExportPlan {
   query::RequestFilter filter;
   bool csv = false;
-  std::string cursor;        // keyset position; empty before the first chunk
-  bool header_sent = false;  // CSV header row
+  std::string cursor;           // keyset position; empty before the first chunk
+  bool header_sent = false;     // CSV header row
   std::int64_t remaining = -1;  // `limit` parameter, -1: everything
 };
 std::variant<ExportPlan, Response> PlanExport(const Request& req, std::int64_t now_us);

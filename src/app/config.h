@@ -58,10 +58,10 @@ struct Config {
   std::chrono::milliseconds token_stats_refresh{5000};  // TOKEN_STATS_REFRESH_MS (PostgreSQL)
   std::filesystem::path pricing_file;                   // PRICING_FILE: "" = built-in prices
   // The read side (docs/api.md). Keys are secrets: never logged, DescribeConfig says "set".
-  std::string dashboard_api_key;                    // DASHBOARD_API_KEY: "" = loopback only
-  std::string internal_api_key;                     // INTERNAL_API_KEY: a second accepted key
+  std::string dashboard_api_key;    // DASHBOARD_API_KEY: "" = loopback only
+  std::string internal_api_key;     // INTERNAL_API_KEY: a second accepted key
   std::string api_key_hash_secret;  // API_KEY_HASH_SECRET: "" = DATA_DIR/key-hash.secret
-  int api_readers = 2;                              // API_READERS: reader threads/connections
+  int api_readers = 2;              // API_READERS: reader threads/connections
   std::chrono::milliseconds api_statement_timeout{10000};  // API_STATEMENT_TIMEOUT_MS
   // OAuth credentials (docs/oauth.md).
   std::string oauth_token_url{

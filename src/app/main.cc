@@ -430,7 +430,7 @@ class Service {
   metrics::Registry registry_;
   recording::TokenStats no_token_stats_;  // /token-stats when recording is disabled
   std::unique_ptr<Store> store_;
-  std::unique_ptr<proxy::KeyHasher> key_hasher_;  // api_key_hash of passthrough exchanges
+  std::unique_ptr<proxy::KeyHasher> key_hasher_;            // api_key_hash of passthrough exchanges
   std::unique_ptr<recording::Recording> recording_;         // uses store_ and registry_
   std::unique_ptr<storage::StoreMaintenance> maintenance_;  // uses store_ and recording_'s stats
   std::unique_ptr<oauth::OAuthRefresher> refresher_;        // outlives the server; stopped after it
@@ -619,7 +619,8 @@ int main(int argc, char** argv) {
   CLI::App* proxy = cli.add_subcommand("proxy", "Run the proxy service alone");
   add_serve_flags(proxy);
   CLI::App* dashboard = cli.add_subcommand(
-      "dashboard", "Run the dashboard service alone: the API on DASHBOARD_PORT (3001) over the store");
+      "dashboard",
+      "Run the dashboard service alone: the API on DASHBOARD_PORT (3001) over the store");
   add_serve_flags(dashboard);
   CLI::App* health =
       cli.add_subcommand("healthcheck", "Exit 0 if URL answers 2xx (for HEALTHCHECK)");

@@ -24,18 +24,18 @@ awaitable<Result> OnPool(Shared& sh, Fn fn, Result busy) {
   auto ex = co_await asio::this_coro::executor;
   // Named, not a temporary in the co_await expression (GCC 12; docs/style.md).
   auto initiation = [&sh, ex, fn = std::move(fn), busy = std::move(busy)](auto handler) mutable {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        // The handler is moved out when it runs: a use_awaitable handler owns the coroutine's
-        // stack until it is invoked, and must not be destroyed later on another thread.
-        auto deliver = [ex, h](Result r) {
-          asio::post(ex, [h, r = std::move(r)]() mutable { std::move (*h)(std::move(r)); });
-        };
-        bool queued = sh.svc.readers->Submit(
-            [fn = std::move(fn), deliver](SqlReader* reader, const Status& status) mutable {
-              deliver(fn(reader, status));
-            });
-        if (!queued) deliver(std::move(busy));
-      };
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    // The handler is moved out when it runs: a use_awaitable handler owns the coroutine's
+    // stack until it is invoked, and must not be destroyed later on another thread.
+    auto deliver = [ex, h](Result r) {
+      asio::post(ex, [h, r = std::move(r)]() mutable { std::move (*h)(std::move(r)); });
+    };
+    bool queued = sh.svc.readers->Submit(
+        [fn = std::move(fn), deliver](SqlReader* reader, const Status& status) mutable {
+          deliver(fn(reader, status));
+        });
+    if (!queued) deliver(std::move(busy));
+  };
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result)>(
       std::move(initiation), asio::use_awaitable);
 }
@@ -101,20 +101,20 @@ awaitable<void> StreamExport(Shared& sh, beast::tcp_stream& stream, api::ExportP
     ChunkResult busy;
     busy.status = cn::Status::Unavailable("the reader pool is busy");
     auto job = [plan](SqlReader* reader, const cn::Status& rs) mutable {
-          ChunkResult out;
-          if (reader == nullptr) {
-            out.status = rs;
-            return out;
-          }
-          auto text = api::ExportChunk(*reader, plan, &out.done);
-          if (!text.ok()) {
-            out.status = text.status();
-          } else {
-            out.text = std::move(*text);
-          }
-          out.plan = std::move(plan);
-          return out;
-        };
+      ChunkResult out;
+      if (reader == nullptr) {
+        out.status = rs;
+        return out;
+      }
+      auto text = api::ExportChunk(*reader, plan, &out.done);
+      if (!text.ok()) {
+        out.status = text.status();
+      } else {
+        out.text = std::move(*text);
+      }
+      out.plan = std::move(plan);
+      return out;
+    };
     ChunkResult r = co_await OnPool<ChunkResult>(sh, std::move(job), std::move(busy));
     if (first) {
       first = false;
@@ -179,8 +179,8 @@ awaitable<void> StreamEvents(Shared& sh, beast::tcp_stream& stream,
 }  // namespace
 
 awaitable<bool> ServeApi(Shared& sh, beast::tcp_stream& stream, Deadline& dl,
-                         http::request<http::string_body>& req, std::string path,
-                         std::string query, const std::string& request_id) {
+                         http::request<http::string_body>& req, std::string path, std::string query,
+                         const std::string& request_id) {
   api::Request ar;
   ar.method = std::string(req.method_string());
   ar.path = std::move(path);
@@ -195,20 +195,21 @@ awaitable<bool> ServeApi(Shared& sh, beast::tcp_stream& stream, Deadline& dl,
   auto write = [&](api::Response r) -> awaitable<bool> {
     r.headers.push_back({"X-Request-ID", request_id});
     r.headers.push_back({"Cache-Control", "no-store"});
-    auto ec = co_await WriteSimple(stream, dl, HttpStatus(r.status), r.content_type, std::move(r.body),
-                                   r.headers, keep, sh.opts.server_timeout, head);
+    auto ec =
+        co_await WriteSimple(stream, dl, HttpStatus(r.status), r.content_type, std::move(r.body),
+                             r.headers, keep, sh.opts.server_timeout, head);
     co_return !ec && keep;
   };
-  if (auto deny = api::Authorize(api::AuthConfig{sh.opts.api_dashboard_key,
-                                                 sh.opts.api_internal_key},
-                                 ar)) {
+  if (auto deny = api::Authorize(
+          api::AuthConfig{sh.opts.api_dashboard_key, sh.opts.api_internal_key}, ar)) {
     log::Info("API request refused",
               {{"request_id", request_id}, {"path", ar.path}, {"status", deny->status}});
     co_return co_await write(std::move(*deny));
   }
   if (sh.svc.readers == nullptr) {
-    api::Response off = api::ErrorResponse(
-        503, "recording_disabled", "Recording is disabled (STORAGE_ENABLED=false): no data to read.");
+    api::Response off =
+        api::ErrorResponse(503, "recording_disabled",
+                           "Recording is disabled (STORAGE_ENABLED=false): no data to read.");
     co_return co_await write(std::move(off));
   }
   switch (api::Classify(ar)) {

@@ -168,8 +168,8 @@ void AbortExchange(ExchangeCtx& ctx, const char* reason);
 // Serves one request under /api/ (api_session.cc): the API's auth, then its query on the reader
 // pool, or the streamed export / event feed. Returns whether the connection may be reused.
 awaitable<bool> ServeApi(Shared& sh, beast::tcp_stream& stream, Deadline& dl,
-                         http::request<http::string_body>& req, std::string path,
-                         std::string query, const std::string& request_id);
+                         http::request<http::string_body>& req, std::string path, std::string query,
+                         const std::string& request_id);
 
 // Writes a complete small response (JSON or text). Errors are returned, not thrown.
 awaitable<beast::error_code> WriteSimple(beast::tcp_stream& client, Deadline& dl,

@@ -1,7 +1,6 @@
 #include "query/conversations.h"
 
 #include <boost/json/array.hpp>
-
 #include <map>
 #include <set>
 #include <vector>
@@ -98,38 +97,37 @@ StatusOr<json::object> ListConversations(SqlReader& r, const RequestFilter& f, c
   std::vector<SqlParam> in;
   for (const auto& id : ids) in.push_back(SqlParam::Text(id));
   std::map<std::string, json::object> by_id;
-  st = r.Query(
-      "SELECT " + IdText(d, "conversation_id") + ", MIN(" + TsUs(d) + "), MAX(" + TsUs(d) +
-          "), count(*), COALESCE(SUM(input_tokens), 0) + COALESCE(SUM(output_tokens), 0), "
-          "COALESCE(SUM(cost_usd), 0), count(DISTINCT branch_id), MAX(message_count), "
-          "MAX(domain), MAX(account_id), MAX(user_id), MAX(session_id), "
-          "COALESCE(SUM(CASE WHEN " +
-          IsTrue(d, "is_subtask") +
-          " THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN " + IsTrue(d, "is_subtask") +
-          " THEN 0 ELSE 1 END), 0), " + "COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0) "
-          "FROM api_requests WHERE conversation_id IN (" +
-          Placeholders(ids.size()) + ") GROUP BY conversation_id",
-      in, [&](const SqlRow& row) {
-        json::object o;
-        o["conversationId"] = json::string(row.Text(0));
-        o["domain"] = OptText(row, 8);
-        o["accountId"] = OptText(row, 9);
-        o["userId"] = OptText(row, 10);
-        o["sessionId"] = OptText(row, 11);
-        o["firstMessageTime"] = FormatIso8601(row.Int(1));
-        o["lastMessageTime"] = FormatIso8601(row.Int(2));
-        o["messageCount"] = row.Int(3);
-        o["requestCount"] = row.Int(3);
-        o["totalTokens"] = row.Int(4);
-        o["inputTokens"] = row.Int(14);
-        o["outputTokens"] = row.Int(15);
-        o["costUsd"] = row.Double(5);
-        o["branchCount"] = row.Int(6);
-        o["maxMessageCount"] = row.Int(7);
-        o["subtaskMessageCount"] = row.Int(12);
-        by_id[std::string(row.Text(0))] = std::move(o);
-        return true;
-      });
+  st = r.Query("SELECT " + IdText(d, "conversation_id") + ", MIN(" + TsUs(d) + "), MAX(" + TsUs(d) +
+                   "), count(*), COALESCE(SUM(input_tokens), 0) + COALESCE(SUM(output_tokens), 0), "
+                   "COALESCE(SUM(cost_usd), 0), count(DISTINCT branch_id), MAX(message_count), "
+                   "MAX(domain), MAX(account_id), MAX(user_id), MAX(session_id), "
+                   "COALESCE(SUM(CASE WHEN " +
+                   IsTrue(d, "is_subtask") + " THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN " +
+                   IsTrue(d, "is_subtask") + " THEN 0 ELSE 1 END), 0), " +
+                   "COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0) "
+                   "FROM api_requests WHERE conversation_id IN (" +
+                   Placeholders(ids.size()) + ") GROUP BY conversation_id",
+               in, [&](const SqlRow& row) {
+                 json::object o;
+                 o["conversationId"] = json::string(row.Text(0));
+                 o["domain"] = OptText(row, 8);
+                 o["accountId"] = OptText(row, 9);
+                 o["userId"] = OptText(row, 10);
+                 o["sessionId"] = OptText(row, 11);
+                 o["firstMessageTime"] = FormatIso8601(row.Int(1));
+                 o["lastMessageTime"] = FormatIso8601(row.Int(2));
+                 o["messageCount"] = row.Int(3);
+                 o["requestCount"] = row.Int(3);
+                 o["totalTokens"] = row.Int(4);
+                 o["inputTokens"] = row.Int(14);
+                 o["outputTokens"] = row.Int(15);
+                 o["costUsd"] = row.Double(5);
+                 o["branchCount"] = row.Int(6);
+                 o["maxMessageCount"] = row.Int(7);
+                 o["subtaskMessageCount"] = row.Int(12);
+                 by_id[std::string(row.Text(0))] = std::move(o);
+                 return true;
+               });
   if (!st.ok()) return st;
   // Branch kinds and models per conversation.
   st = r.Query("SELECT DISTINCT " + IdText(d, "conversation_id") +
@@ -179,8 +177,7 @@ StatusOr<json::object> ListConversations(SqlReader& r, const RequestFilter& f, c
     o["parentTaskRequestId"] = nullptr;
     o["parentConversationId"] = nullptr;
     st = r.Query("SELECT " + IsTrue(d, "a.is_subtask") + ", " +
-                     IdText(d, "a.parent_task_request_id") + ", " +
-                     IdText(d, "p.conversation_id") +
+                     IdText(d, "a.parent_task_request_id") + ", " + IdText(d, "p.conversation_id") +
                      " FROM api_requests a LEFT JOIN api_requests p ON p.request_id = "
                      "a.parent_task_request_id WHERE a.conversation_id = ? ORDER BY a.timestamp, "
                      "a.request_id LIMIT 1",

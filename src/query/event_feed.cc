@@ -26,11 +26,11 @@ Status EventFeed::Start() {
   {
     std::lock_guard<std::mutex> poll_lock(poll_mu_);
     std::int64_t max = 0;
-    Status st = reader_->Query("SELECT COALESCE(MAX(seq), 0) FROM cn_events", {},
-                               [&](const SqlRow& row) {
-                                 max = row.Int(0);
-                                 return false;
-                               });
+    Status st =
+        reader_->Query("SELECT COALESCE(MAX(seq), 0) FROM cn_events", {}, [&](const SqlRow& row) {
+          max = row.Int(0);
+          return false;
+        });
     if (!st.ok()) return st.WithContext("event feed");
     std::lock_guard<std::mutex> lock(mu_);
     max_seq_ = max;
@@ -77,7 +77,8 @@ StatusOr<int> EventFeed::PollOnce() {
   Status st = reader_->Query(
       "SELECT e.seq, " + IdText(d, "r.request_id") + ", " + TsUs(d, "r") +
           ", r.domain, r.model, r.request_type, r.outcome, r.response_status, r.input_tokens, "
-          "r.output_tokens, r.cache_read_input_tokens, r.cache_creation_input_tokens, r.cost_usd, " +
+          "r.output_tokens, r.cache_read_input_tokens, r.cache_creation_input_tokens, "
+          "r.cost_usd, " +
           IdText(d, "r.conversation_id") +
           ", r.branch_id, r.account_id, r.user_id, r.duration_ms FROM cn_events e JOIN "
           "api_requests r ON r.request_id = e.request_id WHERE e.seq > ? ORDER BY e.seq LIMIT 1000",
@@ -90,23 +91,24 @@ StatusOr<int> EventFeed::PollOnce() {
         auto text = [&](int c) {
           return row.IsNull(c) ? json::value(nullptr) : json::value(json::string(row.Text(c)));
         };
-        json::object o{{"requestId", json::string(row.Text(1))},
-                       {"timestamp", FormatIso8601(row.Int(2))},
-                       {"domain", text(3)},
-                       {"model", text(4)},
-                       {"requestType", text(5)},
-                       {"outcome", text(6)},
-                       {"responseStatus", row.IsNull(7) ? json::value(nullptr) : json::value(row.Int(7))},
-                       {"inputTokens", row.Int(8)},
-                       {"outputTokens", row.Int(9)},
-                       {"cacheReadInputTokens", row.Int(10)},
-                       {"cacheCreationInputTokens", row.Int(11)},
-                       {"costUsd", row.IsNull(12) ? json::value(nullptr) : json::value(row.Double(12))},
-                       {"conversationId", text(13)},
-                       {"branchId", text(14)},
-                       {"accountId", text(15)},
-                       {"userId", text(16)},
-                       {"durationMs", row.IsNull(17) ? json::value(nullptr) : json::value(row.Int(17))}};
+        json::object o{
+            {"requestId", json::string(row.Text(1))},
+            {"timestamp", FormatIso8601(row.Int(2))},
+            {"domain", text(3)},
+            {"model", text(4)},
+            {"requestType", text(5)},
+            {"outcome", text(6)},
+            {"responseStatus", row.IsNull(7) ? json::value(nullptr) : json::value(row.Int(7))},
+            {"inputTokens", row.Int(8)},
+            {"outputTokens", row.Int(9)},
+            {"cacheReadInputTokens", row.Int(10)},
+            {"cacheCreationInputTokens", row.Int(11)},
+            {"costUsd", row.IsNull(12) ? json::value(nullptr) : json::value(row.Double(12))},
+            {"conversationId", text(13)},
+            {"branchId", text(14)},
+            {"accountId", text(15)},
+            {"userId", text(16)},
+            {"durationMs", row.IsNull(17) ? json::value(nullptr) : json::value(row.Int(17))}};
         fresh.push_back(FeedEvent{seq, 0, json::serialize(o)});
         return true;
       });

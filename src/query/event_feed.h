@@ -30,7 +30,7 @@
 namespace cn::query {
 
 struct FeedEvent {
-  std::int64_t seq = 0;       // cn_events.seq: the SSE event id
+  std::int64_t seq = 0;        // cn_events.seq: the SSE event id
   std::uint64_t position = 0;  // this process's arrival order (1, 2, ...)
   std::string json;            // {requestId, timestamp, domain, model, requestType, outcome, ...}
 };

@@ -1,7 +1,6 @@
 #include "query/requests.h"
 
 #include <boost/json/parse.hpp>
-
 #include <cctype>
 
 #include "common/base64.h"
@@ -147,8 +146,8 @@ bool DecodeCursor(std::string_view cursor, std::string* timestamp, std::string* 
   *request_id = *id;
   // Only digits, separators and zone letters: a stored timestamp, nothing else.
   for (char c : *timestamp) {
-    if (!std::isdigit(static_cast<unsigned char>(c)) && std::string_view("-:.+ TZ").find(c) ==
-                                                            std::string_view::npos) {
+    if (!std::isdigit(static_cast<unsigned char>(c)) &&
+        std::string_view("-:.+ TZ").find(c) == std::string_view::npos) {
       return false;
     }
   }
@@ -177,8 +176,8 @@ std::optional<std::string> CanonicalId(std::string_view id) {
          hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
-StatusOr<RequestPage> ListRequests(SqlReader& reader, const RequestFilter& filter,
-                                   const Page& page, bool with_total) {
+StatusOr<RequestPage> ListRequests(SqlReader& reader, const RequestFilter& filter, const Page& page,
+                                   bool with_total) {
   const SqlDialect d = reader.dialect();
   Where where;
   AddRequestFilter(d, filter, &where);
@@ -242,8 +241,8 @@ json::object RequestDetail(const Record& r) {
   o["cacheCreationInputTokens"] = r.usage.cache_creation_input_tokens;
   o["cacheReadInputTokens"] = r.usage.cache_read_input_tokens;
   o["durationMs"] = r.duration_micros / 1000;
-  o["firstTokenMs"] = r.first_byte_micros ? json::value(*r.first_byte_micros / 1000)
-                                          : json::value(nullptr);
+  o["firstTokenMs"] =
+      r.first_byte_micros ? json::value(*r.first_byte_micros / 1000) : json::value(nullptr);
   o["responseStatus"] = r.response_status;
   o["error"] = r.error.empty() ? json::value(nullptr) : json::value(r.error);
   o["requestType"] = r.request_type;

@@ -32,14 +32,14 @@ struct RequestFilter {
   std::string session_id;
   std::string model;
   std::string request_type;
-  std::string outcome;  // completed | client_aborted | upstream_failed | rejected
+  std::string outcome;          // completed | client_aborted | upstream_failed | rejected
   std::string conversation_id;  // canonical uuid
   std::string branch_id;
-  std::string api_key_hash;  // passthrough: the presented key's keyed hash
-  std::optional<int> status;        // exact response_status, or a class when status_class
-  bool status_class = false;        // status is 2, 3, 4 or 5: 2xx..5xx
-  std::optional<bool> has_error;    // error text, a status >= 400 or an outcome other than completed
-  std::optional<bool> subtask;      // is_subtask
+  std::string api_key_hash;       // passthrough: the presented key's keyed hash
+  std::optional<int> status;      // exact response_status, or a class when status_class
+  bool status_class = false;      // status is 2, 3, 4 or 5: 2xx..5xx
+  std::optional<bool> has_error;  // error text, a status >= 400 or an outcome other than completed
+  std::optional<bool> subtask;    // is_subtask
 };
 
 // Appends the filter's conditions on api_requests (no alias) to `where`.
@@ -71,8 +71,8 @@ struct RequestPage {
 
 // Newest first ((timestamp, request_id) descending). With a cursor, offset is ignored.
 // kInvalidArgument for a cursor this layer did not make.
-StatusOr<RequestPage> ListRequests(SqlReader& reader, const RequestFilter& filter,
-                                   const Page& page, bool with_total);
+StatusOr<RequestPage> ListRequests(SqlReader& reader, const RequestFilter& filter, const Page& page,
+                                   bool with_total);
 
 // Opaque keyset cursor over (stored timestamp, request_id) and back. Decode: false when malformed.
 std::string EncodeCursor(std::string_view timestamp, std::string_view request_id);

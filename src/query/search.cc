@@ -1,7 +1,6 @@
 #include "query/search.h"
 
 #include <boost/json/array.hpp>
-
 #include <cctype>
 
 #include "common/time.h"
@@ -76,7 +75,9 @@ StatusOr<json::object> Search(SqlReader& r, const std::string& q, const RequestF
   params.push_back(SqlParam::Int(limit));
   json::array results;
   Status st = r.Query(sql, params, [&](const SqlRow& row) {
-    auto opt = [&](int c) { return row.IsNull(c) ? json::value(nullptr) : json::value(json::string(row.Text(c))); };
+    auto opt = [&](int c) {
+      return row.IsNull(c) ? json::value(nullptr) : json::value(json::string(row.Text(c)));
+    };
     results.push_back(json::object{{"requestId", json::string(row.Text(0))},
                                    {"snippet", json::string(row.Text(1))},
                                    {"conversationId", opt(2)},

@@ -1,9 +1,8 @@
 #include "query/usage.h"
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
-
-#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -63,33 +62,34 @@ std::int64_t TrailingSum(const std::vector<std::pair<std::int64_t, std::int64_t>
 StatusOr<json::value> LatestQuota(SqlReader& r, const std::string& account_id) {
   json::value out = nullptr;
   const SqlDialect d = r.dialect();
-  Status st = Each(r,
-                   "SELECT quota_status, quota_5h_utilization, quota_5h_reset, "
-                   "quota_7d_utilization, quota_7d_reset, " +
-                       TsUs(d) + ", ratelimit" + (d == SqlDialect::kPostgres ? "::text" : "") +
-                       " FROM api_requests WHERE account_id = ? AND quota_status IS NOT NULL "
-                       "ORDER BY timestamp DESC LIMIT 1",
-                   {SqlParam::Text(account_id)}, [&](const SqlRow& row) {
-                     json::object windows;
-                     windows["5h"] = json::object{
-                         {"utilization", OptDouble(row, 1)},
-                         {"resetsAt", row.IsNull(2) ? json::value(nullptr)
-                                                    : json::value(IsoSeconds(row.Int(2)))}};
-                     windows["7d"] = json::object{
-                         {"utilization", OptDouble(row, 3)},
-                         {"resetsAt", row.IsNull(4) ? json::value(nullptr)
-                                                    : json::value(IsoSeconds(row.Int(4)))}};
-                     json::value headers = nullptr;
-                     if (!row.IsNull(6)) {
-                       boost::system::error_code ec;
-                       headers = json::parse(row.Text(6), ec);
-                       if (ec) headers = nullptr;
-                     }
-                     out = json::object{{"status", OptText(row, 0)},
-                                        {"windows", std::move(windows)},
-                                        {"observedAt", Iso(row.Int(5))},
-                                        {"headers", std::move(headers)}};
-                   });
+  Status st =
+      Each(r,
+           "SELECT quota_status, quota_5h_utilization, quota_5h_reset, "
+           "quota_7d_utilization, quota_7d_reset, " +
+               TsUs(d) + ", ratelimit" + (d == SqlDialect::kPostgres ? "::text" : "") +
+               " FROM api_requests WHERE account_id = ? AND quota_status IS NOT NULL "
+               "ORDER BY timestamp DESC LIMIT 1",
+           {SqlParam::Text(account_id)}, [&](const SqlRow& row) {
+             json::object windows;
+             windows["5h"] =
+                 json::object{{"utilization", OptDouble(row, 1)},
+                              {"resetsAt", row.IsNull(2) ? json::value(nullptr)
+                                                         : json::value(IsoSeconds(row.Int(2)))}};
+             windows["7d"] =
+                 json::object{{"utilization", OptDouble(row, 3)},
+                              {"resetsAt", row.IsNull(4) ? json::value(nullptr)
+                                                         : json::value(IsoSeconds(row.Int(4)))}};
+             json::value headers = nullptr;
+             if (!row.IsNull(6)) {
+               boost::system::error_code ec;
+               headers = json::parse(row.Text(6), ec);
+               if (ec) headers = nullptr;
+             }
+             out = json::object{{"status", OptText(row, 0)},
+                                {"windows", std::move(windows)},
+                                {"observedAt", Iso(row.Int(5))},
+                                {"headers", std::move(headers)}};
+           });
   if (!st.ok()) return st;
   return out;
 }
@@ -175,8 +175,8 @@ StatusOr<json::object> DashboardStats(SqlReader& r, const RequestFilter& f, std:
   if (!st.ok()) return st;
   json::array models;
   st = Each(r,
-            "SELECT DISTINCT model FROM api_requests" + w.Sql() +
-                (w.empty() ? " WHERE" : " AND") + " model IS NOT NULL ORDER BY model",
+            "SELECT DISTINCT model FROM api_requests" + w.Sql() + (w.empty() ? " WHERE" : " AND") +
+                " model IS NOT NULL ORDER BY model",
             w.params(), [&](const SqlRow& row) { models.push_back(json::string(row.Text(0))); });
   if (!st.ok()) return st;
   o["modelsUsedCount"] = models.size();
@@ -191,23 +191,22 @@ StatusOr<json::object> DashboardStats(SqlReader& r, const RequestFilter& f, std:
             "api_requests" +
                 wd.Sql(),
             wd.params(), [&](const SqlRow& row) {
-              o["last24Hours"] = json::object{
-                  {"requests", row.Int(0)},
-                  {"conversations", row.Int(1)},
-                  {"activeUsers", row.Int(2)}};
+              o["last24Hours"] = json::object{{"requests", row.Int(0)},
+                                              {"conversations", row.Int(1)},
+                                              {"activeUsers", row.Int(2)}};
             });
   if (!st.ok()) return st;
   json::array hourly;
-  st = Each(r,
-            "SELECT " + HourUs(d) +
-                " AS h, count(*), COALESCE(SUM(input_tokens), 0) + COALESCE(SUM(output_tokens), "
-                "0) FROM api_requests" +
-                wd.Sql() + " GROUP BY h ORDER BY h",
-            wd.params(), [&](const SqlRow& row) {
-              hourly.push_back(json::object{{"hour", Iso(row.Int(0))},
-                                            {"requestCount", row.Int(1)},
-                                            {"tokenCount", row.Int(2)}});
-            });
+  st = Each(
+      r,
+      "SELECT " + HourUs(d) +
+          " AS h, count(*), COALESCE(SUM(input_tokens), 0) + COALESCE(SUM(output_tokens), "
+          "0) FROM api_requests" +
+          wd.Sql() + " GROUP BY h ORDER BY h",
+      wd.params(), [&](const SqlRow& row) {
+        hourly.push_back(json::object{
+            {"hour", Iso(row.Int(0))}, {"requestCount", row.Int(1)}, {"tokenCount", row.Int(2)}});
+      });
   if (!st.ok()) return st;
   o["hourlyActivity"] = std::move(hourly);
   return o;
@@ -271,25 +270,25 @@ StatusOr<json::object> Daily(SqlReader& r, const RequestFilter& f, int days, boo
   AddRequestFilter(d, w, &where);
   const std::string keys = "day, account_id, domain" + std::string(aggregate ? "" : ", model");
   json::array usage;
-  Status st = Each(
-      r,
-      "SELECT " + DayUs(d) + " AS day, account_id, domain" + (aggregate ? "" : ", model") +
-          ", COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), count(*), "
-          "COALESCE(SUM(cost_usd), 0) FROM api_requests" +
-          where.Sql() + " GROUP BY " + keys + " ORDER BY day DESC, domain",
-      where.params(), [&](const SqlRow& row) {
-        int c = aggregate ? 3 : 4;
-        json::object u{{"date", Iso(row.Int(0)).substr(0, 10)},
-                       {"accountId", OptText(row, 1)},
-                       {"domain", OptText(row, 2)}};
-        if (!aggregate) u["model"] = OptText(row, 3);
-        u["totalInputTokens"] = row.Int(c);
-        u["totalOutputTokens"] = row.Int(c + 1);
-        u["totalTokens"] = row.Int(c) + row.Int(c + 1);
-        u["totalRequests"] = row.Int(c + 2);
-        u["costUsd"] = row.Double(c + 3);
-        usage.push_back(std::move(u));
-      });
+  Status st =
+      Each(r,
+           "SELECT " + DayUs(d) + " AS day, account_id, domain" + (aggregate ? "" : ", model") +
+               ", COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), count(*), "
+               "COALESCE(SUM(cost_usd), 0) FROM api_requests" +
+               where.Sql() + " GROUP BY " + keys + " ORDER BY day DESC, domain",
+           where.params(), [&](const SqlRow& row) {
+             int c = aggregate ? 3 : 4;
+             json::object u{{"date", Iso(row.Int(0)).substr(0, 10)},
+                            {"accountId", OptText(row, 1)},
+                            {"domain", OptText(row, 2)}};
+             if (!aggregate) u["model"] = OptText(row, 3);
+             u["totalInputTokens"] = row.Int(c);
+             u["totalOutputTokens"] = row.Int(c + 1);
+             u["totalTokens"] = row.Int(c) + row.Int(c + 1);
+             u["totalRequests"] = row.Int(c + 2);
+             u["costUsd"] = row.Double(c + 3);
+             usage.push_back(std::move(u));
+           });
   if (!st.ok()) return st;
   return json::object{{"usage", std::move(usage)}};
 }
@@ -297,20 +296,22 @@ StatusOr<json::object> Daily(SqlReader& r, const RequestFilter& f, int days, boo
 namespace {
 
 // Output tokens per minute of the filter's rows in [from, to).
-StatusOr<std::vector<std::pair<std::int64_t, std::int64_t>>> OutputPerMinute(
-    SqlReader& r, const RequestFilter& f, std::int64_t from, std::int64_t to) {
+StatusOr<std::vector<std::pair<std::int64_t, std::int64_t>>> OutputPerMinute(SqlReader& r,
+                                                                             const RequestFilter& f,
+                                                                             std::int64_t from,
+                                                                             std::int64_t to) {
   RequestFilter w = f;
   w.since_us = from;
   w.until_us = to;
   Where where;
   AddRequestFilter(r.dialect(), w, &where);
   std::vector<std::pair<std::int64_t, std::int64_t>> out;
-  Status st = Each(r,
-                   "SELECT " + BucketUs(r.dialect(), 1) +
-                       " AS m, COALESCE(SUM(output_tokens), 0) FROM api_requests" + where.Sql() +
-                       " GROUP BY m ORDER BY m",
-                   where.params(),
-                   [&](const SqlRow& row) { out.emplace_back(row.Int(0), row.Int(1)); });
+  Status st =
+      Each(r,
+           "SELECT " + BucketUs(r.dialect(), 1) +
+               " AS m, COALESCE(SUM(output_tokens), 0) FROM api_requests" + where.Sql() +
+               " GROUP BY m ORDER BY m",
+           where.params(), [&](const SqlRow& row) { out.emplace_back(row.Int(0), row.Int(1)); });
   if (!st.ok()) return st;
   return out;
 }
@@ -326,21 +327,18 @@ StatusOr<json::object> TimeSeries(SqlReader& r, const RequestFilter& f, int wind
   json::array series;
   for (std::int64_t t = now_us - window; t <= now_us; t += step) {
     std::int64_t used = TrailingSum(*minutes, t, window);
-    series.push_back(json::object{
-        {"time", Iso(t)},
-        {"outputTokens", used},
-        {"cumulativeUsage", used},
-        {"remaining", std::max<std::int64_t>(0, kLegacyTokenLimit - used)},
-        {"percentageUsed", static_cast<double>(used) * 100.0 / kLegacyTokenLimit}});
+    series.push_back(
+        json::object{{"time", Iso(t)},
+                     {"outputTokens", used},
+                     {"cumulativeUsage", used},
+                     {"remaining", std::max<std::int64_t>(0, kLegacyTokenLimit - used)},
+                     {"percentageUsed", static_cast<double>(used) * 100.0 / kLegacyTokenLimit}});
   }
   auto quota = LatestQuota(r, f.account_id);
   if (!quota.ok()) return quota.status();
-  return json::object{{"accountId", f.account_id},
-                      {"windowHours", window_hours},
-                      {"intervalMinutes", interval_minutes},
-                      {"tokenLimit", kLegacyTokenLimit},
-                      {"quota", std::move(*quota)},
-                      {"timeSeries", std::move(series)}};
+  return json::object{{"accountId", f.account_id},           {"windowHours", window_hours},
+                      {"intervalMinutes", interval_minutes}, {"tokenLimit", kLegacyTokenLimit},
+                      {"quota", std::move(*quota)},          {"timeSeries", std::move(series)}};
 }
 
 StatusOr<json::object> Accounts(SqlReader& r, std::int64_t now_us) {
@@ -357,21 +355,22 @@ StatusOr<json::object> Accounts(SqlReader& r, std::int64_t now_us) {
   };
   std::map<std::string, Account> accounts;
   std::vector<std::string> order;
-  Status st = Each(r,
-                   "SELECT account_id, COALESCE(SUM(output_tokens), 0), COALESCE(SUM(input_tokens), "
-                   "0), count(*), MAX(" +
-                       TsUs(d) + "), COALESCE(SUM(cost_usd), 0) FROM api_requests" + w.Sql() +
-                       " GROUP BY account_id ORDER BY 2 DESC, account_id",
-                   w.params(), [&](const SqlRow& row) {
-                     std::string id(row.Text(0));
-                     order.push_back(id);
-                     accounts[id].o = json::object{{"accountId", id},
-                                                   {"outputTokens", row.Int(1)},
-                                                   {"inputTokens", row.Int(2)},
-                                                   {"requestCount", row.Int(3)},
-                                                   {"lastRequestTime", Iso(row.Int(4))},
-                                                   {"costUsd", row.Double(5)}};
-                   });
+  Status st =
+      Each(r,
+           "SELECT account_id, COALESCE(SUM(output_tokens), 0), COALESCE(SUM(input_tokens), "
+           "0), count(*), MAX(" +
+               TsUs(d) + "), COALESCE(SUM(cost_usd), 0) FROM api_requests" + w.Sql() +
+               " GROUP BY account_id ORDER BY 2 DESC, account_id",
+           w.params(), [&](const SqlRow& row) {
+             std::string id(row.Text(0));
+             order.push_back(id);
+             accounts[id].o = json::object{{"accountId", id},
+                                           {"outputTokens", row.Int(1)},
+                                           {"inputTokens", row.Int(2)},
+                                           {"requestCount", row.Int(3)},
+                                           {"lastRequestTime", Iso(row.Int(4))},
+                                           {"costUsd", row.Double(5)}};
+           });
   if (!st.ok()) return st;
   st = Each(r,
             "SELECT account_id, domain, COALESCE(SUM(output_tokens), 0), count(*) FROM "
@@ -404,8 +403,8 @@ StatusOr<json::object> Accounts(SqlReader& r, std::int64_t now_us) {
     double pct = static_cast<double>(used) * 100.0 / kLegacyTokenLimit;
     std::string source = "estimate";
     if (quota->is_object()) {
-      const auto& u = quota->as_object().at("windows").as_object().at("5h").as_object().at(
-          "utilization");
+      const auto& u =
+          quota->as_object().at("windows").as_object().at("5h").as_object().at("utilization");
       if (u.is_double()) {
         pct = u.as_double() * 100.0;
         source = "headers";
@@ -455,12 +454,11 @@ StatusOr<json::object> SlidingWindow(SqlReader& r, const RequestFilter& f, int d
                                 {"sliding_window_tokens", sum},
                                 {"rate_limit_warning_in_window", warning}});
   }
-  return json::object{
-      {"accountId", f.account_id},
-      {"params", json::object{{"days", days},
-                              {"bucketMinutes", bucket_minutes},
-                              {"windowHours", window_hours}}},
-      {"data", std::move(data)}};
+  return json::object{{"accountId", f.account_id},
+                      {"params", json::object{{"days", days},
+                                              {"bucketMinutes", bucket_minutes},
+                                              {"windowHours", window_hours}}},
+                      {"data", std::move(data)}};
 }
 
 StatusOr<json::object> Hourly(SqlReader& r, const RequestFilter& f, int days, bool tokens,
@@ -471,23 +469,22 @@ StatusOr<json::object> Hourly(SqlReader& r, const RequestFilter& f, int days, bo
   Where where;
   AddRequestFilter(d, w, &where);
   json::object data;
-  Status st = Each(r,
-                   "SELECT domain, " + HourUs(d) + " AS h, " +
-                       (tokens ? "COALESCE(SUM(output_tokens), 0)" : "count(*)") +
-                       " FROM api_requests" + where.Sql() + " GROUP BY domain, h ORDER BY domain, h",
-                   where.params(), [&](const SqlRow& row) {
-                     std::string domain(row.Text(0));
-                     json::value& list = data[domain];
-                     if (!list.is_array()) list = json::array();
-                     list.as_array().push_back(
-                         json::object{{"hour", Iso(row.Int(1))}, {"count", row.Int(2)}});
-                   });
+  Status st = Each(
+      r,
+      "SELECT domain, " + HourUs(d) + " AS h, " +
+          (tokens ? "COALESCE(SUM(output_tokens), 0)" : "count(*)") + " FROM api_requests" +
+          where.Sql() + " GROUP BY domain, h ORDER BY domain, h",
+      where.params(), [&](const SqlRow& row) {
+        std::string domain(row.Text(0));
+        json::value& list = data[domain];
+        if (!list.is_array()) list = json::array();
+        list.as_array().push_back(json::object{{"hour", Iso(row.Int(1))}, {"count", row.Int(2)}});
+      });
   if (!st.ok()) return st;
-  return json::object{
-      {"data", std::move(data)},
-      {"query", json::object{{"domain", f.domain.empty() ? json::value(nullptr)
-                                                         : json::value(f.domain)},
-                             {"days", days}}}};
+  return json::object{{"data", std::move(data)},
+                      {"query", json::object{{"domain", f.domain.empty() ? json::value(nullptr)
+                                                                         : json::value(f.domain)},
+                                             {"days", days}}}};
 }
 
 namespace {
@@ -574,49 +571,48 @@ StatusOr<json::object> RateLimits(SqlReader& r, const RequestFilter& f) {
   std::string last_key;
   double max5 = -1, max7 = -1;
   bool warned = false, rejected = false, over80 = false, over90 = false;
-  Status st = Each(
-      r,
-      "SELECT " + TsUs(d) +
-          ", quota_status, quota_5h_utilization, quota_5h_reset, quota_7d_utilization, "
-          "quota_7d_reset, " +
-          IdText(d, "request_id") + " FROM api_requests" + w.Sql() +
-          " ORDER BY timestamp, request_id",
-      w.params(), [&](const SqlRow& row) {
-        const std::string at = Iso(row.Int(0));
-        const std::string status(row.Text(1));
-        const double u5 = row.IsNull(2) ? -1 : row.Double(2);
-        const double u7 = row.IsNull(4) ? -1 : row.Double(4);
-        // One sample per change of status, utilisation (to the percent) or reset time.
-        std::string key = status + "|" + std::to_string(static_cast<int>(u5 * 100)) + "|" +
-                          std::to_string(static_cast<int>(u7 * 100)) + "|" +
-                          std::string(row.Text(3)) + "|" + std::string(row.Text(5));
-        auto cross = [&](bool& flag, bool now, const char* level) {
-          if (now && !flag) {
-            crossings.push_back(json::object{{"level", level},
-                                             {"at", at},
-                                             {"requestId", json::string(row.Text(6))}});
-          }
-          flag = now;
-        };
-        cross(warned, status == "allowed_warning", "allowed_warning");
-        cross(rejected, status == "rejected", "rejected");
-        cross(over80, std::max(u5, u7) >= 0.8, "80%");
-        cross(over90, std::max(u5, u7) >= 0.9, "90%");
-        max5 = std::max(max5, u5);
-        max7 = std::max(max7, u7);
-        if (key == last_key) return;
-        last_key = key;
-        history.push_back(json::object{
-            {"at", at},
-            {"status", status},
-            {"utilization5h", OptDouble(row, 2)},
-            {"resetsAt5h",
-             row.IsNull(3) ? json::value(nullptr) : json::value(IsoSeconds(row.Int(3)))},
-            {"utilization7d", OptDouble(row, 4)},
-            {"resetsAt7d",
-             row.IsNull(5) ? json::value(nullptr) : json::value(IsoSeconds(row.Int(5)))},
-            {"requestId", json::string(row.Text(6))}});
-      });
+  Status st =
+      Each(r,
+           "SELECT " + TsUs(d) +
+               ", quota_status, quota_5h_utilization, quota_5h_reset, quota_7d_utilization, "
+               "quota_7d_reset, " +
+               IdText(d, "request_id") + " FROM api_requests" + w.Sql() +
+               " ORDER BY timestamp, request_id",
+           w.params(), [&](const SqlRow& row) {
+             const std::string at = Iso(row.Int(0));
+             const std::string status(row.Text(1));
+             const double u5 = row.IsNull(2) ? -1 : row.Double(2);
+             const double u7 = row.IsNull(4) ? -1 : row.Double(4);
+             // One sample per change of status, utilisation (to the percent) or reset time.
+             std::string key = status + "|" + std::to_string(static_cast<int>(u5 * 100)) + "|" +
+                               std::to_string(static_cast<int>(u7 * 100)) + "|" +
+                               std::string(row.Text(3)) + "|" + std::string(row.Text(5));
+             auto cross = [&](bool& flag, bool now, const char* level) {
+               if (now && !flag) {
+                 crossings.push_back(json::object{
+                     {"level", level}, {"at", at}, {"requestId", json::string(row.Text(6))}});
+               }
+               flag = now;
+             };
+             cross(warned, status == "allowed_warning", "allowed_warning");
+             cross(rejected, status == "rejected", "rejected");
+             cross(over80, std::max(u5, u7) >= 0.8, "80%");
+             cross(over90, std::max(u5, u7) >= 0.9, "90%");
+             max5 = std::max(max5, u5);
+             max7 = std::max(max7, u7);
+             if (key == last_key) return;
+             last_key = key;
+             history.push_back(json::object{
+                 {"at", at},
+                 {"status", status},
+                 {"utilization5h", OptDouble(row, 2)},
+                 {"resetsAt5h",
+                  row.IsNull(3) ? json::value(nullptr) : json::value(IsoSeconds(row.Int(3)))},
+                 {"utilization7d", OptDouble(row, 4)},
+                 {"resetsAt7d",
+                  row.IsNull(5) ? json::value(nullptr) : json::value(IsoSeconds(row.Int(5)))},
+                 {"requestId", json::string(row.Text(6))}});
+           });
   if (!st.ok()) return st;
   json::value current = nullptr;
   if (!f.account_id.empty()) {
@@ -624,15 +620,14 @@ StatusOr<json::object> RateLimits(SqlReader& r, const RequestFilter& f) {
     if (!q.ok()) return q.status();
     current = std::move(*q);
   }
-  return json::object{{"accountId", f.account_id.empty() ? json::value(nullptr)
-                                                         : json::value(f.account_id)},
-                      {"current", std::move(current)},
-                      {"history", std::move(history)},
-                      {"crossings", std::move(crossings)},
-                      {"peak", json::object{{"utilization5h", max5 < 0 ? json::value(nullptr)
-                                                                       : json::value(max5)},
-                                            {"utilization7d", max7 < 0 ? json::value(nullptr)
-                                                                       : json::value(max7)}}}};
+  return json::object{
+      {"accountId", f.account_id.empty() ? json::value(nullptr) : json::value(f.account_id)},
+      {"current", std::move(current)},
+      {"history", std::move(history)},
+      {"crossings", std::move(crossings)},
+      {"peak",
+       json::object{{"utilization5h", max5 < 0 ? json::value(nullptr) : json::value(max5)},
+                    {"utilization7d", max7 < 0 ? json::value(nullptr) : json::value(max7)}}}};
 }
 
 }  // namespace cn::query

@@ -86,9 +86,9 @@ struct ChunkUsage {
 
 struct Record {
   // ---- Filled on the hot path ---------------------------------------------------------------
-  std::string request_id;                  // UUIDv7; primary key; also the X-Request-ID header
-  std::string domain;                      // raw Host header, port included (the original's choice)
-  std::optional<std::string> account_id;   // accountId of the credential file used, if any
+  std::string request_id;                 // UUIDv7; primary key; also the X-Request-ID header
+  std::string domain;                     // raw Host header, port included (the original's choice)
+  std::optional<std::string> account_id;  // accountId of the credential file used, if any
   // Passthrough mode: proxy::KeyHasher of the credential the client presented (its own API key
   // or token), so usage can be grouped per key without storing it; empty otherwise.
   std::string api_key_hash;
