@@ -47,7 +47,7 @@ http { access_log off; client_body_temp_path $OUT/nginx-tmp/body; proxy_temp_pat
 CONF
 taskset -c 1 nginx -p "$OUT" -c "$OUT/nginx.conf" -e "$OUT/nginx-error.log" & NGINX_PID=$!; PIDS+=($NGINX_PID)
 NEXUS_PORT=$(free_port); mkdir -p "$OUT/data"
-PORT=$NEXUS_PORT HOST=127.0.0.1 CLAUDE_API_BASE_URL=http://127.0.0.1:$FAKE_PORT DATA_DIR=$OUT/data \
+PORT=$NEXUS_PORT DASHBOARD_PORT=0 HOST=127.0.0.1 CLAUDE_API_BASE_URL=http://127.0.0.1:$FAKE_PORT DATA_DIR=$OUT/data \
   taskset -c 1 "$BUILD/src/app/claude-nexus" serve >"$OUT/nexus.log" 2>&1 & NEXUS_PID=$!; PIDS+=($NEXUS_PID)
 wait_port "$NGINX_PORT"; wait_port "$NEXUS_PORT"
 

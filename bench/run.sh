@@ -157,7 +157,7 @@ fi
 if [[ -x $NEXUS_BIN ]]; then
   NEXUS_PORT=$(free_port)
   mkdir -p "$OUT/nexus-data"
-  PORT=$NEXUS_PORT HOST=127.0.0.1 CLAUDE_API_BASE_URL=http://127.0.0.1:$FAKE_PORT \
+  PORT=$NEXUS_PORT DASHBOARD_PORT=0 HOST=127.0.0.1 CLAUDE_API_BASE_URL=http://127.0.0.1:$FAKE_PORT \
     DATA_DIR=$OUT/nexus-data LOG_LEVEL=warn IO_THREADS=${BENCH_NEXUS_IO_THREADS:-$([[ $PIN == 1 ]] && echo 1 || echo 0)} \
     "${PROXY_CPU[@]}" "$NEXUS_BIN" serve >"$OUT/nexus.log" 2>&1 &
   NEXUS_PID=$!; PIDS+=("$NEXUS_PID")

@@ -223,6 +223,7 @@ std::unique_ptr<ProxyProcess> ProxyProcess::Start(std::map<std::string, std::str
                                                   std::vector<std::string> args) {
   auto p = std::unique_ptr<ProxyProcess>(new ProxyProcess());
   env.try_emplace("PORT", "0");
+  env.try_emplace("DASHBOARD_PORT", "0");  // `serve` opens it too; never a fixed port in tests
   env.try_emplace("HOST", "127.0.0.1");
   env.try_emplace("DATA_DIR", data_dir.string());
   env.try_emplace("CREDENTIALS_DIR", (data_dir / "credentials").string());

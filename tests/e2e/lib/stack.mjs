@@ -118,6 +118,7 @@ export class Stack {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: this.dir,
         PORT: '0',
+        DASHBOARD_PORT: '0',
         HOST: '127.0.0.1',
         DATA_DIR: this.dataDir,
         CREDENTIALS_DIR: path.join(this.dataDir, 'credentials'),
