@@ -375,6 +375,11 @@ Response Handle(const Request& req, Context& ctx) {
     auto rec = ctx.store->GetRecord(*id);
     if (!rec.ok()) return FromStatus(rec.status());
     if (!rec->has_value()) return Json(json::object{{"error", "Request not found"}}, 404);
+    if (!(*rec)->chunks.empty()) {  // GetRecord leaves chunk_usage empty: the stored counts
+      auto counts = query::ChunkTokenCounts(r, *id);
+      if (!counts.ok()) return FromStatus(counts.status());
+      (*rec)->chunk_usage = std::move(*counts);
+    }
     return Json(query::RequestDetail(**rec));
   }
   if (is({"domains"})) {
