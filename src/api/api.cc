@@ -45,6 +45,49 @@ Response FromStatus(const Status& st) {
   }
 }
 
+// ISO 8601 as a user types it: a date (its UTC midnight), or date and time with an optional
+// fraction and zone (none or Z: UTC; +HH:MM / -HH:MM, where an unencoded '+' arrives as ' ').
+// Fields out of range (month 13, 10:61) are rejected rather than rolled over, and the offset is
+// applied: ParseIso8601 itself does neither.
+std::optional<std::int64_t> ParseTime(std::string s) {
+  if (s.size() == 10) s += "T00:00:00";
+  if (s.size() < 19 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ')) return std::nullopt;
+  s[10] = 'T';
+  std::int64_t offset_us = 0;
+  if (s.back() == 'Z' || s.back() == 'z') {
+    s.pop_back();
+  } else if (const char sign = s.size() >= 25 ? s[s.size() - 6] : 'x';
+             (sign == '+' || sign == '-' || sign == ' ') && s[s.size() - 3] == ':') {
+    const std::string_view z = std::string_view(s).substr(s.size() - 5);  // HH:MM
+    if (!std::isdigit(static_cast<unsigned char>(z[0])) ||
+        !std::isdigit(static_cast<unsigned char>(z[1])) ||
+        !std::isdigit(static_cast<unsigned char>(z[3])) ||
+        !std::isdigit(static_cast<unsigned char>(z[4]))) {
+      return std::nullopt;
+    }
+    const int hh = (z[0] - '0') * 10 + (z[1] - '0'), mm = (z[3] - '0') * 10 + (z[4] - '0');
+    if (hh > 23 || mm > 59) return std::nullopt;
+    offset_us = (hh * 60 + mm) * 60'000'000LL * (sign == '-' ? -1 : 1);
+    s.resize(s.size() - 6);
+  }
+  // What is left: YYYY-MM-DDTHH:MM:SS with an optional .fraction.
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd";
+  for (std::size_t i = 0; i < kShape.size(); ++i) {
+    const bool digit = std::isdigit(static_cast<unsigned char>(s[i])) != 0;
+    if (kShape[i] == 'd' ? !digit : s[i] != kShape[i]) return std::nullopt;
+  }
+  if (s.size() > 19) {
+    if (s[19] != '.' || s.size() == 20) return std::nullopt;
+    for (std::size_t i = 20; i < s.size(); ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
+    }
+  }
+  std::int64_t us = 0;
+  if (!ParseIso8601(s + "Z", &us)) return std::nullopt;
+  if (FormatIso8601(us).compare(0, 19, s, 0, 19) != 0) return std::nullopt;  // rolled over
+  return us - offset_us;
+}
+
 // Query-string parameters with validation; the first error wins and is answered with 400.
 class Params {
  public:
@@ -83,18 +126,14 @@ class Params {
     return std::nullopt;
   }
 
-  // ISO 8601 (with or without time and zone Z) or milliseconds since the epoch.
+  // ISO 8601 (ParseTime) or milliseconds since the epoch.
   std::optional<std::int64_t> Time(std::initializer_list<std::string_view> names) {
     auto v = Get(names);
     if (!v) return std::nullopt;
     std::int64_t ms = 0;
     auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), ms);
     if (ec == std::errc() && p == v->data() + v->size()) return ms * 1000;
-    std::string s = *v;
-    if (s.size() == 10) s += "T00:00:00Z";  // a date
-    if (!s.empty() && s.back() != 'Z' && s.find('+', 10) == std::string::npos) s += 'Z';
-    std::int64_t us = 0;
-    if (ParseIso8601(s, &us)) return us;
+    if (auto us = ParseTime(*v)) return us;
     Fail(std::string(*names.begin()) +
          " must be an ISO 8601 time (2026-12-03T10:00:00Z) or milliseconds since the epoch, not '" +
          Short(*v) + "'");
