@@ -45,6 +45,49 @@ Response FromStatus(const Status& st) {
   }
 }
 
+// ISO 8601 as a user types it: a date (its UTC midnight), or date and time with an optional
+// fraction and zone (none or Z: UTC; +HH:MM / -HH:MM, where an unencoded '+' arrives as ' ').
+// Fields out of range (month 13, 10:61) are rejected rather than rolled over, and the offset is
+// applied: ParseIso8601 itself does neither.
+std::optional<std::int64_t> ParseTime(std::string s) {
+  if (s.size() == 10) s += "T00:00:00";
+  if (s.size() < 19 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ')) return std::nullopt;
+  s[10] = 'T';
+  std::int64_t offset_us = 0;
+  if (s.back() == 'Z' || s.back() == 'z') {
+    s.pop_back();
+  } else if (const char sign = s.size() >= 25 ? s[s.size() - 6] : 'x';
+             (sign == '+' || sign == '-' || sign == ' ') && s[s.size() - 3] == ':') {
+    const std::string_view z = std::string_view(s).substr(s.size() - 5);  // HH:MM
+    if (!std::isdigit(static_cast<unsigned char>(z[0])) ||
+        !std::isdigit(static_cast<unsigned char>(z[1])) ||
+        !std::isdigit(static_cast<unsigned char>(z[3])) ||
+        !std::isdigit(static_cast<unsigned char>(z[4]))) {
+      return std::nullopt;
+    }
+    const int hh = (z[0] - '0') * 10 + (z[1] - '0'), mm = (z[3] - '0') * 10 + (z[4] - '0');
+    if (hh > 23 || mm > 59) return std::nullopt;
+    offset_us = (hh * 60 + mm) * 60'000'000LL * (sign == '-' ? -1 : 1);
+    s.resize(s.size() - 6);
+  }
+  // What is left: YYYY-MM-DDTHH:MM:SS with an optional .fraction.
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd";
+  for (std::size_t i = 0; i < kShape.size(); ++i) {
+    const bool digit = std::isdigit(static_cast<unsigned char>(s[i])) != 0;
+    if (kShape[i] == 'd' ? !digit : s[i] != kShape[i]) return std::nullopt;
+  }
+  if (s.size() > 19) {
+    if (s[19] != '.' || s.size() == 20) return std::nullopt;
+    for (std::size_t i = 20; i < s.size(); ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
+    }
+  }
+  std::int64_t us = 0;
+  if (!ParseIso8601(s + "Z", &us)) return std::nullopt;
+  if (FormatIso8601(us).compare(0, 19, s, 0, 19) != 0) return std::nullopt;  // rolled over
+  return us - offset_us;
+}
+
 // Query-string parameters with validation; the first error wins and is answered with 400.
 class Params {
  public:
@@ -83,39 +126,14 @@ class Params {
     return std::nullopt;
   }
 
-  // ISO 8601 (with or without time and zone Z) or milliseconds since the epoch.
+  // ISO 8601 (ParseTime) or milliseconds since the epoch.
   std::optional<std::int64_t> Time(std::initializer_list<std::string_view> names) {
     auto v = Get(names);
     if (!v) return std::nullopt;
     std::int64_t ms = 0;
     auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), ms);
     if (ec == std::errc() && p == v->data() + v->size()) return ms * 1000;
-    std::string s = *v;
-    if (s.size() == 10) s += "T00:00:00Z";  // a date
-    // A zone offset (+01:00, -0500) is applied; no zone means UTC.
-    std::int64_t offset_us = 0;
-    if (s.size() > 19 && s.back() != 'Z') {
-      const auto sign = s.find_last_of("+-");
-      if (sign != std::string::npos && sign >= 19) {
-        std::string zone = s.substr(sign + 1);
-        zone.erase(std::remove(zone.begin(), zone.end(), ':'), zone.end());
-        int hh = -1, mm = -1;
-        if (zone.size() == 4 &&
-            std::all_of(zone.begin(), zone.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-          hh = std::stoi(zone.substr(0, 2));
-          mm = std::stoi(zone.substr(2, 2));
-        }
-        if (hh < 0 || hh > 23 || mm < 0 || mm > 59) {
-          Fail(std::string(*names.begin()) + " has a malformed zone offset: '" + Short(*v) + "'");
-          return std::nullopt;
-        }
-        offset_us = (s[sign] == '+' ? 1 : -1) * (hh * 3600LL + mm * 60LL) * 1'000'000;
-        s = s.substr(0, sign);
-      }
-    }
-    if (!s.empty() && s.back() != 'Z') s += 'Z';
-    std::int64_t us = 0;
-    if (ParseIso8601(s, &us)) return us - offset_us;
+    if (auto us = ParseTime(*v)) return us;
     Fail(std::string(*names.begin()) +
          " must be an ISO 8601 time (2026-12-03T10:00:00Z) or milliseconds since the epoch, not '" +
          Short(*v) + "'");
@@ -405,6 +423,11 @@ Response Handle(const Request& req, Context& ctx) {
     auto rec = ctx.store->GetRecord(*id);
     if (!rec.ok()) return FromStatus(rec.status());
     if (!rec->has_value()) return Json(json::object{{"error", "Request not found"}}, 404);
+    if (!(*rec)->chunks.empty()) {  // GetRecord leaves chunk_usage empty: the stored counts
+      auto counts = query::ChunkTokenCounts(r, *id);
+      if (!counts.ok()) return FromStatus(counts.status());
+      (*rec)->chunk_usage = std::move(*counts);
+    }
     return Json(query::RequestDetail(**rec));
   }
   if (is({"domains"})) {

@@ -32,8 +32,19 @@ Status EventFeed::Start() {
           return false;
         });
     if (!st.ok()) return st.WithContext("event feed");
+    // The events already stored within the look-back window count as seen: the first poll looks
+    // back kLookBack seqs and would otherwise replay them as new.
+    std::set<std::int64_t> stored;
+    st = reader_->Query("SELECT seq FROM cn_events WHERE seq > ?",
+                        {SqlParam::Int(std::max<std::int64_t>(0, max - kLookBack))},
+                        [&](const SqlRow& row) {
+                          stored.insert(row.Int(0));
+                          return true;
+                        });
+    if (!st.ok()) return st.WithContext("event feed");
     std::lock_guard<std::mutex> lock(mu_);
     max_seq_ = max;
+    seen_ = std::move(stored);
   }
   thread_ = std::thread([this] { Run(); });
   return Status::Ok();

@@ -289,4 +289,21 @@ json::object RequestDetail(const Record& r) {
   return o;
 }
 
+StatusOr<std::vector<ChunkUsage>> ChunkTokenCounts(SqlReader& reader,
+                                                   const std::string& request_id) {
+  std::vector<ChunkUsage> out;
+  Status st = reader.Query(
+      "SELECT chunk_index, token_count FROM streaming_chunks WHERE request_id = ? AND "
+      "token_count <> 0 ORDER BY chunk_index",
+      {SqlParam::Text(request_id)}, [&](const SqlRow& row) {
+        ChunkUsage u;
+        u.chunk_index = static_cast<std::size_t>(row.Int(0));
+        u.output_tokens = row.Int(1);
+        out.push_back(std::move(u));
+        return true;
+      });
+  if (!st.ok()) return st;
+  return out;
+}
+
 }  // namespace cn::query

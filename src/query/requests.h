@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "query/sql.h"
@@ -87,5 +88,11 @@ std::optional<std::string> CanonicalId(std::string_view id);
 // responseHeaders, responseBody, usageData, rateLimit, streamingChunks [{chunkIndex, timestamp,
 // data, tokenCount}], upstreamAttempts, messageCount, taskToolInvocation.
 boost::json::object RequestDetail(const Record& r);
+
+// The request's stored chunk token counts (streaming_chunks.token_count, docs/storage.md) as
+// ChunkUsage entries without payload, in chunk order. Store::GetRecord reads chunk_usage back
+// empty, so the detail endpoint puts these into the record before RequestDetail.
+StatusOr<std::vector<ChunkUsage>> ChunkTokenCounts(SqlReader& reader,
+                                                   const std::string& request_id);
 
 }  // namespace cn::query
