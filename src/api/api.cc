@@ -574,6 +574,11 @@ std::string CsvField(const json::value& v) {
     if (!s.empty() && std::string_view("=+-@\t\r").find(s.front()) != std::string_view::npos) {
       s.insert(s.begin(), '\'');
     }
+  } else if (v.is_double()) {
+    // Plain decimal, shortest round-trip ("0.03", not boost::json's "3E-2"): spreadsheets.
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.as_double());
+    s.assign(buf, ec == std::errc() ? end : buf);
   } else {
     s = json::serialize(v);
   }

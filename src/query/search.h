@@ -15,10 +15,12 @@
 
 namespace cn::query {
 
-// Requests whose text holds every word of `q` (words are matched whole, case- and
-// accent-insensitively; punctuation separates words), newest first, with the request's filter
-// applied: {results:[{requestId, conversationId, branchId, domain, model, timestamp, snippet}]}.
-// kInvalidArgument when q has no word.
+// Requests whose text holds every word of `q` (words are matched whole and case-insensitively;
+// accent-insensitively on SQLite only: PostgreSQL's 'simple' configuration keeps accents;
+// punctuation separates words), most recently written first (SQLite: the search table's insertion
+// order, so a record replayed from the spill file counts as new; PostgreSQL: timestamp), with the
+// request's filter applied: {results:[{requestId, conversationId, branchId, domain, model,
+// timestamp, snippet}]}. kInvalidArgument when q has no word.
 StatusOr<boost::json::object> Search(SqlReader& r, const std::string& q, const RequestFilter& f,
                                      std::int64_t limit);
 

@@ -30,10 +30,6 @@ json::value OptDouble(const SqlRow& row, int col) {
   if (row.IsNull(col)) return nullptr;
   return row.Double(col);
 }
-json::value OptInt(const SqlRow& row, int col) {
-  if (row.IsNull(col)) return nullptr;
-  return row.Int(col);
-}
 
 std::string Iso(std::int64_t us) { return FormatIso8601(us); }
 std::string IsoSeconds(std::int64_t unix_seconds) { return FormatIso8601(unix_seconds * 1000000); }
