@@ -153,10 +153,12 @@ awaitable<void> StreamEvents(Shared& sh, beast::tcp_stream& stream,
     co_await WriteAll(stream, block);
     co_return;
   }
-  block += "retry: 2000\n\n";
-  if (co_await WriteAll(stream, block)) co_return;
+  // The position is taken before the preamble goes out: a client that has read `retry:` gets
+  // every event committed after that, even one the feed admits while the preamble is written.
   query::EventFeed& feed = *sh.svc.events;
   std::uint64_t pos = feed.PositionAfterSeq(last_seq);
+  block += "retry: 2000\n\n";
+  if (co_await WriteAll(stream, block)) co_return;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   auto last_write = Clock::now();
   while (!sh.draining.load()) {
@@ -223,6 +225,13 @@ awaitable<bool> ServeApi(Shared& sh, beast::tcp_stream& stream, Deadline& dl,
         api::Response off =
             api::ErrorResponse(503, "feed_unavailable", "The event feed is not running.");
         co_return co_await write(std::move(off));
+      }
+      if (ar.method != "GET" && ar.method != "HEAD") {
+        // As PlanExport and Handle answer: the feed is read-only too.
+        api::Response r =
+            api::ErrorResponse(405, "method_not_allowed", "The API is read-only: use GET.");
+        r.headers.push_back({"Allow", "GET, HEAD"});
+        co_return co_await write(std::move(r));
       }
       auto plan = api::PlanEvents(ar);
       if (auto* err = std::get_if<api::Response>(&plan)) co_return co_await write(std::move(*err));
