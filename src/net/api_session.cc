@@ -153,10 +153,12 @@ awaitable<void> StreamEvents(Shared& sh, beast::tcp_stream& stream,
     co_await WriteAll(stream, block);
     co_return;
   }
-  block += "retry: 2000\n\n";
-  if (co_await WriteAll(stream, block)) co_return;
+  // The position is taken before the preamble goes out: a client that has read `retry:` gets
+  // every event committed after that, even one the feed admits while the preamble is written.
   query::EventFeed& feed = *sh.svc.events;
   std::uint64_t pos = feed.PositionAfterSeq(last_seq);
+  block += "retry: 2000\n\n";
+  if (co_await WriteAll(stream, block)) co_return;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   auto last_write = Clock::now();
   while (!sh.draining.load()) {

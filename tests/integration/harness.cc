@@ -141,7 +141,8 @@ struct StreamingClient::Impl {
 };
 
 StreamingClient::StreamingClient(std::uint16_t port, const std::string& target,
-                                 const HeaderPairs& headers, const std::string& body)
+                                 const HeaderPairs& headers, const std::string& body,
+                                 const std::string& method)
     : impl_(std::make_unique<Impl>()) {
   beast::error_code ec;
   impl_->stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
@@ -149,7 +150,10 @@ StreamingClient::StreamingClient(std::uint16_t port, const std::string& target,
     impl_->failed = true;
     return;
   }
-  http::request<http::string_body> req{http::verb::post, target, 11};
+  http::request<http::string_body> req;
+  req.method_string(method);
+  req.target(target);
+  req.version(11);
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   for (const auto& [k, v] : headers) req.insert(k, v);
   req.body() = body;
@@ -185,13 +189,20 @@ std::string StreamingClient::Header(std::string_view name) const {
 }
 
 bool StreamingClient::ReadUntil(std::string_view needle, std::chrono::milliseconds timeout) {
+  return ReadUntilBody(
+      [needle](const std::string& body) { return body.find(needle) != std::string::npos; },
+      timeout);
+}
+
+bool StreamingClient::ReadUntilBody(const std::function<bool(const std::string&)>& done,
+                                    std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (impl_->body.find(needle) == std::string::npos) {
+  while (!done(impl_->body)) {
     if (impl_->failed || impl_->done) return false;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
-    if (!impl_->ReadSome(left)) return impl_->body.find(needle) != std::string::npos;
+    if (!impl_->ReadSome(left)) return done(impl_->body);
   }
   return true;
 }
@@ -223,7 +234,7 @@ std::unique_ptr<ProxyProcess> ProxyProcess::Start(std::map<std::string, std::str
                                                   std::vector<std::string> args) {
   auto p = std::unique_ptr<ProxyProcess>(new ProxyProcess());
   env.try_emplace("PORT", "0");
-  env.try_emplace("DASHBOARD_PORT", "0");  // `serve` opens it too; never a fixed port in tests
+  env.try_emplace("DASHBOARD_PORT", "0");  // never the fixed 3001: tests run in parallel
   env.try_emplace("HOST", "127.0.0.1");
   env.try_emplace("DATA_DIR", data_dir.string());
   env.try_emplace("CREDENTIALS_DIR", (data_dir / "credentials").string());
@@ -252,11 +263,16 @@ std::unique_ptr<ProxyProcess> ProxyProcess::Start(std::map<std::string, std::str
                                    0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+  // Nothing else of this process (Asio opens its sockets without close-on-exec): the child would
+  // otherwise hold the fake upstream's listening socket open.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
   int rc = posix_spawn(&p->pid_, CN_BINARY, &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return nullptr;
 
-  // Wait (bounded) for "INFO listening address=... port=N".
+  // Wait (bounded) for "INFO listening address=... port=N dashboard_port=M".
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     std::string log = p->Log();
@@ -265,6 +281,10 @@ std::unique_ptr<ProxyProcess> ProxyProcess::Start(std::map<std::string, std::str
       auto port_pos = log.find("port=", pos);
       if (port_pos != std::string::npos) {
         p->port_ = static_cast<std::uint16_t>(std::stoi(log.substr(port_pos + 5)));
+        auto dash_pos = log.find("dashboard_port=", pos);
+        if (dash_pos != std::string::npos) {
+          p->dashboard_port_ = static_cast<std::uint16_t>(std::stoi(log.substr(dash_pos + 15)));
+        }
         return p;
       }
     }

@@ -43,13 +43,16 @@ std::string RawExchange(std::uint16_t port, const std::string& bytes,
 class StreamingClient {
  public:
   StreamingClient(std::uint16_t port, const std::string& target, const HeaderPairs& headers,
-                  const std::string& body);
+                  const std::string& body, const std::string& method = "POST");
   ~StreamingClient();
   int status() const;  // after ReadHeader()
   std::string Header(std::string_view name) const;
   bool ReadHeader(std::chrono::milliseconds timeout);
   // Reads until the accumulated body contains `needle` (true), the body ends or the timeout.
   bool ReadUntil(std::string_view needle, std::chrono::milliseconds timeout);
+  // Reads until `done(body so far)` holds (true), the body ends or the timeout.
+  bool ReadUntilBody(const std::function<bool(const std::string&)>& done,
+                     std::chrono::milliseconds timeout);
   // Reads the rest of the body; true when the response ended well-framed.
   bool ReadToEnd(std::chrono::milliseconds timeout);
   const std::string& body() const;
@@ -64,14 +67,16 @@ class StreamingClient {
 // The claude-nexus binary (CN_BINARY) as a child process. Logs go to a file in the data dir.
 class ProxyProcess {
  public:
-  // Starts `claude-nexus serve` with a clean environment plus `env` (PORT=0, HOST=127.0.0.1,
-  // DATA_DIR=<data_dir> are set unless given) and waits for its "listening" log line.
+  // Starts `claude-nexus serve` with a clean environment plus `env` (PORT=0, DASHBOARD_PORT=0,
+  // HOST=127.0.0.1, DATA_DIR=<data_dir> are set unless given) and waits for its "listening" log
+  // line.
   static std::unique_ptr<ProxyProcess> Start(std::map<std::string, std::string> env,
                                              const std::filesystem::path& data_dir,
                                              std::vector<std::string> args = {"serve"});
   ~ProxyProcess();  // SIGKILL if still running
 
-  std::uint16_t port() const { return port_; }
+  std::uint16_t port() const { return port_; }  // 0 when no proxy port (`dashboard`)
+  std::uint16_t dashboard_port() const { return dashboard_port_; }  // 0 when none (`proxy`)
   pid_t pid() const { return pid_; }
   std::string Log() const;
   void Signal(int sig);
@@ -82,6 +87,7 @@ class ProxyProcess {
  private:
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
+  std::uint16_t dashboard_port_ = 0;
   std::filesystem::path log_path_;
   bool exited_ = false;
   int exit_status_ = 0;
