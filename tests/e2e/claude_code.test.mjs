@@ -144,6 +144,24 @@ describe('Claude Code through claude-nexus', () => {
     assert.equal(headers['x-fake-deltas'], '3');
     assert.ok(JSON.parse(call.body).messages.some((m) => JSON.stringify(m.content).includes('Say hello')));
     await assertForwardedUnchanged(ids);
+
+    // The read API shows the same exchange, attributed from what Claude Code itself sent
+    // (metadata.user_id and/or X-Claude-Code-Session-Id; docs/api.md "Who used it").
+    const detail = await stack.api(`/api/requests/${call.request_id}`);
+    assert.equal(detail.requestId, call.request_id);
+    assert.equal(detail.outputTokens, 3);
+    assert.equal(detail.responseStatus, 200);
+    assert.ok(detail.userId || detail.sessionId,
+              `Claude Code's request carries no user or session: ${JSON.stringify(JSON.parse(call.body).metadata)}`);
+    assert.match(detail.apiKeyHash ?? '', /^[0-9a-f]{40}$/, 'passthrough key hashed, not stored');
+    assert.ok(!JSON.stringify(detail).includes(kApiKey), 'the client key never reaches the API');
+    if (detail.sessionId) {
+      const sessions = await stack.api(`/api/sessions?sessionId=${encodeURIComponent(detail.sessionId)}`);
+      assert.equal(sessions.sessions.length, 1);
+      assert.ok(sessions.sessions[0].requests >= 1);
+    }
+    const keys = await stack.api('/api/keys');
+    assert.ok(keys.keys.some((k) => k.apiKeyHash === detail.apiKeyHash));
   });
 
   test('claude -p --output-format stream-json: events carry the fake text', async () => {

@@ -139,6 +139,17 @@ export class Stack {
         },
         'claude-nexus'));
     this.baseUrl = `http://127.0.0.1:${this.port}`;
+    const listening = this.proxyLog.split('\n').find((l) => l.includes(' listening '));
+    this.dashboardPort = Number(/dashboard_port=(\d+)/.exec(listening ?? '')?.[1] ?? 0);
+    this.apiUrl = `http://127.0.0.1:${this.dashboardPort}`;
+  }
+
+  // GET `path` of the JSON API on the dashboard port (docs/api.md); the parsed body.
+  async api(path) {
+    const res = await fetch(`${this.apiUrl}${path}`);
+    const text = await res.text();
+    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${text}`);
+    return JSON.parse(text);
   }
 
   async stop() {
