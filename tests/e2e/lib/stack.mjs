@@ -131,16 +131,15 @@ export class Stack {
     });
     this.proxy.stdout.on('data', (c) => { this.proxyLog += c; });
     this.proxy.stderr.on('data', (c) => { this.proxyLog += c; });
-    this.port = Number(await waitForOutput(
+    const listening = await waitForOutput(
         this.proxy, this.proxy.stderr,
-        (t) => {
-          const line = t.split('\n').find((l) => l.includes(' listening ') && /port=\d+/.test(l));
-          return line ? /port=(\d+)/.exec(line)[1] : null;
-        },
-        'claude-nexus'));
+        // The whole line: it names both ports before io_threads=.
+        (t) => t.split('\n').find((l) => l.includes(' listening ') && /io_threads=/.test(l)) ?? null,
+        'claude-nexus');
+    this.port = Number(/ port=(\d+)/.exec(listening)[1]);
     this.baseUrl = `http://127.0.0.1:${this.port}`;
-    const listening = this.proxyLog.split('\n').find((l) => l.includes(' listening '));
-    this.dashboardPort = Number(/dashboard_port=(\d+)/.exec(listening ?? '')?.[1] ?? 0);
+    // `serve` also serves the JSON API on the dashboard port (DASHBOARD_PORT=0: any free one).
+    this.dashboardPort = Number(/ dashboard_port=(\d+)/.exec(listening)?.[1] ?? 0);
     this.apiUrl = `http://127.0.0.1:${this.dashboardPort}`;
   }
 
