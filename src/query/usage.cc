@@ -20,7 +20,8 @@ constexpr std::int64_t kDayUs = 24 * kHourUs;
 // account's real utilisation (anthropic-ratelimit-unified-5h-utilization).
 constexpr std::int64_t kLegacyTokenLimit = 140000;
 
-const char* kFailed = "(error IS NOT NULL OR response_status >= 400 OR outcome <> 'completed')";
+constexpr const char* kFailed =
+    "(error IS NOT NULL OR response_status >= 400 OR outcome <> 'completed')";
 
 json::value OptText(const SqlRow& row, int col) {
   if (row.IsNull(col)) return nullptr;

@@ -206,7 +206,7 @@ class ApiFixture : public ProxyFixture {
     headers.insert(headers.end(), extra.begin(), extra.end());
     HttpResponse r = Http(port(), "POST", "/v1/messages", headers, MessagesBody(stream));
     EXPECT_EQ(r.status, 200) << r.error << r.body;
-    const std::string id = r.Header("x-request-id");
+    std::string id = r.Header("x-request-id");
     EXPECT_TRUE(IsUuid(id)) << id;
     return id;
   }

@@ -17,7 +17,7 @@ namespace cn::api::testing {
 namespace {
 namespace json = boost::json;
 
-constexpr std::int64_t T = kNowUs;
+constexpr std::int64_t kT = kNowUs;
 
 class EndpointsApiTest : public ApiTest {
  protected:
@@ -67,7 +67,7 @@ TEST_P(EndpointsApiTest, StatsDefaultToTheLast24Hours) {
             json::parse(R"({"inference":6,"query_evaluation":1,"count_tokens":1})"));
   EXPECT_EQ(v.at("requestsByOutcome"), json::parse(R"({"completed":7,"upstream_failed":1})"));
 
-  v = Ok("/api/stats?since=" + Iso(T - 7 * kDayUs));
+  v = Ok("/api/stats?since=" + Iso(kT - 7 * kDayUs));
   EXPECT_EQ(v.at("totalRequests").as_int64(), 12);
   EXPECT_EQ(v.at("errorCount").as_int64(), 5);        // R4, B1 (429), B2 (aborted), X1, E1
   EXPECT_EQ(v.at("unpricedRequests").as_int64(), 2);  // B2, X1 (K1 is count_tokens)
@@ -76,7 +76,7 @@ TEST_P(EndpointsApiTest, StatsDefaultToTheLast24Hours) {
   EXPECT_EQ(v.at("requestsByOutcome"),
             json::parse(R"({"completed":9,"upstream_failed":1,"client_aborted":1,"rejected":1})"));
 
-  v = Ok("/api/stats?since=" + Iso(T - 7 * kDayUs) + "&domain=beta.example.com");
+  v = Ok("/api/stats?since=" + Iso(kT - 7 * kDayUs) + "&domain=beta.example.com");
   EXPECT_EQ(v.at("totalRequests").as_int64(), 3);
   EXPECT_EQ(v.at("totalInputTokens").as_int64(), 1015);
   EXPECT_NEAR(Num(v.at("totalCostUsd")), 0.5001, 1e-9);
@@ -97,9 +97,9 @@ TEST_P(EndpointsApiTest, DashboardStats) {
   EXPECT_EQ(v.at("last24Hours"),
             json::parse(R"({"requests":6,"conversations":2,"activeUsers":1})"));
   json::array hourly{
-      json::object{{"hour", Iso(T - 3 * kHourUs)}, {"requestCount", 1}, {"tokenCount", 150}},
-      json::object{{"hour", Iso(T - 2 * kHourUs)}, {"requestCount", 3}, {"tokenCount", 415}},
-      json::object{{"hour", Iso(T - kHourUs)}, {"requestCount", 2}, {"tokenCount", 530}}};
+      json::object{{"hour", Iso(kT - 3 * kHourUs)}, {"requestCount", 1}, {"tokenCount", 150}},
+      json::object{{"hour", Iso(kT - 2 * kHourUs)}, {"requestCount", 3}, {"tokenCount", 415}},
+      json::object{{"hour", Iso(kT - kHourUs)}, {"requestCount", 2}, {"tokenCount", 530}}};
   EXPECT_EQ(v.at("hourlyActivity"), hourly);
 
   v = Ok("/api/dashboard/stats?domain=beta.example.com");
@@ -114,7 +114,7 @@ TEST_P(EndpointsApiTest, DomainsDefaultToSevenDays) {
       {"domain":"alpha.example.com","requestCount":8},
       {"domain":"beta.example.com","requestCount":3},
       {"domain":"gamma.example.com","requestCount":1}]})"));
-  EXPECT_EQ(Ok("/api/domains?since=" + Iso(T - kDayUs)), json::parse(R"({"domains":[
+  EXPECT_EQ(Ok("/api/domains?since=" + Iso(kT - kDayUs)), json::parse(R"({"domains":[
       {"domain":"alpha.example.com","requestCount":7},
       {"domain":"beta.example.com","requestCount":1}]})"));
 }
@@ -133,8 +133,8 @@ TEST_P(EndpointsApiTest, ConversationListWithAggregates) {
   EXPECT_EQ(c1.at("accountId"), "acc-a");
   EXPECT_EQ(c1.at("userId"), "user-1");
   EXPECT_EQ(c1.at("sessionId"), "session-1");
-  EXPECT_EQ(Str(c1.at("firstMessageTime")), Iso(T - 3 * kHourUs));
-  EXPECT_EQ(Str(c1.at("lastMessageTime")), Iso(T - 30 * kMinuteUs));
+  EXPECT_EQ(Str(c1.at("firstMessageTime")), Iso(kT - 3 * kHourUs));
+  EXPECT_EQ(Str(c1.at("lastMessageTime")), Iso(kT - 30 * kMinuteUs));
   EXPECT_EQ(c1.at("requestCount").as_int64(), 4);
   EXPECT_EQ(c1.at("messageCount").as_int64(), 4);
   EXPECT_EQ(c1.at("inputTokens").as_int64(), 750);
@@ -217,8 +217,8 @@ TEST_P(EndpointsApiTest, ConversationDetail) {
   EXPECT_EQ(t.at("cacheCreationInputTokens").as_int64(), 10);
   EXPECT_NEAR(Num(t.at("costUsd")), 0.075, 1e-9);
   EXPECT_EQ(t.at("errors").as_int64(), 1);
-  EXPECT_EQ(Str(t.at("firstTimestamp")), Iso(T - 3 * kHourUs));
-  EXPECT_EQ(Str(t.at("lastTimestamp")), Iso(T - 30 * kMinuteUs));
+  EXPECT_EQ(Str(t.at("firstTimestamp")), Iso(kT - 3 * kHourUs));
+  EXPECT_EQ(Str(t.at("lastTimestamp")), Iso(kT - 30 * kMinuteUs));
   EXPECT_EQ(t.at("durationMs").as_int64(), 150 * 60 * 1000);
   EXPECT_EQ(t.at("inferenceMs").as_int64(), 4 * 1500);
   EXPECT_EQ(Str(t.at("latestRequestId")), Id(kR4));
@@ -240,7 +240,7 @@ TEST_P(EndpointsApiTest, ConversationDetail) {
             (json::object{{"parentTaskRequestId", Id(kR2)},
                           {"conversationId", ConvId(kC2)},
                           {"firstRequestId", Id(kS1)},
-                          {"timestamp", Iso(T - 2 * kHourUs + kMinuteUs)}}));
+                          {"timestamp", Iso(kT - 2 * kHourUs + kMinuteUs)}}));
 
   // The sub-agent's conversation, its id pasted upper-case.
   std::string upper = ConvId(kC2);
@@ -264,10 +264,10 @@ void ExpectLatestQuotaOfAccA(const json::value& q) {
   ASSERT_TRUE(q.is_object()) << json::serialize(q);
   EXPECT_EQ(q.at("status"), "allowed_warning");
   EXPECT_NEAR(Num(q.at("windows").at("5h").at("utilization")), 0.92, 1e-6);
-  EXPECT_EQ(Str(q.at("windows").at("5h").at("resetsAt")), Iso(T + 2 * kHourUs));
+  EXPECT_EQ(Str(q.at("windows").at("5h").at("resetsAt")), Iso(kT + 2 * kHourUs));
   EXPECT_NEAR(Num(q.at("windows").at("7d").at("utilization")), 0.15, 1e-6);
-  EXPECT_EQ(Str(q.at("windows").at("7d").at("resetsAt")), Iso(T + 5 * kDayUs));
-  EXPECT_EQ(Str(q.at("observedAt")), Iso(T - 30 * kMinuteUs));
+  EXPECT_EQ(Str(q.at("windows").at("7d").at("resetsAt")), Iso(kT + 5 * kDayUs));
+  EXPECT_EQ(Str(q.at("observedAt")), Iso(kT - 30 * kMinuteUs));
   ASSERT_TRUE(q.at("headers").is_object()) << json::serialize(q.at("headers"));
   EXPECT_EQ(q.at("headers").at("status"), "allowed_warning");
 }
@@ -278,8 +278,8 @@ TEST_P(EndpointsApiTest, TokenUsageCurrentWindow) {
   EXPECT_EQ(v.at("accountId"), "acc-a");
   EXPECT_EQ(v.at("domain"), "all");
   EXPECT_EQ(v.at("model"), "all");
-  EXPECT_EQ(Str(v.at("windowStart")), Iso(T - 5 * kHourUs));
-  EXPECT_EQ(Str(v.at("windowEnd")), Iso(T));
+  EXPECT_EQ(Str(v.at("windowStart")), Iso(kT - 5 * kHourUs));
+  EXPECT_EQ(Str(v.at("windowEnd")), Iso(kT));
   EXPECT_EQ(v.at("totalInputTokens").as_int64(), 867);
   EXPECT_EQ(v.at("totalOutputTokens").as_int64(), 235);
   EXPECT_EQ(v.at("totalTokens").as_int64(), 1102);
@@ -289,9 +289,9 @@ TEST_P(EndpointsApiTest, TokenUsageCurrentWindow) {
   EXPECT_NEAR(Num(v.at("costUsd")), 0.078, 1e-9);
   ExpectLatestQuotaOfAccA(v.at("quota"));
 
-  // [T-60m, T): R3 exactly at the start is in, with R4 and K1.
+  // [kT-60m, kT): R3 exactly at the start is in, with R4 and K1.
   v = Ok("/api/token-usage/current?accountId=acc-a&window=60");
-  EXPECT_EQ(Str(v.at("windowStart")), Iso(T - kHourUs));
+  EXPECT_EQ(Str(v.at("windowStart")), Iso(kT - kHourUs));
   EXPECT_EQ(v.at("totalInputTokens").as_int64(), 457);
   EXPECT_EQ(v.at("totalOutputTokens").as_int64(), 80);
   EXPECT_EQ(v.at("totalRequests").as_int64(), 3);
@@ -357,15 +357,15 @@ TEST_P(EndpointsApiTest, TokenUsageTimeSeries) {
   ExpectLatestQuotaOfAccA(v.at("quota"));
   const json::array& s = v.at("timeSeries").as_array();
   ASSERT_EQ(s.size(), 61u);
-  EXPECT_EQ(Str(s.front().at("time")), Iso(T - 5 * kHourUs));
+  EXPECT_EQ(Str(s.front().at("time")), Iso(kT - 5 * kHourUs));
   EXPECT_EQ(s.front().at("outputTokens").as_int64(), 0);
-  EXPECT_EQ(Str(s.back().at("time")), Iso(T));
+  EXPECT_EQ(Str(s.back().at("time")), Iso(kT));
   EXPECT_EQ(s.back().at("outputTokens").as_int64(), 235);
   EXPECT_EQ(s.back().at("cumulativeUsage").as_int64(), 235);
   EXPECT_EQ(s.back().at("remaining").as_int64(), 140000 - 235);
   EXPECT_NEAR(Num(s.back().at("percentageUsed")), 235 * 100.0 / 140000, 1e-9);
-  // T-2h: R1 (T-3h) and R2 (T-2h) are in (T-7h, T-2h].
-  EXPECT_EQ(Str(s[36].at("time")), Iso(T - 2 * kHourUs));
+  // kT-2h: R1 (kT-3h) and R2 (kT-2h) are in (kT-7h, kT-2h].
+  EXPECT_EQ(Str(s[36].at("time")), Iso(kT - 2 * kHourUs));
   EXPECT_EQ(s[36].at("outputTokens").as_int64(), 130);
   ExpectBadRequest(Get("/api/token-usage/time-series?accountId=acc-a&window=169"), "window=169");
   ExpectBadRequest(Get("/api/token-usage/time-series?accountId=acc-a&window=168&interval=1"),
@@ -380,7 +380,7 @@ TEST_P(EndpointsApiTest, TokenUsageAccounts) {
   EXPECT_EQ(a[0].at("outputTokens").as_int64(), 235);
   EXPECT_EQ(a[0].at("inputTokens").as_int64(), 867);
   EXPECT_EQ(a[0].at("requestCount").as_int64(), 7);
-  EXPECT_EQ(Str(a[0].at("lastRequestTime")), Iso(T - 5 * kMinuteUs));
+  EXPECT_EQ(Str(a[0].at("lastRequestTime")), Iso(kT - 5 * kMinuteUs));
   EXPECT_NEAR(Num(a[0].at("costUsd")), 0.078, 1e-9);
   EXPECT_EQ(a[0].at("remainingTokens").as_int64(), 140000 - 235);
   // The header utilisation when a quota row exists, the legacy estimate otherwise.
@@ -404,14 +404,14 @@ TEST_P(EndpointsApiTest, SlidingWindow) {
   EXPECT_EQ(v.at("params"), json::parse(R"({"days":1,"bucketMinutes":60,"windowHours":5})"));
   const json::array& d = v.at("data").as_array();
   ASSERT_EQ(d.size(), 25u);
-  EXPECT_EQ(Str(d.front().at("time_bucket")), Iso(T - kDayUs));
+  EXPECT_EQ(Str(d.front().at("time_bucket")), Iso(kT - kDayUs));
   EXPECT_EQ(d.front().at("sliding_window_tokens").as_int64(), 0);
-  EXPECT_EQ(Str(d[21].at("time_bucket")), Iso(T - 3 * kHourUs));
+  EXPECT_EQ(Str(d[21].at("time_bucket")), Iso(kT - 3 * kHourUs));
   EXPECT_EQ(d[21].at("sliding_window_tokens").as_int64(), 50);
   EXPECT_FALSE(d[21].at("rate_limit_warning_in_window").as_bool());
   EXPECT_EQ(d[22].at("sliding_window_tokens").as_int64(), 155);
   EXPECT_TRUE(d[22].at("rate_limit_warning_in_window").as_bool());
-  EXPECT_EQ(Str(d.back().at("time_bucket")), Iso(T));
+  EXPECT_EQ(Str(d.back().at("time_bucket")), Iso(kT));
   EXPECT_EQ(d.back().at("sliding_window_tokens").as_int64(), 235);
   EXPECT_TRUE(d.back().at("rate_limit_warning_in_window").as_bool());
 
@@ -431,20 +431,21 @@ TEST_P(EndpointsApiTest, HourlyRequestsAndTokens) {
   };
   EXPECT_EQ(
       v.at("data").at("alpha.example.com"),
-      series({{T - 4 * kDayUs, 1}, {T - 3 * kHourUs, 1}, {T - 2 * kHourUs, 3}, {T - kHourUs, 3}}));
+      series(
+          {{kT - 4 * kDayUs, 1}, {kT - 3 * kHourUs, 1}, {kT - 2 * kHourUs, 3}, {kT - kHourUs, 3}}));
   EXPECT_EQ(v.at("data").at("beta.example.com"),
-            series({{T - 2 * kDayUs, 1}, {T - 26 * kHourUs, 1}, {T - kHourUs, 1}}));
-  EXPECT_EQ(v.at("data").at("gamma.example.com"), series({{T - 6 * kDayUs, 1}}));
+            series({{kT - 2 * kDayUs, 1}, {kT - 26 * kHourUs, 1}, {kT - kHourUs, 1}}));
+  EXPECT_EQ(v.at("data").at("gamma.example.com"), series({{kT - 6 * kDayUs, 1}}));
   EXPECT_EQ(v.at("query"), json::parse(R"({"domain":null,"days":7})"));
 
   v = Ok("/api/usage/tokens/hourly");
-  EXPECT_EQ(
-      v.at("data").at("alpha.example.com"),
-      series(
-          {{T - 4 * kDayUs, 0}, {T - 3 * kHourUs, 50}, {T - 2 * kHourUs, 105}, {T - kHourUs, 80}}));
+  EXPECT_EQ(v.at("data").at("alpha.example.com"), series({{kT - 4 * kDayUs, 0},
+                                                          {kT - 3 * kHourUs, 50},
+                                                          {kT - 2 * kHourUs, 105},
+                                                          {kT - kHourUs, 80}}));
 
   v = Ok("/api/usage/requests/hourly?domain=beta.example.com&days=1");
-  EXPECT_EQ(v.at("data"), (json::object{{"beta.example.com", series({{T - kHourUs, 1}})}}));
+  EXPECT_EQ(v.at("data"), (json::object{{"beta.example.com", series({{kT - kHourUs, 1}})}}));
   EXPECT_EQ(v.at("query"), json::parse(R"({"domain":"beta.example.com","days":1})"));
   ExpectBadRequest(Get("/api/usage/tokens/hourly?days=31"), "days=31");
 }
@@ -464,15 +465,15 @@ TEST_P(EndpointsApiTest, UsersAndSessions) {
   EXPECT_EQ(u1.at("errors").as_int64(), 2);
   EXPECT_EQ(u1.at("accountId"), "acc-a");
   EXPECT_EQ(u1.at("domains").as_int64(), 1);
-  EXPECT_EQ(Str(u1.at("firstSeen")), Iso(T - 4 * kDayUs));
-  EXPECT_EQ(Str(u1.at("lastSeen")), Iso(T - 30 * kMinuteUs));
+  EXPECT_EQ(Str(u1.at("firstSeen")), Iso(kT - 4 * kDayUs));
+  EXPECT_EQ(Str(u1.at("lastSeen")), Iso(kT - 30 * kMinuteUs));
   const json::value& u2 = v.at("users").as_array()[0];
   EXPECT_EQ(u2.at("requests").as_int64(), 3);
   EXPECT_EQ(u2.at("sessions").as_int64(), 2);
   EXPECT_NEAR(Num(u2.at("costUsd")), 0.5001, 1e-9);
   EXPECT_EQ(u2.at("errors").as_int64(), 2);
 
-  v = Ok("/api/users?since=" + Iso(T - kDayUs) + "&limit=1");
+  v = Ok("/api/users?since=" + Iso(kT - kDayUs) + "&limit=1");
   ASSERT_EQ(Strings(v.at("users"), "userId"), std::vector<std::string>{"user-2"});
   EXPECT_EQ(v.at("users").as_array()[0].at("requests").as_int64(), 1);
 
@@ -502,11 +503,11 @@ TEST_P(EndpointsApiTest, RateLimitHistoryAndCrossings) {
   ASSERT_EQ(Strings(v.at("history"), "requestId"), Ids({kR1, kR2, kR3}));
   EXPECT_EQ(Strings(v.at("history"), "status"),
             (std::vector<std::string>{"allowed", "allowed_warning", "allowed_warning"}));
-  EXPECT_EQ(Str(h[0].at("at")), Iso(T - 3 * kHourUs));
+  EXPECT_EQ(Str(h[0].at("at")), Iso(kT - 3 * kHourUs));
   EXPECT_NEAR(Num(h[0].at("utilization5h")), 0.50, 1e-6);
-  EXPECT_EQ(Str(h[0].at("resetsAt5h")), Iso(T + 2 * kHourUs));
+  EXPECT_EQ(Str(h[0].at("resetsAt5h")), Iso(kT + 2 * kHourUs));
   EXPECT_NEAR(Num(h[1].at("utilization7d")), 0.12, 1e-6);
-  EXPECT_EQ(Str(h[1].at("resetsAt7d")), Iso(T + 5 * kDayUs));
+  EXPECT_EQ(Str(h[1].at("resetsAt7d")), Iso(kT + 5 * kDayUs));
   EXPECT_NEAR(Num(h[2].at("utilization5h")), 0.92, 1e-6);
 
   EXPECT_EQ(Strings(v.at("crossings"), "level"),
@@ -514,12 +515,12 @@ TEST_P(EndpointsApiTest, RateLimitHistoryAndCrossings) {
   EXPECT_EQ(Strings(v.at("crossings"), "requestId"), Ids({kR2, kR2, kR3}));
   EXPECT_EQ(
       Strings(v.at("crossings"), "at"),
-      (std::vector<std::string>{Iso(T - 2 * kHourUs), Iso(T - 2 * kHourUs), Iso(T - kHourUs)}));
+      (std::vector<std::string>{Iso(kT - 2 * kHourUs), Iso(kT - 2 * kHourUs), Iso(kT - kHourUs)}));
   EXPECT_NEAR(Num(v.at("peak").at("utilization5h")), 0.92, 1e-6);
   EXPECT_NEAR(Num(v.at("peak").at("utilization7d")), 0.15, 1e-6);
 
   // A later start: the history begins there.
-  v = Ok("/api/ratelimits?accountId=acc-a&since=" + Iso(T - 150 * kMinuteUs));
+  v = Ok("/api/ratelimits?accountId=acc-a&since=" + Iso(kT - 150 * kMinuteUs));
   EXPECT_EQ(Strings(v.at("history"), "requestId"), Ids({kR2, kR3}));
   // No account: every account's samples, no current state.
   v = Ok("/api/ratelimits");
@@ -547,7 +548,7 @@ TEST_P(EndpointsApiTest, Search) {
   EXPECT_EQ(ids("q=helper+agent"), (Set{Id(kR2)}));
   EXPECT_EQ(ids("q=tokenizer+agent"), Set{});  // every word must match
   EXPECT_EQ(ids("q=tokenizer&domain=beta.example.com"), (Set{Id(kB1)}));
-  EXPECT_EQ(ids("q=tokenizer&since=" + Iso(T - kDayUs)), (Set{Id(kR1)}));
+  EXPECT_EQ(ids("q=tokenizer&since=" + Iso(kT - kDayUs)), (Set{Id(kR1)}));
   EXPECT_EQ(ids("q=nonexistentword"), Set{});
   EXPECT_EQ(ids("q=caf%C3%A9"), (Set{Id(kR2)}));  // non-ASCII words, any case
   EXPECT_EQ(ids("q=CAF%C3%89+agent"), (Set{Id(kR2)}));
@@ -564,7 +565,7 @@ TEST_P(EndpointsApiTest, Search) {
   EXPECT_EQ(hit.at("branchId"), "main");
   EXPECT_EQ(hit.at("domain"), "alpha.example.com");
   EXPECT_EQ(hit.at("model"), "claude-sonnet-4");
-  EXPECT_EQ(Str(hit.at("timestamp")), Iso(T - 3 * kHourUs));
+  EXPECT_EQ(Str(hit.at("timestamp")), Iso(kT - 3 * kHourUs));
   ASSERT_TRUE(hit.at("snippet").is_string());
   EXPECT_NE(std::string(hit.at("snippet").as_string()).find("refactored"), std::string::npos)
       << hit.at("snippet");

@@ -168,7 +168,7 @@ Record Base(int n, std::int64_t at_us) {
 }
 
 std::vector<Record> Dataset() {
-  const std::int64_t T = kNowUs;
+  const std::int64_t t0 = kNowUs;
   auto usage = [](Record& r, std::int64_t in, std::int64_t out) {
     r.usage.input_tokens = in;
     r.usage.output_tokens = out;
@@ -180,7 +180,7 @@ std::vector<Record> Dataset() {
     r.session_id = session;
   };
 
-  Record r1 = Base(kR1, T - 3 * kHourUs);
+  Record r1 = Base(kR1, t0 - 3 * kHourUs);
   usage(r1, 100, 50);
   r1.usage.cache_creation_input_tokens = 10;
   r1.usage.cache_read_input_tokens = 20;
@@ -192,14 +192,14 @@ std::vector<Record> Dataset() {
   r1.response_headers = {{"content-type", "text/event-stream"}};
   r1.response_body.clear();
   r1.chunks = {
-      {T - 3 * kHourUs + 300'000, "event: message_start\ndata: {\"type\":\"message_start\"}\n\n"},
-      {T - 3 * kHourUs + 900'000,
+      {t0 - 3 * kHourUs + 300'000, "event: message_start\ndata: {\"type\":\"message_start\"}\n\n"},
+      {t0 - 3 * kHourUs + 900'000,
        "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
        "{\"output_tokens\":50}}\n\n"}};
   r1.chunk_usage = {{1, R"({"type":"message_delta","usage":{"output_tokens":50}})", 50}};
   r1.search_text = "please refactor the tokenizer module\nSure, the tokenizer is refactored";
 
-  Record r2 = Base(kR2, T - 2 * kHourUs);
+  Record r2 = Base(kR2, t0 - 2 * kHourUs);
   usage(r2, 200, 80);
   who(r2, "user-1", "session-1");
   r2.cost_usd = 0.02;
@@ -210,7 +210,7 @@ std::vector<Record> Dataset() {
   r2.task_tool_invocation_json = R"([{"id":"toolu_1","name":"Task","input":{"prompt":"help"}}])";
   r2.search_text = "spawn a helper agent at the Café\nLaunching the agent";
 
-  Record s1 = Base(kS1, T - 2 * kHourUs + kMinuteUs);
+  Record s1 = Base(kS1, t0 - 2 * kHourUs + kMinuteUs);
   usage(s1, 50, 10);
   who(s1, "user-1", "session-1");
   s1.cost_usd = 0.001;
@@ -218,21 +218,21 @@ std::vector<Record> Dataset() {
   s1.link.is_subtask = true;
   s1.link.parent_task_request_id = Id(kR2);
 
-  Record s2 = Base(kS2, T - 2 * kHourUs + 2 * kMinuteUs);
+  Record s2 = Base(kS2, t0 - 2 * kHourUs + 2 * kMinuteUs);
   usage(s2, 60, 15);
   who(s2, "user-1", "session-1");
   s2.cost_usd = 0.002;
   Link(s2, kC2, "subtask_1", kS1);
   s2.link.is_subtask = true;
 
-  Record r3 = Base(kR3, T - kHourUs);
+  Record r3 = Base(kR3, t0 - kHourUs);
   usage(r3, 150, 60);
   who(r3, "user-1", "session-1");
   r3.cost_usd = 0.015;
   Link(r3, kC1, "branch_1", kR1);
   r3.quota = Quota("allowed_warning", 0.92, 0.15);
 
-  Record r4 = Base(kR4, T - 30 * kMinuteUs);
+  Record r4 = Base(kR4, t0 - 30 * kMinuteUs);
   usage(r4, 300, 20);
   who(r4, "user-1", "session-1");
   r4.cost_usd = 0.03;
@@ -242,7 +242,7 @@ std::vector<Record> Dataset() {
   r4.outcome = Outcome::kUpstreamFailed;
   r4.error = "upstream exploded";
 
-  Record b1 = Base(kB1, T - 2 * kDayUs);
+  Record b1 = Base(kB1, t0 - 2 * kDayUs);
   b1.domain = "beta.example.com";
   b1.account_id = "acc-b";
   b1.model = "claude-opus-4";
@@ -253,7 +253,7 @@ std::vector<Record> Dataset() {
   b1.response_status = 429;
   b1.search_text = "benchmark the tokenizer\nDone";
 
-  Record b2 = Base(kB2, T - 26 * kHourUs);
+  Record b2 = Base(kB2, t0 - 26 * kHourUs);
   b2.domain = "beta.example.com";
   b2.account_id = "acc-b";
   b2.model = "claude-opus-4";
@@ -263,7 +263,7 @@ std::vector<Record> Dataset() {
   b2.outcome = Outcome::kClientAborted;
   b2.error = "client went away";
 
-  Record q1 = Base(kQ1, T - 10 * kMinuteUs);
+  Record q1 = Base(kQ1, t0 - 10 * kMinuteUs);
   q1.domain = "beta.example.com";
   q1.account_id = "acc-b";
   q1.model = "claude-haiku-4";
@@ -272,20 +272,20 @@ std::vector<Record> Dataset() {
   who(q1, "user-2", "session-3");
   q1.cost_usd = 0.0001;
 
-  Record k1 = Base(kK1, T - 5 * kMinuteUs);
+  Record k1 = Base(kK1, t0 - 5 * kMinuteUs);
   k1.model = "claude-haiku-4";
   k1.request_type = "count_tokens";
   k1.path = "/v1/messages/count_tokens";
   usage(k1, 7, 0);
 
-  Record x1 = Base(kX1, T - 4 * kDayUs);
+  Record x1 = Base(kX1, t0 - 4 * kDayUs);
   who(x1, "user-1", "session-1");
   x1.response_status = 401;
   x1.outcome = Outcome::kRejected;
   x1.error = "invalid api key";
   x1.upstream_attempts = 0;
 
-  Record e1 = Base(kE1, T - 6 * kDayUs);
+  Record e1 = Base(kE1, t0 - 6 * kDayUs);
   e1.domain = "gamma.example.com";
   e1.account_id.reset();
   usage(e1, 3, 2);
