@@ -25,11 +25,11 @@
 // 5 h, 7 days) hold data however long ago the seed ran.
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cctype>
-#include <cmath>
 #include <boost/json.hpp>
+#include <cctype>
 #include <chrono>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -76,12 +76,12 @@ constexpr Model kModels[] = {
 const std::vector<std::string>& Words() {
   static const std::vector<std::string> words = [] {
     std::vector<std::string> w = {
-        "test",     "build",    "error",   "function", "file",    "change",   "update",
-        "please",   "fix",      "cache",   "layer",    "request", "response", "module",
-        "import",   "review",   "refactor", "branch",  "commit",  "deploy",   "config",
-        "database", "query",    "index",   "latency",  "server",  "client",   "stream",
-        "parser",   "token",    "account", "session",  "output",  "input",    "schema",
-        "migration", "benchmark", "thread", "queue",   "writer",  "reader",   "handler"};
+        "test",      "build",     "error",    "function", "file",    "change",   "update",
+        "please",    "fix",       "cache",    "layer",    "request", "response", "module",
+        "import",    "review",    "refactor", "branch",   "commit",  "deploy",   "config",
+        "database",  "query",     "index",    "latency",  "server",  "client",   "stream",
+        "parser",    "token",     "account",  "session",  "output",  "input",    "schema",
+        "migration", "benchmark", "thread",   "queue",    "writer",  "reader",   "handler"};
     for (int i = 0; i < 1900; ++i) w.push_back("term" + std::to_string(i));
     return w;
   }();
@@ -104,7 +104,10 @@ std::string Uuid(std::int64_t unix_micros, std::uint64_t key) {
          Hex(0x8000 | ((h >> 38) & 0x3fff), 4) + "-" + Hex(key & 0xffffffffffffull, 12);
 }
 
-std::string UserId(int u) { return Hex(0xabc0000000000000ull + u * 0x1f3a5c7e9b1d3ull, 16) + Hex(u, 16) + Hex(u * 77ull, 16) + Hex(u * 991ull, 16); }
+std::string UserId(int u) {
+  return Hex(0xabc0000000000000ull + u * 0x1f3a5c7e9b1d3ull, 16) + Hex(u, 16) + Hex(u * 77ull, 16) +
+         Hex(u * 991ull, 16);
+}
 std::string AccountId(int a) { return "acc_" + std::to_string(a); }
 std::string Domain(int d) { return "team" + std::to_string(d) + ".example.com"; }
 int AccountOf(int u) { return u % kAccounts; }
@@ -196,8 +199,8 @@ cn::Record MakeRecord(Gen& g, const Who& who, std::int64_t ts, std::uint64_t key
   r.message_count = messages;
 
   // Request body: system prompt, earlier turns, the last user message; ~3 KB.
-  std::string body = "{\"model\":\"" + r.model + "\",\"max_tokens\":32000,\"stream\":" +
-                     (streaming ? "true" : "false") +
+  std::string body = "{\"model\":\"" + r.model +
+                     "\",\"max_tokens\":32000,\"stream\":" + (streaming ? "true" : "false") +
                      ",\"metadata\":{\"user_id\":\"user_" + r.user_id + "_account_" +
                      Uuid(0, static_cast<std::uint64_t>(who.account) + 1) + "_session_" +
                      r.session_id + "\"},\"system\":[{\"type\":\"text\",\"text\":" +
@@ -255,18 +258,17 @@ cn::Record MakeRecord(Gen& g, const Who& who, std::int64_t ts, std::uint64_t key
     r.usage.input_tokens = g.Int(1, 60);
     r.usage.cache_read_input_tokens = messages > 1 ? 12'000 + messages * g.Int(800, 2500) : 0;
     r.usage.cache_creation_input_tokens = g.Int(200, 6000);
-    r.usage.output_tokens = r.outcome == cn::Outcome::kClientAborted ? g.Int(0, 200)
-                                                                      : g.Int(30, 2500);
+    r.usage.output_tokens =
+        r.outcome == cn::Outcome::kClientAborted ? g.Int(0, 200) : g.Int(30, 2500);
     if (request_type == "count_tokens" || request_type == "quota") {
       r.usage = {g.Int(5000, 60000), request_type == "quota" ? 1 : 0, 0, 0};
     }
-    r.usage_json = "{\"input_tokens\":" + std::to_string(r.usage.input_tokens) +
-                   ",\"cache_creation_input_tokens\":" +
-                   std::to_string(r.usage.cache_creation_input_tokens) +
-                   ",\"cache_read_input_tokens\":" +
-                   std::to_string(r.usage.cache_read_input_tokens) +
-                   ",\"output_tokens\":" + std::to_string(r.usage.output_tokens) +
-                   ",\"service_tier\":\"standard\"}";
+    r.usage_json =
+        "{\"input_tokens\":" + std::to_string(r.usage.input_tokens) +
+        ",\"cache_creation_input_tokens\":" + std::to_string(r.usage.cache_creation_input_tokens) +
+        ",\"cache_read_input_tokens\":" + std::to_string(r.usage.cache_read_input_tokens) +
+        ",\"output_tokens\":" + std::to_string(r.usage.output_tokens) +
+        ",\"service_tier\":\"standard\"}";
     if (model->in >= 0) {
       r.cost_usd = (r.usage.input_tokens * model->in + r.usage.output_tokens * model->out +
                     r.usage.cache_creation_input_tokens * model->cache_write +
@@ -278,8 +280,9 @@ cn::Record MakeRecord(Gen& g, const Who& who, std::int64_t ts, std::uint64_t key
     r.tool_call_count = r.stop_reason == "tool_use" ? static_cast<int>(g.Int(1, 3)) : 0;
     std::string content = "[{\"type\":\"text\",\"text\":" + JsonString(answer) + "}";
     if (task) {
-      const std::string input = "{\"description\":\"Explore\",\"prompt\":" +
-                                JsonString(g.Text(160)) + ",\"subagent_type\":\"general\"}";
+      const std::string input =
+          "{\"description\":\"Explore\",\"prompt\":" + JsonString(g.Text(160)) +
+          ",\"subagent_type\":\"general\"}";
       content += ",{\"type\":\"tool_use\",\"id\":\"toolu_" + Hex(key, 16) +
                  "\",\"name\":\"Task\",\"input\":" + input + "}";
       r.task_tool_invocation_json =
@@ -291,16 +294,17 @@ cn::Record MakeRecord(Gen& g, const Who& who, std::int64_t ts, std::uint64_t key
                       "\",\"content\":" + content + ",\"stop_reason\":\"" + r.stop_reason +
                       "\",\"stop_sequence\":null,\"usage\":" + r.usage_json + "}";
   } else if (!r.error.empty() && r.response_status >= 400) {
-    r.response_json = "{\"type\":\"error\",\"error\":{\"type\":\"error\",\"message\":" +
-                      JsonString(r.error) + "}}";
+    r.response_json =
+        "{\"type\":\"error\",\"error\":{\"type\":\"error\",\"message\":" + JsonString(r.error) +
+        "}}";
   }
 
   if (streaming && answered) {
     r.response_streaming = true;
     const std::string events[] = {
-        "message_start", "content_block_start", "content_block_delta", "content_block_delta",
-        "content_block_delta", "content_block_delta", "content_block_stop", "message_delta",
-        "message_stop"};
+        "message_start",       "content_block_start", "content_block_delta",
+        "content_block_delta", "content_block_delta", "content_block_delta",
+        "content_block_stop",  "message_delta",       "message_stop"};
     std::int64_t at = ts + *r.first_byte_micros;
     for (std::size_t k = 0; k < std::size(events); ++k) {
       std::string data = "{\"type\":\"" + events[k] + "\"";
@@ -393,8 +397,8 @@ std::vector<cn::Record> Block(std::int64_t b, std::int64_t t0, std::int64_t span
     ++conv_no;
     // Requests outside conversations: count_tokens, quota checks.
     if (g.Chance(0.04)) {
-      out.push_back(MakeRecord(g, who, ts, ++key, g.Chance(0.5) ? "count_tokens" : "quota",
-                               nullptr, false, "", pad_kb));
+      out.push_back(MakeRecord(g, who, ts, ++key, g.Chance(0.5) ? "count_tokens" : "quota", nullptr,
+                               false, "", pad_kb));
       continue;
     }
     ConvState conv;
@@ -413,7 +417,8 @@ std::vector<cn::Record> Block(std::int64_t b, std::int64_t t0, std::int64_t span
         conv.messages = 1;
       }
       if (g.Chance(0.05)) {  // query evaluation (haiku side request), not linked
-        out.push_back(MakeRecord(g, who, ts, ++key, "query_evaluation", nullptr, false, "", pad_kb));
+        out.push_back(
+            MakeRecord(g, who, ts, ++key, "query_evaluation", nullptr, false, "", pad_kb));
         continue;
       }
       cn::Record r = MakeRecord(g, who, ts, ++key, "inference", &conv, false, "", pad_kb);
@@ -429,7 +434,8 @@ std::vector<cn::Record> Block(std::int64_t b, std::int64_t t0, std::int64_t span
         const int n = static_cast<int>(g.Int(2, 12));
         for (int k = 0; k < n && out.size() < kBlock; ++k) {
           sts += g.Int(3, 40) * kSecond;
-          out.push_back(MakeRecord(g, who, sts, ++key, "inference", &sub, true, task_request, pad_kb));
+          out.push_back(
+              MakeRecord(g, who, sts, ++key, "inference", &sub, true, task_request, pad_kb));
         }
         ts = sts;
       }
@@ -570,7 +576,8 @@ int Measure(const Options& o) {
   cn::SqlReader& reader = **reader_or;
   const std::int64_t rows = ScalarInt(reader, "SELECT COUNT(*) FROM api_requests");
   const std::int64_t t0 = ScalarInt(reader, "SELECT MIN(timestamp_us) FROM api_requests");
-  const std::int64_t now = ScalarInt(reader, "SELECT MAX(timestamp_us) FROM api_requests") + kSecond;
+  const std::int64_t now =
+      ScalarInt(reader, "SELECT MAX(timestamp_us) FROM api_requests") + kSecond;
   const std::int64_t blocks = rows / kBlock;
   if (blocks == 0) {
     std::fprintf(stderr, "the store is empty: seed it first\n");
@@ -649,20 +656,27 @@ int Measure(const Options& o) {
          const auto sep = c.find('\x01');
          return "/api/requests?limit=100&cursor=" + Enc(c.substr(0, sep)) + c.substr(sep + 1);
        }},
-      {"requests, offset=10000", [&](int i) {
-         return "/api/requests?limit=100&offset=10000" + variant(i); }},
+      {"requests, offset=10000",
+       [&](int i) { return "/api/requests?limit=100&offset=10000" + variant(i); }},
       {"requests/:id (detail, with chunks)",
-       [&](int i) { return "/api/requests/" + request_ids[static_cast<std::size_t>(i) % request_ids.size()]; }},
+       [&](int i) {
+         return "/api/requests/" + request_ids[static_cast<std::size_t>(i) % request_ids.size()];
+       }},
       {"conversations, first page (limit 50)",
-       [&](int i) { return "/api/conversations?limit=50" + std::string(i % 2 ? "&domain=" + dom(i) : ""); }},
+       [&](int i) {
+         return "/api/conversations?limit=50" + std::string(i % 2 ? "&domain=" + dom(i) : "");
+       }},
       {"conversations/:id (tree)",
        [&](int i) {
          return "/api/conversations/" +
                 conversation_ids[static_cast<std::size_t>(i) % conversation_ids.size()];
        }},
-      {"stats (default 24 h)", [&](int i) { return "/api/stats" + std::string(i % 2 ? "?accountId=" + acc(i) : ""); }},
-      {"stats, 90 days", [&](int i) {
-         return "/api/stats?since=" + std::to_string((t0 - kDay) / 1000) + variant(i); }},
+      {"stats (default 24 h)",
+       [&](int i) { return "/api/stats" + std::string(i % 2 ? "?accountId=" + acc(i) : ""); }},
+      {"stats, 90 days",
+       [&](int i) {
+         return "/api/stats?since=" + std::to_string((t0 - kDay) / 1000) + variant(i);
+       }},
       {"dashboard/stats (all time)", [&](int i) { return "/api/dashboard/stats?" + variant(i); }},
       {"domains (default 7 days)", [&](int) { return std::string("/api/domains"); }},
       {"token-usage/current (5 h, one account)",
@@ -672,30 +686,45 @@ int Measure(const Options& o) {
       {"token-usage/daily (30 days, all, aggregate)",
        [&](int) { return std::string("/api/token-usage/daily?days=30&aggregate=true"); }},
       {"token-usage/time-series (5 h / 5 min)",
-       [&](int i) { return "/api/token-usage/time-series?window=5&interval=5&accountId=" + acc(i); }},
+       [&](int i) {
+         return "/api/token-usage/time-series?window=5&interval=5&accountId=" + acc(i);
+       }},
       {"token-usage/accounts", [&](int) { return std::string("/api/token-usage/accounts"); }},
       {"analytics sliding-window (7 days, 10 min)",
-       [&](int i) { return "/api/analytics/token-usage/sliding-window?days=7&accountId=" + acc(i); }},
+       [&](int i) {
+         return "/api/analytics/token-usage/sliding-window?days=7&accountId=" + acc(i);
+       }},
       {"usage/requests/hourly (7 days)",
-       [&](int i) { return "/api/usage/requests/hourly?days=7" + std::string(i % 2 ? "&domain=" + dom(i) : ""); }},
-      {"usage/tokens/hourly (7 days)", [&](int) { return std::string("/api/usage/tokens/hourly?days=7"); }},
-      {"users (default 30 days)", [&](int i) { return "/api/users" + std::string(i % 2 ? "?accountId=" + acc(i) : ""); }},
-      {"sessions (default 30 days)", [&](int i) { return "/api/sessions" + std::string(i % 2 ? "?accountId=" + acc(i) : ""); }},
-      {"ratelimits (7 days, one account)", [&](int i) { return "/api/ratelimits?accountId=" + acc(i); }},
+       [&](int i) {
+         return "/api/usage/requests/hourly?days=7" + std::string(i % 2 ? "&domain=" + dom(i) : "");
+       }},
+      {"usage/tokens/hourly (7 days)",
+       [&](int) { return std::string("/api/usage/tokens/hourly?days=7"); }},
+      {"users (default 30 days)",
+       [&](int i) { return "/api/users" + std::string(i % 2 ? "?accountId=" + acc(i) : ""); }},
+      {"sessions (default 30 days)",
+       [&](int i) { return "/api/sessions" + std::string(i % 2 ? "?accountId=" + acc(i) : ""); }},
+      {"ratelimits (7 days, one account)",
+       [&](int i) { return "/api/ratelimits?accountId=" + acc(i); }},
       {"ratelimits (7 days, every account)", [&](int) { return std::string("/api/ratelimits"); }},
       {"search, common word (\"test\")",
        [&](int i) { return "/api/search?q=test" + std::string(i % 2 ? "&domain=" + dom(i) : ""); }},
-      {"search, two common words (\"build cache\")", [&](int) { return std::string("/api/search?q=build+cache"); }},
-      {"search, rare word (\"zanzibar\")", [&](int) { return std::string("/api/search?q=zanzibar"); }},
-      {"export csv, first chunk (500 rows)", [&](int i) { return "/api/export?format=csv" + variant(i); }, 1},
-      {"export jsonl, first chunk (500 rows)", [&](int i) { return "/api/export?format=jsonl" + variant(i); }, 2},
+      {"search, two common words (\"build cache\")",
+       [&](int) { return std::string("/api/search?q=build+cache"); }},
+      {"search, rare word (\"zanzibar\")",
+       [&](int) { return std::string("/api/search?q=zanzibar"); }},
+      {"export csv, first chunk (500 rows)",
+       [&](int i) { return "/api/export?format=csv" + variant(i); }, 1},
+      {"export jsonl, first chunk (500 rows)",
+       [&](int i) { return "/api/export?format=jsonl" + variant(i); }, 2},
   };
 
   auto call = [&](const Endpoint& e, int i, std::string* note) {
     const std::string target = e.target(i);
     if (e.export_format == 0) {
       const cn::api::Response r = get(target);
-      if (r.status != 200 && note->empty()) *note = std::to_string(r.status) + " " + r.body.substr(0, 120);
+      if (r.status != 200 && note->empty())
+        *note = std::to_string(r.status) + " " + r.body.substr(0, 120);
       return;
     }
     cn::api::Request req;
@@ -731,10 +760,11 @@ int Measure(const Options& o) {
     results.push_back(std::move(row));
   }
 
-  std::printf("\n%s, %" PRId64 " rows, %d calls per endpoint after one warm-up; "
+  std::printf("\n%s, %" PRId64
+              " rows, %d calls per endpoint after one warm-up; "
               "baseline SELECT 1 p50 %.3f ms; load average (1, 5, 15 min) %s before, %s after\n\n",
-              std::string((*store)->Kind()).c_str(), rows, o.reps, base_p50,
-              load_before.c_str(), LoadAverage().c_str());
+              std::string((*store)->Kind()).c_str(), rows, o.reps, base_p50, load_before.c_str(),
+              LoadAverage().c_str());
   std::printf("| endpoint | p50 ms | p95 ms | max ms | p95 / 100 ms | p95 / SELECT 1 |\n");
   std::printf("|---|---:|---:|---:|---:|---:|\n");
   int misses = 0;
