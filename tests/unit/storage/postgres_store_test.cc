@@ -210,7 +210,7 @@ TEST_F(PostgresStoreTest, MigrationsAreRecordedAndConcurrentMigratorsAgree) {
   EXPECT_EQ(One(db_->url(),
                 "SELECT string_agg(version::text, ',' ORDER BY version) FROM "
                 "schema_migrations"),
-            "1,2,3,4,5");
+            "1,2,3,4,5,6");
   auto version = stores[0]->SchemaVersion();
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(*version, PostgresStore::LatestSchemaVersion());

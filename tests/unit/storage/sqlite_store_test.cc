@@ -242,12 +242,13 @@ TEST(SqliteStoreTest, UpgradeFromVersion1DropsUnusedIndexesAndKeepsRowsAndPlans)
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(raw.One("SELECT group_concat(version) FROM (SELECT version FROM schema_migrations "
                     "ORDER BY version)"),
-            "1,2,3,4,5");
-  // Version 2 dropped the original's unused indexes; version 5 added the read side's own.
+            "1,2,3,4,5,6");
+  // Version 2 dropped the original's unused indexes; versions 5 and 6 added the read side's.
   EXPECT_EQ(raw.One("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = "
                     "'index' AND name LIKE 'idx_%' ORDER BY name)"),
-            "idx_requests_account_time,idx_requests_conversation_time,"
-            "idx_requests_domain_timestamp,idx_requests_parent_task,idx_requests_timestamp");
+            "idx_requests_account_quota_time,idx_requests_account_time,"
+            "idx_requests_conversation_time,idx_requests_domain_timestamp,"
+            "idx_requests_model_time,idx_requests_parent_task,idx_requests_timestamp");
   EXPECT_EQ(raw.Rows("SELECT " + v1_columns + " FROM api_requests ORDER BY request_id"),
             requests_before);
   EXPECT_EQ(raw.One("SELECT count(*) FROM api_requests WHERE user_id IS NULL AND session_id IS "
