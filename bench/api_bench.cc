@@ -532,7 +532,7 @@ struct Row {
 double Pct(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  const auto i = static_cast<std::size_t>(std::lround(p * static_cast<double>(v.size() - 1)));
   return v[std::min(i, v.size() - 1)];
 }
 
@@ -591,13 +591,13 @@ int Measure(const Options& o) {
   for (int k = 0; k < 8; ++k) {
     const std::int64_t b = (blocks - 1) * k / 7;
     for (const cn::Record& r : Block(b, t0, span)) {
-      if (request_ids.size() < static_cast<std::size_t>(8 * (k + 1)) && r.response_streaming) {
+      if (request_ids.size() < 8 * (static_cast<std::size_t>(k) + 1) && r.response_streaming) {
         request_ids.push_back(r.request_id);
       }
       if (!r.link.conversation_id.empty() &&
           std::find(conversation_ids.begin(), conversation_ids.end(), r.link.conversation_id) ==
               conversation_ids.end() &&
-          conversation_ids.size() < static_cast<std::size_t>(8 * (k + 1))) {
+          conversation_ids.size() < 8 * (static_cast<std::size_t>(k) + 1)) {
         conversation_ids.push_back(r.link.conversation_id);
       }
     }
