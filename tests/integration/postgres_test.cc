@@ -13,8 +13,8 @@
 
 #include "fakes/fake_upstream.h"
 #include "integration/harness.h"
-#include "storage/postgres/postgres_store.h"
 #include "pg_test_database.h"
+#include "storage/postgres/postgres_store.h"
 
 namespace cn::testing {
 namespace {
