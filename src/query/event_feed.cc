@@ -10,12 +10,6 @@
 namespace cn::query {
 namespace json = boost::json;
 
-namespace {
-// How far below the newest seen seq a poll looks for late commits (other replicas' transactions
-// that took their seq earlier but committed later).
-constexpr std::int64_t kLookBack = 256;
-}  // namespace
-
 EventFeed::EventFeed(std::unique_ptr<SqlReader> reader, std::chrono::milliseconds poll,
                      std::size_t capacity)
     : reader_(std::move(reader)), poll_(poll), capacity_(capacity) {}
@@ -32,19 +26,8 @@ Status EventFeed::Start() {
           return false;
         });
     if (!st.ok()) return st.WithContext("event feed");
-    // The events already stored within the look-back window count as seen: the first poll looks
-    // back kLookBack seqs and would otherwise replay them as new.
-    std::set<std::int64_t> stored;
-    st = reader_->Query("SELECT seq FROM cn_events WHERE seq > ?",
-                        {SqlParam::Int(std::max<std::int64_t>(0, max - kLookBack))},
-                        [&](const SqlRow& row) {
-                          stored.insert(row.Int(0));
-                          return true;
-                        });
-    if (!st.ok()) return st.WithContext("event feed");
     std::lock_guard<std::mutex> lock(mu_);
     max_seq_ = max;
-    seen_ = std::move(stored);
   }
   thread_ = std::thread([this] { Run(); });
   return Status::Ok();
@@ -81,7 +64,7 @@ StatusOr<int> EventFeed::PollOnce() {
   std::int64_t from;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    from = std::max<std::int64_t>(0, max_seq_ - kLookBack);
+    from = max_seq_;
   }
   const SqlDialect d = reader_->dialect();
   std::vector<FeedEvent> fresh;
@@ -95,10 +78,6 @@ StatusOr<int> EventFeed::PollOnce() {
           "api_requests r ON r.request_id = e.request_id WHERE e.seq > ? ORDER BY e.seq LIMIT 1000",
       {SqlParam::Int(from)}, [&](const SqlRow& row) {
         const std::int64_t seq = row.Int(0);
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          if (seq <= max_seq_ - kLookBack || seen_.count(seq) != 0) return true;
-        }
         auto text = [&](int c) {
           return row.IsNull(c) ? json::value(nullptr) : json::value(json::string(row.Text(c)));
         };
@@ -126,13 +105,11 @@ StatusOr<int> EventFeed::PollOnce() {
   if (!st.ok()) return st;
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& e : fresh) {
-    if (!seen_.insert(e.seq).second) continue;
     e.position = next_position_++;
-    max_seq_ = std::max(max_seq_, e.seq);
+    max_seq_ = e.seq;  // ascending
     ring_.push_back(std::move(e));
     if (ring_.size() > capacity_) ring_.pop_front();
   }
-  while (!seen_.empty() && *seen_.begin() <= max_seq_ - kLookBack) seen_.erase(seen_.begin());
   return static_cast<int>(fresh.size());
 }
 

@@ -5,8 +5,9 @@
 // PostgreSQL replica. One thread per process polls cn_events through its own reader every
 // `poll` (a cheap primary-key range read) and keeps the newest `capacity` summaries in memory;
 // SSE sessions read from that ring (no database call on an I/O thread), each at its own
-// position. PostgreSQL sequence values can commit out of order across replicas, so each poll
-// looks back a little and admits a seq it has not seen yet.
+// position. seq is commit order in both stores (SQLite has one writer; PostgreSQL writers hold an
+// advisory lock from taking their seqs to COMMIT, docs/storage.md), so each poll reads only the
+// seqs above the newest it has.
 //
 // Thread-safety: After/PositionAfterSeq/end may be called from any thread, concurrently with
 // the polling thread; Start/Stop from the owner.
@@ -19,7 +20,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,8 +67,7 @@ class EventFeed {
   std::deque<FeedEvent> ring_;
   std::uint64_t next_position_ = 1;
   std::int64_t max_seq_ = 0;
-  std::set<std::int64_t> seen_;  // seqs admitted within the look-back window
-  std::mutex poll_mu_;           // one poll at a time (thread or PollOnce)
+  std::mutex poll_mu_;  // one poll at a time (thread or PollOnce)
   std::condition_variable stop_cv_;
   bool stop_ = false;
   std::thread thread_;

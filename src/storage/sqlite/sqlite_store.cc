@@ -273,25 +273,20 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& op
     return s;
   }
   return std::unique_ptr<SqliteStore>(
-      new SqliteStore(options.path, std::move(*writer), std::move(*reader)));
+      new SqliteStore(options.path, busy_ms, std::move(*writer), std::move(*reader)));
 }
 
-SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer,
+SqliteStore::SqliteStore(std::string path, int busy_timeout_ms, std::unique_ptr<Connection> writer,
                          std::unique_ptr<Connection> reader)
-    : path_(std::move(path)), writer_(std::move(writer)), reader_(std::move(reader)) {}
+    : path_(std::move(path)),
+      busy_timeout_ms_(busy_timeout_ms),
+      writer_(std::move(writer)),
+      reader_(std::move(reader)) {}
 
 SqliteStore::~SqliteStore() = default;
 
 StatusOr<std::unique_ptr<SqlReader>> SqliteStore::OpenReader(int /*statement_timeout_ms*/) {
-  int busy_ms = 0;  // the busy_timeout the store's own read connection was opened with
-  {
-    std::lock_guard lock(read_mu_);
-    auto stmt = reader_->Prepare("PRAGMA busy_timeout");
-    if (!stmt.ok()) return stmt.status();
-    if (int rc = stmt->Step(); rc != SQLITE_ROW) return reader_->Error(rc, "reading busy_timeout");
-    busy_ms = static_cast<int>(stmt->Int(0));
-  }
-  auto reader = SqliteReader::Open(path_, busy_ms);
+  auto reader = SqliteReader::Open(path_, busy_timeout_ms_);
   if (!reader.ok()) return reader.status();
   return std::unique_ptr<SqlReader>(std::move(reader).value());
 }

@@ -88,13 +88,14 @@ class SqliteStore final : public Store {
   static int LatestSchemaVersion();
 
  private:
-  SqliteStore(std::string path, std::unique_ptr<Connection> writer,
+  SqliteStore(std::string path, int busy_timeout_ms, std::unique_ptr<Connection> writer,
               std::unique_ptr<Connection> reader);
 
   // REQUIRES: write_mu_ held, inside a transaction.
   Status InsertRecord(const Record& r);
 
   const std::string path_;
+  const int busy_timeout_ms_;  // SqliteOptions::busy_timeout, for every connection it opens
 
   std::mutex write_mu_;
   std::unique_ptr<Connection> writer_;  // guarded by write_mu_
